@@ -23,15 +23,26 @@ def as_float(name, value):
     return number
 
 
-def expect_close(name, got, expected, hint="", rtol=RTOL, atol=ATOL):
-    """Fail with name, expected, got and a hint unless got matches expected elementwise."""
+def expect_close(name, got, expected, hint="", rtol=RTOL, atol=ATOL, labels=None):
+    """Fail with name, expected, got and a hint unless got matches expected elementwise.
+
+    For arrays the message leads with the first element that differs, named by `labels` when given.
+    """
     got_arr = np.asarray(got, dtype=np.float64) if _numeric(got) else None
     expected_arr = np.asarray(expected, dtype=np.float64)
     if got_arr is None or got_arr.shape != expected_arr.shape:
         shape = np.shape(got) if got_arr is not None else type(got).__name__
         raise AssertionError(f"{name}: expected shape {expected_arr.shape}, got {shape}" + _hint(hint))
-    if not np.allclose(got_arr, expected_arr, rtol=rtol, atol=atol):
-        raise AssertionError(f"{name}: expected {_show(expected_arr)}, got {_show(got_arr)}" + _hint(hint))
+    close = np.isclose(got_arr, expected_arr, rtol=rtol, atol=atol)
+    if not close.all():
+        if expected_arr.ndim == 0:
+            detail = f"expected {_show(expected_arr)}, got {_show(got_arr)}"
+        else:
+            first = tuple(int(i) for i in np.argwhere(~close)[0])
+            where = labels[first[0]] if labels is not None else f"[{', '.join(map(str, first))}]"
+            detail = (f"{where} expected {float(expected_arr[first])!r}, got {float(got_arr[first])!r} "
+                      f"({int((~close).sum())} of {close.size} differ)")
+        raise AssertionError(f"{name}: {detail}" + _hint(hint))
 
 
 def expect(condition, message):
@@ -48,7 +59,7 @@ def _numeric(value):
 
 
 def _show(arr):
-    return repr(float(arr)) if arr.ndim == 0 else np.array2string(arr, precision=17, separator=", ")
+    return repr(float(arr)) if arr.ndim == 0 else np.array2string(arr, precision=6, separator=", ")
 
 
 def _hint(hint):

@@ -15,6 +15,7 @@ from graders.data import load_data
 from graders.backprop import published, reference as ref
 
 PUBLISHED_W = np.full(9, published.FORWARD_WEIGHT)
+WEIGHT_NAMES = [f"w{i}" for i in range(1, 10)]
 ROWS = (0, 1, 17, 250, 505)
 FORWARD_HINTS = {
     "exp": "part 1 is exp((w1·f1 + w2·f2)² + w6)",
@@ -58,19 +59,26 @@ def _call(fn, *args):
     try:
         with quiet():
             return fn(*args)
-    except AssertionError:
-        raise
-    except Exception as exc:
+    except NotImplementedError:
+        raise AssertionError(f"{name} is not implemented yet (it raised NotImplementedError)") from None
+    except Exception as exc:  # AssertionError included: the student's own asserts are their code failing
         raise AssertionError(f"{name} raised {type(exc).__name__}: {exc}") from None
 
 
-def _isolated(fn):
-    """Rebind fn's helpers (sigmoid, forward and backward propagation) to the reference versions."""
-    return substituted(fn, **{k: v for k, v in REFERENCE_NAMES.items() if k != fn.__name__})
+def _function(fn, name):
+    expect(callable(fn) and hasattr(fn, "__globals__"),
+           f"{name} is not a function here; did its cell run without errors?")
+    return fn
+
+
+def _isolated(fn, name):
+    """Rebind the helpers fn calls (sigmoid, forward and backward propagation) to the reference versions."""
+    return substituted(fn, **{k: v for k, v in REFERENCE_NAMES.items() if k != name})
 
 
 def sigmoid(fn):
     """sigmoid: published value, arrays keep their shape, no overflow warning at ±1000."""
+    _function(fn, "sigmoid")
     expect_close("sigmoid(2)", _call(fn, 2), published.SIGMOID_AT_2, rtol=1e-12,
                  hint="sigmoid(z) = 1 / (1 + e^(−z))")
     expect(np.ndim(_call(fn, 0.5)) == 0, "sigmoid(0.5): a scalar in must give a scalar out")
@@ -92,7 +100,7 @@ def sigmoid(fn):
 
 
 def _forward_values(fn, x, y, w, label):
-    with _isolated(fn):
+    with _isolated(fn, "forward_propagation"):
         w_before = np.array(w, dtype=np.float64)
         result = _call(fn, x, y, w)
     expect(np.array_equal(np.asarray(w, dtype=np.float64), w_before),
@@ -105,6 +113,7 @@ def _forward_values(fn, x, y, w, label):
 
 def forward_propagation(fn):
     """forward_propagation: published values, then other rows and random weights against the reference."""
+    _function(fn, "forward_propagation")
     for label, x, y, w in _cases():
         result = _forward_values(fn, x, y, w, label)
         expected = ref.forward_propagation(x, y, w)
@@ -132,7 +141,7 @@ def _forward_dict_for_backward(fn, x, y, w):
 def _gradients(fn, x, y, w, label):
     forward_dict = _forward_dict_for_backward(fn, x, y, w)
     w_before = np.array(w, dtype=np.float64)
-    with _isolated(fn):
+    with _isolated(fn, "backward_propagation"):
         result = _call(fn, x, y, w, forward_dict)
     expect(np.array_equal(np.asarray(w, dtype=np.float64), w_before),
            f"backward_propagation changed w at {label}; it must leave its inputs as they were")
@@ -144,6 +153,7 @@ def _gradients(fn, x, y, w, label):
 
 def backward_propagation(fn):
     """backward_propagation, fed reference forward values: published gradients, then the reference elsewhere."""
+    _function(fn, "backward_propagation")
     tolerance = 0.5 * 10.0 ** -published.BACKWARD_DECIMALS
     for label, x, y, w in _cases():
         got = _gradients(fn, x, y, w, label)
@@ -164,9 +174,10 @@ def _wrong_backward(x, y, w, forward_dict):
 
 def gradient_checking(fn):
     """gradient_checking: one non-negative number, small for a right backward, large for a wrong one; w kept."""
+    _function(fn, "gradient_checking")
     X, y = _data()
     w_list = list(published.GRADCHECK_W)
-    with _isolated(fn):
+    with _isolated(fn, "gradient_checking"):
         value = as_float("gradient_checking at the published point", _call(fn, X[0], y[0], w_list,
                                                                              published.GRADCHECK_EPS))
     expect(w_list == published.GRADCHECK_W,
@@ -181,13 +192,13 @@ def gradient_checking(fn):
         w = rng.normal(0.0, 0.3, 9)
         w_before = w.copy()
         label = f"row {row}, eps = 1e-3"
-        with _isolated(fn):
+        with _isolated(fn, "gradient_checking"):
             got = as_float(f"gradient_checking at {label}", _call(fn, X[row], y[row], w, 1e-3))
         expect(np.array_equal(w, w_before), f"gradient_checking changed w at {label}; work on a copy")
         expect_close(f"gradient_checking at {label}", got, ref.gradient_checking(X[row], y[row], w, 1e-3),
                      rtol=1e-4, hint="use the x, y and eps you are given and central differences")
 
-        with _isolated(fn), substituted(fn, backward_propagation=_wrong_backward):
+        with _isolated(fn, "gradient_checking"), substituted(fn, backward_propagation=_wrong_backward):
             wrong = as_float(f"gradient_checking with a wrong backward at row {row}",
                              _call(fn, X[row], y[row], w, 1e-7))
         expected_wrong = ref.gradient_checking(X[row], y[row], w, 1e-7, backward=_wrong_backward)
@@ -251,74 +262,78 @@ KNOWN_BUGS = {
 }
 
 
-def _steps(fn, rule, w0, gradients, config):
+def _steps(fn, name, rule, w0, gradients, config):
     """Apply rule for each gradient, carrying config; returns the weights after each step."""
     w, cfg, trajectory = np.array(w0), dict(config), []
     for dw in gradients:
         w_in, dw_in = w.copy(), dw.copy()
         result = _call(rule, w, dw, cfg) if rule is fn else rule(w, dw, cfg)
         expect(isinstance(result, tuple) and len(result) == 2,
-               f"{fn.__name__} must return (next_w, config), got {type(result).__name__}")
+               f"{name} must return (next_w, config), got {type(result).__name__}")
         w_next, cfg = result
         if rule is fn:
             expect(np.array_equal(w, w_in) and np.array_equal(dw, dw_in),
-                   f"{fn.__name__} changed its w or dw argument in place; return a new array instead")
-            expect(isinstance(cfg, Mapping), f"{fn.__name__} must return its state as a dict, got {type(cfg).__name__}")
+                   f"{name} changed its w or dw argument in place; return a new array instead")
+            expect(isinstance(cfg, Mapping), f"{name} must return its state as a dict, got {type(cfg).__name__}")
         w = np.asarray(w_next, dtype=np.float64)
         trajectory.append(w)
     return trajectory
 
 
-def _diagnose(fn, got, w0, gradients, config):
-    for model, message in KNOWN_BUGS.get(fn.__name__, []):
-        modelled = _steps(fn, model, w0, gradients, config)
+def _diagnose(fn, name, got, w0, gradients, config):
+    """The message of the known bug whose model reproduces the student's weights, or ''."""
+    for model, message in KNOWN_BUGS.get(name, []):
+        modelled = _steps(fn, name, model, w0, gradients, config)
         if all(np.shape(a) == np.shape(b) and np.allclose(a, b, rtol=1e-9, atol=1e-15)
                for a, b in zip(got, modelled)):
             return message
     return ""
 
 
-def _check_rule(fn, reference_rule, configs, hint):
+def _check_rule(fn, name, reference_rule, configs, hint):
+    _function(fn, name)
     rng = np.random.default_rng(99)
     w0 = rng.normal(0.0, 0.1, 9)
     # Gradients of different sizes and signs per weight and per step, none zero.
     gradients = [rng.normal(0.0, 1.0, 9) * np.logspace(-2, 1, 9) + 0.01 for _ in range(6)]
     for config in configs:
-        got = _steps(fn, fn, w0, gradients, config)
-        expected = _steps(fn, reference_rule, w0, gradients, config)
+        got = _steps(fn, name, fn, w0, gradients, config)
+        expected = _steps(fn, name, reference_rule, w0, gradients, config)
         shown = {k: v for k, v in config.items()} or "defaults"
-        expect(np.shape(got[0]) == (9,), f"{fn.__name__} must return nine weights, got shape {np.shape(got[0])}")
+        expect(np.shape(got[0]) == (9,), f"{name} must return nine weights, got shape {np.shape(got[0])}")
         frozen = [f"w{i + 1}" for i in range(9) if got[0][i] == w0[i]]
-        expect(not frozen, f"{fn.__name__} (config {shown}) did not update {', '.join(frozen)} although "
+        expect(not frozen, f"{name} (config {shown}) did not update {', '.join(frozen)} although "
                "their gradients are not zero; every weight must be updated")
         for step, (g, e) in enumerate(zip(got, expected), start=1):
             if g.shape != e.shape or not np.allclose(g, e, rtol=1e-10, atol=1e-15):
-                diagnosis = _diagnose(fn, got, w0, gradients, config) or hint
-                expect_close(f"{fn.__name__}: weights after step {step} with state carried (config {shown})",
-                             g, e, hint=diagnosis)
+                diagnosis = _diagnose(fn, name, got, w0, gradients, config)
+                expect(not diagnosis, f"{name}: {diagnosis}")
+                expect_close(f"{name}: weights after step {step} of {len(got)}, state carried in config "
+                             f"(config {shown})", g, e, hint=hint, labels=WEIGHT_NAMES)
 
 
 def vanilla_update(fn):
     """vanilla_update: w − learning_rate·dw, for the default and a given learning rate."""
-    _check_rule(fn, ref.vanilla_update, [{}, {"learning_rate": 0.05}],
+    _check_rule(fn, "vanilla_update", ref.vanilla_update, [{}, {"learning_rate": 0.05}],
                 hint=f"w ← w − learning_rate·dw with learning_rate {ref.VANILLA_DEFAULTS['learning_rate']} by default")
 
 
 def momentum_update(fn):
     """momentum_update: one step, then several with the velocity carried in config, per weight."""
-    _check_rule(fn, ref.momentum_update, [{}, {"learning_rate": 0.05, "momentum": 0.5}],
+    _check_rule(fn, "momentum_update", ref.momentum_update, [{}, {"learning_rate": 0.05, "momentum": 0.5}],
                 hint="velocity ← momentum·velocity − learning_rate·dw; w ← w + velocity, velocity starting at 0")
 
 
 def adam_update(fn):
     """adam_update: one step, then several with m, v and t carried in config, bias-corrected by step count."""
-    _check_rule(fn, ref.adam_update, [{}, {"learning_rate": 0.01, "beta1": 0.8, "beta2": 0.99, "epsilon": 1e-6}],
+    _check_rule(fn, "adam_update", ref.adam_update, [{}, {"learning_rate": 0.01, "beta1": 0.8, "beta2": 0.99, "epsilon": 1e-6}],
                 hint="t ← t + 1; m ← β1·m + (1 − β1)·dw; v ← β2·v + (1 − β2)·dw²; "
                      "w ← w − lr·(m / (1 − β1^t)) / (√(v / (1 − β2^t)) + ε)")
 
 
 def train(fn):
     """train, with reference graph and update rules: the reference loss curves, decreasing, Adam below vanilla."""
+    _function(fn, "train")
     X, y = _data()
     with substituted(fn, forward_propagation=ref.forward_propagation,
                      backward_propagation=ref.backward_propagation, sigmoid=ref.sigmoid):

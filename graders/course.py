@@ -1,0 +1,84 @@
+"""The instructor pipeline around nbgrader: build releases, stage the sample class, autograde, report."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+LABS = ("backprop",)
+
+
+def nbgrader(*args, root=ROOT, check=True):
+    """Run an nbgrader command in a course folder, with this interpreter's scripts (alembic) on PATH."""
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env, check=check,
+                          capture_output=True, text=True)
+
+
+def build_releases(root=ROOT, labs=LABS):
+    """nbgrader generate_assignment for every lab: source/<lab>/ → release/<lab>/."""
+    for lab in labs:
+        nbgrader("generate_assignment", lab, "--force", root=root)
+
+
+def stage_samples(root=ROOT, labs=LABS):
+    """Write every sample student's notebook into submitted/<student>/<lab>/ (replacing what was there)."""
+    from graders.samples import sample_class
+
+    for lab in labs:
+        release = nbformat.read(root / "release" / lab / f"{lab}.ipynb", as_version=4)
+        for sample in sample_class(lab):
+            folder = root / "submitted" / sample.student / lab
+            if folder.exists():
+                shutil.rmtree(folder)
+            folder.mkdir(parents=True)
+            shutil.copy(root / "release" / lab / "data.pkl", folder / "data.pkl")
+            (folder / f"{lab}.ipynb").write_text(sample.notebook_text(release), encoding="utf-8")
+
+
+def autograde(root=ROOT, labs=LABS):
+    for lab in labs:
+        nbgrader("autograde", lab, "--force", root=root)
+
+
+def score_table(root=ROOT, lab="backprop"):
+    """{student: {grade_id: score or None}} for every graded cell, read through nbgrader's Gradebook API."""
+    from nbgrader.api import Gradebook
+
+    table = {}
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        for submission in gradebook.assignment_submissions(lab):
+            for notebook in submission.notebooks:
+                table[submission.student_id] = {
+                    grade.name: (grade.score if (grade.auto_score is not None or grade.manual_score is not None)
+                                 else None)
+                    for grade in notebook.grades
+                }
+    return table
+
+
+def format_table(table, max_scores):
+    """A fixed-width text table: one row per student, one column per graded cell, '—' for not graded yet."""
+    cells = list(max_scores)
+    short = [c.removeprefix("test_").replace("_propagation", "").replace("_update", "")[:10] for c in cells]
+    width = max(len(s) for s in table) if table else 10
+    lines = [f"{'student':<{width}}  " + " ".join(f"{s:>10}" for s in short) + "      auto",
+             f"{'(max)':<{width}}  " + " ".join(f"{max_scores[c]:>10g}" for c in cells)
+             + f"  {sum(p for c, p in max_scores.items() if c.startswith('test_')):>8g}"]
+    for student in sorted(table):
+        row = table[student]
+        shown = ["—" if row.get(c) is None else f"{row[c]:g}" for c in cells]
+        auto = sum(row.get(c) or 0 for c in cells if c.startswith("test_"))
+        lines.append(f"{student:<{width}}  " + " ".join(f"{s:>10}" for s in shown) + f"  {auto:>8g}")
+    return "\n".join(lines)
+
+
+def max_scores(root=ROOT, lab="backprop"):
+    """{grade_id: points} of the lab's graded cells, in notebook order, from the source notebook."""
+    notebook = nbformat.read(root / "source" / lab / f"{lab}.ipynb", as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+            for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade")}

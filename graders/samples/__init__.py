@@ -1,0 +1,48 @@
+"""The sample class: known-good, known-bad, cheating, unanswered and broken submissions of each lab.
+
+Each sample is a release notebook with some solution cells replaced (and, for broken ones, the file
+damaged afterwards). They are materialised from the committed release, so they never drift from it;
+`expected_scores` is what grading must give each test cell, asserted in tests/test_sample_class.py.
+"""
+import importlib
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import nbformat
+
+
+@dataclass(frozen=True)
+class Sample:
+    student: str
+    about: str
+    cells: dict = field(default_factory=dict)   # grade_id → replacement source
+    loses: tuple = ()                            # test cells that must score 0
+    damage: Optional[Callable[[str], str]] = None  # applied to the written .ipynb text
+    graded: bool = True                          # False: nbgrader cannot grade it at all (every cell None)
+
+    def notebook(self, release):
+        notebook = nbformat.from_dict(release)  # a deep copy
+        unknown = set(self.cells) - {c.metadata.get("nbgrader", {}).get("grade_id") for c in notebook.cells}
+        if unknown:
+            raise KeyError(f"sample {self.student}: no cells {sorted(unknown)} in the release")
+        for cell in notebook.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if grade_id in self.cells:
+                cell.source = self.cells[grade_id]
+        return notebook
+
+    def notebook_text(self, release):
+        text = nbformat.writes(self.notebook(release))
+        return self.damage(text) if self.damage else text
+
+    def expected_scores(self, max_scores):
+        """{grade_id: points}; manually graded cells (not test_*) stay None until a person grades them."""
+        if not self.graded:
+            return dict.fromkeys(max_scores)
+        return {grade_id: (None if not grade_id.startswith("test_") else 0.0 if grade_id in self.loses
+                           else float(points))
+                for grade_id, points in max_scores.items()}
+
+
+def sample_class(lab):
+    return importlib.import_module(f"graders.samples.{lab}").SAMPLES

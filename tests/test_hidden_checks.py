@@ -1,0 +1,104 @@
+"""Each hidden check accepts every right answer in the sample class and rejects each bug with its reason.
+
+Runs in-process (no kernel): the sample notebooks' code cells are executed into a namespace and each
+check is called the way the notebook's graded cell calls it.
+"""
+import warnings
+
+import numpy as np
+import pytest
+
+from graders.backprop import hidden
+from graders.samples import sample_class
+from conftest import notebook_namespace
+
+CHECKED = ("sigmoid", "forward_propagation", "backward_propagation", "gradient_checking",
+           "vanilla_update", "momentum_update", "adam_update", "train")
+GRADABLE = [s for s in sample_class("backprop") if s.graded]
+
+# What the failure message must say, for the samples whose one bug is in one function.
+REASONS = {
+    "bug-sigmoid-overflows": "overflow",
+    "bug-forward-tanh-misplaced": "['tanh']",
+    "bug-backward-dw3-sin-for-cos": "['dw3']",
+    "bug-gradcheck-elementwise-ratio": "expected one number",
+    "bug-gradcheck-changes-w": "changed the w it was given",
+    "bug-momentum-skips-weights": "did not update w6, w9",
+    "bug-momentum-shared-state": "one velocity is shared by all nine weights",
+    "bug-adam-shared-state": "one m and one v are shared",
+    "bug-adam-no-bias-correction": "no bias correction",
+    "bug-adam-bias-by-epoch": "number of updates so far",
+    "cheat-hardcoded-forward": "at row 0",
+    "broken-syntax-error": "not a function here",
+    "unanswered": "not implemented yet",
+}
+
+
+def _failures(namespace):
+    failures = {}
+    for name in CHECKED:
+        try:
+            getattr(hidden, name)(namespace.get(name))
+        except AssertionError as exc:
+            failures[f"test_{name}"] = str(exc)
+    return failures
+
+
+@pytest.mark.parametrize("sample", GRADABLE, ids=lambda s: s.student)
+def test_sample_fails_exactly_the_cells_of_its_bug(sample, release_notebook):
+    failures = _failures(notebook_namespace(sample.notebook(release_notebook)))
+    assert set(failures) == set(sample.loses), failures
+    for message in failures.values():
+        assert REASONS[sample.student] in message
+
+
+def test_every_seed_bug_sample_has_a_stated_reason():
+    assert {s.student for s in GRADABLE if s.loses} == set(REASONS)
+
+
+def test_a_check_passes_without_writing_to_stderr_even_when_the_answer_warns(capfd, release_notebook):
+    noisy = next(s for s in GRADABLE if s.student == "correct-noisy")
+    namespace = notebook_namespace(noisy.notebook(release_notebook))
+    capfd.readouterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        hidden.forward_propagation(namespace["forward_propagation"])
+        hidden.train(namespace["train"])  # tqdm draws its bar on stderr
+    assert capfd.readouterr().err == ""
+
+
+def test_checks_leave_the_notebook_namespace_as_they_found_it(release_notebook):
+    reference = next(s for s in GRADABLE if s.student == "reference-solution")
+    namespace = notebook_namespace(reference.notebook(release_notebook))
+    before = dict(namespace)
+    for name in CHECKED:
+        getattr(hidden, name)(namespace[name])
+    assert namespace.keys() == before.keys() and all(namespace[k] is before[k] for k in before)
+
+
+def test_gradient_check_reports_a_wrong_backward_even_when_the_student_backward_is_right(release_notebook):
+    # A gradient check bound to its own backward (a default argument, fixed at definition time) is
+    # right everywhere except that it cannot see the backward pass it is meant to check.
+    reference = next(s for s in GRADABLE if s.student == "reference-solution")
+    namespace = notebook_namespace(reference.notebook(release_notebook))
+    exec(reference.cells["gradient_checking"].replace(
+        "eps=1e-7):", "eps=1e-7, backward_propagation=backward_propagation):"), namespace)
+    with pytest.raises(AssertionError, match="wrong backward"):
+        hidden.gradient_checking(namespace["gradient_checking"])
+
+
+def test_train_that_ignores_the_seed_fails(release_notebook):
+    reference = next(s for s in GRADABLE if s.student == "reference-solution")
+    namespace = notebook_namespace(reference.notebook(release_notebook))
+    source = reference.cells["train"].replace("np.random.default_rng(seed)", "np.random.default_rng(1234)")
+    exec(source, namespace)
+    with pytest.raises(AssertionError, match="train"):
+        hidden.train(namespace["train"])
+
+
+def test_sigmoid_returning_a_one_element_array_for_a_number_fails():
+    def sigmoid(z):
+        return 1.0 / (1.0 + np.exp(-np.atleast_1d(np.asarray(z, dtype=float))))
+
+    with pytest.raises(AssertionError, match="shape"):
+        hidden.sigmoid(sigmoid)
