@@ -19,11 +19,13 @@ def demo(_args):
     for step, action in (("generate_assignment", course.build_releases), ("stage samples", course.stage_samples),
                          ("autograde", course.autograde)):
         started = time.perf_counter()
-        action()
+        outcome = action()
         timings[step] = time.perf_counter() - started
     for lab in course.LABS:
-        print(f"\n== {lab}: scores per graded cell (— = manually graded, not graded yet) ==")
+        print(f"\n== {lab}: scores per graded cell (— = not graded: manual cell, or nbgrader could not grade) ==")
         print(course.format_table(course.score_table(lab=lab), course.max_scores(lab=lab)))
+        if outcome[lab]:
+            print(f"nbgrader could not grade: {', '.join(outcome[lab])} (see its log: not JSON, or the kernel died)")
     print("\n" + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.items()))
 
 

@@ -1,5 +1,6 @@
 """The instructor pipeline around nbgrader: build releases, stage the sample class, autograde, report."""
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -40,9 +41,22 @@ def stage_samples(root=ROOT, labs=LABS):
             (folder / f"{lab}.ipynb").write_text(sample.notebook_text(release), encoding="utf-8")
 
 
+FAILED_STUDENT = re.compile(r"error processing assignment '[^']+' for student '([^']+)'")
+
+
 def autograde(root=ROOT, labs=LABS):
+    """nbgrader autograde for every lab; returns {lab: students nbgrader could not grade}.
+
+    nbgrader exits non-zero when any one notebook fails (not JSON, kernel died) but grades the rest,
+    so the exit status alone says nothing about the class: the failed students are read from its log.
+    """
+    failed = {}
     for lab in labs:
-        nbgrader("autograde", lab, "--force", root=root)
+        result = nbgrader("autograde", lab, "--force", root=root, check=False)
+        failed[lab] = sorted(set(FAILED_STUDENT.findall(result.stdout + result.stderr)))
+        if result.returncode and not failed[lab]:
+            raise RuntimeError(f"nbgrader autograde {lab} failed:\n{result.stdout}{result.stderr}")
+    return failed
 
 
 def score_table(root=ROOT, lab="backprop"):

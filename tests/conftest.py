@@ -29,9 +29,10 @@ def copy_course(destination, with_release=True):
 def graded_course(tmp_path_factory):
     """The bundled sample class, autograded by plain nbgrader in a copy of the course."""
     root = copy_course(tmp_path_factory.mktemp("course"))
+    course.build_releases(root)  # also records the assignment in the new gradebook
     course.stage_samples(root)
-    course.autograde(root)
-    return root
+    not_graded = course.autograde(root)
+    return root, not_graded
 
 
 def notebook_namespace(notebook, skip=("optimizer_comparison",)):

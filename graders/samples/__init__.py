@@ -36,11 +36,12 @@ class Sample:
         return self.damage(text) if self.damage else text
 
     def expected_scores(self, max_scores):
-        """{grade_id: points}; manually graded cells (not test_*) stay None until a person grades them."""
+        """{grade_id: points}: test cells full or 0 (nbgrader is all-or-nothing per cell); a written answer
+        waits for a person (None), an untouched one nbgrader scores 0 by itself."""
         if not self.graded:
             return dict.fromkeys(max_scores)
-        return {grade_id: (None if not grade_id.startswith("test_") else 0.0 if grade_id in self.loses
-                           else float(points))
+        return {grade_id: (0.0 if grade_id in self.loses else float(points)) if grade_id.startswith("test_")
+                else (None if grade_id in self.cells else 0.0)
                 for grade_id, points in max_scores.items()}
 
 

@@ -1,0 +1,169 @@
+"""Notebook hygiene, one source of truth, visible checks, and release/ freshness with nbgrader's own tools."""
+import ast
+import filecmp
+import inspect
+import re
+
+import nbformat
+import numpy as np
+import pytest
+
+from graders import course, data
+from graders.backprop import hidden, published, reference as ref
+from graders.figures import GRAPH_ATTACHMENT, GRAPH_CELL_ID, computational_graph_png
+from graders.samples import sample_class
+from conftest import copy_course, notebook_namespace
+
+FUNCTIONS = ("sigmoid", "forward_propagation", "backward_propagation", "gradient_checking",
+             "vanilla_update", "momentum_update", "adam_update", "train")
+
+
+def _cell(notebook, grade_id):
+    return next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def _nbgrader_cells(notebook):
+    return [c for c in notebook.cells if "nbgrader" in c.metadata]
+
+
+# --- hygiene ------------------------------------------------------------------------------------------
+
+def test_source_is_committed_without_outputs_and_with_stable_metadata(source_notebook):
+    assert set(source_notebook.metadata) == {"kernelspec", "language_info"}
+    assert source_notebook.metadata.kernelspec.name == "python3"
+    for cell in source_notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, cell.id
+        assert set(cell.metadata) <= {"nbgrader"}, (cell.id, cell.metadata)
+
+
+def test_grade_ids_are_unique_descriptive_and_schema_3(source_notebook):
+    cells = _nbgrader_cells(source_notebook)
+    ids = [c.metadata.nbgrader.grade_id for c in cells]
+    assert len(ids) == len(set(ids))
+    assert all(c.metadata.nbgrader.schema_version == 3 for c in cells)
+    assert all(c.id == c.metadata.nbgrader.grade_id for c in cells)
+    solutions = [c.metadata.nbgrader.grade_id for c in cells if c.metadata.nbgrader.solution and c.cell_type == "code"]
+    tests = [c.metadata.nbgrader.grade_id for c in cells if c.metadata.nbgrader.grade and c.cell_type == "code"]
+    assert solutions == list(FUNCTIONS)
+    assert tests == [f"test_{name}" for name in FUNCTIONS]
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_solution_cell_defines_one_function_with_signature_and_docstring_outside_the_solution(source_notebook, name):
+    source = _cell(source_notebook, name).source
+    tree = ast.parse(source)
+    functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+    assert [f.name for f in functions] == [name] and len(tree.body) == 1
+    given = source.split("### BEGIN SOLUTION")[0]
+    assert given.startswith(f"def {name}(") and '"""' in given
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_test_cell_opens_with_a_one_line_docstring_and_calls_its_check(source_notebook, name):
+    lines = _cell(source_notebook, f"test_{name}").source.splitlines()
+    assert re.fullmatch(r'""".+"""', lines[0])
+    assert lines[-1] == f"checks.{name}({name})"
+    assert "from graders.backprop import hidden as checks" in lines
+
+
+def test_graph_figure_embedded_is_what_the_code_draws(source_notebook):
+    cell = next(c for c in source_notebook.cells if c.id == GRAPH_CELL_ID)
+    assert f"attachment:{GRAPH_ATTACHMENT}" in cell.source
+    assert cell.attachments[GRAPH_ATTACHMENT]["image/png"] == computational_graph_png()
+
+
+# --- one source of truth --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def visible(source_notebook):
+    """The notebook's read-only cells (data, visible checks, optimizer defaults) run in one namespace."""
+    namespace = {}
+    for grade_id in ("setup", "visible_checks", "optimizer_defaults"):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.chdir(course.ROOT / "release" / "backprop")
+            exec(_cell(source_notebook, grade_id).source, namespace)
+    return namespace
+
+
+def test_notebook_published_values_are_the_graders(visible):
+    p = visible["PUBLISHED"]
+    assert p["sigmoid_at_2"] == published.SIGMOID_AT_2
+    assert p["forward_weight"] == published.FORWARD_WEIGHT and p["forward"] == published.FORWARD
+    assert p["backward_decimals"] == published.BACKWARD_DECIMALS and p["backward"] == published.BACKWARD
+    assert p["gradcheck_w"] == published.GRADCHECK_W
+    assert (p["gradcheck_eps"], p["gradcheck_bound"]) == (published.GRADCHECK_EPS, published.GRADCHECK_BOUND)
+
+
+def test_notebook_data_and_defaults_are_the_graders(visible, source_notebook):
+    assert visible["DATA_SHA256"] == data.DATA_SHA256
+    X, y = data.load_data()
+    assert np.array_equal(visible["X"], X) and np.array_equal(visible["y"], y)
+    assert visible["VANILLA_DEFAULTS"] == ref.VANILLA_DEFAULTS
+    assert visible["MOMENTUM_DEFAULTS"] == ref.MOMENTUM_DEFAULTS
+    assert visible["ADAM_DEFAULTS"] == ref.ADAM_DEFAULTS
+    namespace = dict(visible)
+    exec(_cell(source_notebook, "train").source, namespace)
+    defaults = inspect.signature(namespace["train"]).parameters
+    assert (defaults["epochs"].default, defaults["seed"].default) == (ref.EPOCHS, ref.SEED)
+
+
+def test_visible_and_hidden_checks_cover_the_same_functions(visible):
+    shown = {n for n in vars(visible["checks"]) if not n.startswith("_")}
+    assert shown == set(FUNCTIONS)
+    assert all(callable(getattr(hidden, n)) for n in FUNCTIONS)
+
+
+# --- visible checks: what a student sees before submitting --------------------------------------------
+
+def _visible_failures(namespace):
+    failures = set()
+    for name in FUNCTIONS:
+        try:
+            getattr(namespace["checks"], name)(namespace.get(name))
+        except Exception:
+            failures.add(f"test_{name}")
+    return failures
+
+
+# Visible checks run a function with the student's own helpers (there is no reference in Colab), so a
+# forward or backward bug also shows in the visible gradient check and training: that is what gradient
+# checking is for. Grading isolates each function; see test_hidden_checks.py.
+USES = {"forward_propagation": ("gradient_checking", "train"), "backward_propagation": ("gradient_checking", "train")}
+
+
+@pytest.mark.parametrize("sample", [s for s in sample_class("backprop") if s.graded], ids=lambda s: s.student)
+def test_visible_checks_flag_the_buggy_cell_and_only_cells_that_use_it(sample, release_notebook):
+    failures = _visible_failures(notebook_namespace(sample.notebook(release_notebook)))
+    if sample.student.startswith("cheat-"):
+        # hard-coding the published values fools the visible forward check; hidden tests catch it
+        assert "test_forward_propagation" not in failures
+        return
+    buggy = {c.removeprefix("test_") for c in sample.loses}
+    downstream = {f"test_{user}" for name in buggy for user in USES.get(name, ())}
+    assert set(sample.loses) <= failures <= set(sample.loses) | downstream
+
+
+# --- nbgrader: release is fresh, source validates, release stubs fail --------------------------------
+
+def test_release_is_what_generate_assignment_makes_from_source(tmp_path):
+    root = copy_course(tmp_path, with_release=False)
+    course.build_releases(root)
+    for lab in course.LABS:
+        fresh, committed = root / "release" / lab, course.ROOT / "release" / lab
+        comparison = filecmp.dircmp(fresh, committed)
+        assert not (comparison.left_only or comparison.right_only), "files differ: run python -m graders build"
+        _, mismatch, errors = filecmp.cmpfiles(fresh, committed, comparison.common_files, shallow=False)
+        assert not mismatch and not errors, f"release/{lab} is stale: run python -m graders build"
+
+
+@pytest.mark.parametrize("lab", course.LABS)
+def test_nbgrader_validate_passes_the_source(lab):
+    result = course.nbgrader("validate", f"source/{lab}/{lab}.ipynb", check=False)
+    assert "Success! Your notebook passes all the tests." in result.stdout, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("lab", course.LABS)
+def test_nbgrader_validate_invert_fails_every_release_stub(lab):
+    result = course.nbgrader("validate", "--invert", f"release/{lab}/{lab}.ipynb", check=False)
+    assert "Success! The notebook does not pass any tests." in result.stdout, result.stdout + result.stderr
