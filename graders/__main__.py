@@ -1,4 +1,4 @@
-"""Command line of the course kit: python -m graders {build,demo,figures}."""
+"""Command line of the course kit: python -m graders {build,demo,grade,figures}."""
 import argparse
 import sys
 import time
@@ -29,6 +29,29 @@ def demo(_args):
     print("\n" + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.items()))
 
 
+def grade(args):
+    from graders.grading import executor, grade as grading
+
+    started = time.perf_counter()
+    try:
+        outcomes = grading.grade(args.lab, workers=args.workers, sandbox=not args.no_sandbox,
+                                 notebook_timeout=args.notebook_timeout, cell_timeout=args.cell_timeout)
+    except executor.SandboxUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    elapsed = time.perf_counter() - started
+    print(grading.report(outcomes, course.max_scores(lab=args.lab)))
+    counts = {status: sum(o.status == status for o in outcomes.values())
+              for status in (grading.GRADED, grading.NEEDS_REVIEW, grading.REJECTED)}
+    print(f"\n{len(outcomes)} submissions in {elapsed:.1f} s: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+          + f"\nCSV (blank = not graded): build/grading/{args.lab}/grades.csv")
+    if args.feedback:
+        from graders.grading import nbgrader_steps
+        nbgrader_steps.generate_feedback(course.ROOT, args.lab)
+        print(f"feedback (hidden tests redacted): feedback/<student>/{args.lab}/")
+    return 0
+
+
 def figures(_args):
     from graders.figures import embed_graph
 
@@ -43,10 +66,19 @@ def main(argv=None):
     commands.add_parser("build", help="regenerate release/ from source/ (nbgrader generate_assignment)").set_defaults(run=build)
     commands.add_parser("demo", help="build, stage the sample class in submitted/, autograde, print the grade table"
                         ).set_defaults(run=demo)
+    grading = commands.add_parser("grade", help="grade submitted/ safely: pre-flight, sandbox, parallel, report")
+    grading.add_argument("lab", choices=course.LABS)
+    grading.add_argument("--workers", type=int, default=None, help="parallel sandboxes (default: one per core)")
+    grading.add_argument("--no-sandbox", action="store_true",
+                         help="run student code without bubblewrap (trusted submissions only)")
+    grading.add_argument("--notebook-timeout", type=float, default=60.0, help="seconds per notebook (default 60)")
+    grading.add_argument("--cell-timeout", type=float, default=30.0, help="seconds per cell (default 30)")
+    grading.add_argument("--feedback", action="store_true", help="also write redacted feedback with nbgrader")
+    grading.set_defaults(run=grade)
     commands.add_parser("figures", help="re-embed the computational-graph figure in the source notebook"
                         ).set_defaults(run=figures)
     args = parser.parse_args(argv)
-    args.run(args)
+    return args.run(args)
 
 
 if __name__ == "__main__":

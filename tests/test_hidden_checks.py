@@ -28,7 +28,7 @@ REASONS = {
     "bug-adam-shared-state": "one m and one v are shared",
     "bug-adam-no-bias-correction": "no bias correction",
     "bug-adam-bias-by-epoch": "number of updates so far",
-    "cheat-hardcoded-forward": "at row 0",
+    "cheat-hardcoded-forward": "returns the published values at row 0",
     "broken-syntax-error": "not a function here",
     "unanswered": "not implemented yet",
 }

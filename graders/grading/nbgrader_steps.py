@@ -1,0 +1,78 @@
+"""nbgrader as the engine: its autograde with execution replayed from the sandbox, and redacted feedback."""
+import json
+from pathlib import Path
+
+import nbformat
+from nbgrader.apps import NbGraderAPI
+from nbgrader.converters import Autograde, GenerateFeedback
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Unicode
+from traitlets.config import Config, PyFileConfigLoader
+
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+
+
+class ReplayOutputs(NbGraderPreprocessor):
+    """Stands in for nbgrader's Execute: gives each cell the outputs the sandboxed run recorded for it."""
+
+    outputs_dir = Unicode("", help="folder of <student>.json files: {cell id: outputs}").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        student = resources["nbgrader"]["student"]
+        recorded = json.loads((Path(self.outputs_dir) / f"{student}.json").read_text())
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs = [nbformat.from_dict(o) for o in recorded.get(cell.get("id"), [])]
+                cell.execution_count = None
+        return nb, resources
+
+
+class RedactHiddenTests(NbGraderPreprocessor):
+    """Feedback shows a hidden test's message, never its code: drop the hidden block and the traceback."""
+
+    def preprocess_cell(self, cell, resources, index):
+        grading = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and grading.get("grade") and not grading.get("solution"):
+            lines, hidden = [], False
+            for line in cell.source.splitlines():
+                if line.strip() == HIDDEN_BEGIN:
+                    hidden = True
+                elif line.strip() == HIDDEN_END:
+                    hidden = False
+                elif not hidden:
+                    lines.append(line)
+            cell.source = "\n".join(lines)
+            for output in cell.get("outputs", []):
+                if output.output_type == "error":
+                    output.traceback = [f"{output.ename}: {output.evalue}"]
+        return cell, resources
+
+
+def _config(root, **overrides):
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    config.CourseDirectory.root = str(root)
+    for section, values in overrides.items():
+        for key, value in values.items():
+            setattr(getattr(config, section), key, value)
+    return config
+
+
+def autograde_replayed(root, lab, staging_dir, outputs_dir):
+    """nbgrader autograde of every staged submission, outputs replayed instead of executed."""
+    defaults = Autograde.class_traits()["autograde_preprocessors"].default()
+    config = _config(root,
+                     CourseDirectory={"submitted_directory": str(Path(staging_dir).relative_to(root))},
+                     Autograde={"autograde_preprocessors": [ReplayOutputs if p is Execute else p for p in defaults]},
+                     ReplayOutputs={"outputs_dir": str(outputs_dir)})
+    result = NbGraderAPI(config=config).autograde(lab, "*", force=True, create=True)
+    if not result["success"]:
+        raise RuntimeError(f"nbgrader autograde failed:\n{result.get('error', '')}\n{result.get('log', '')}")
+
+
+def generate_feedback(root, lab):
+    """nbgrader generate_feedback for every autograded student, hidden tests redacted."""
+    defaults = GenerateFeedback.class_traits()["preprocessors"].default()
+    config = _config(root, GenerateFeedback={"preprocessors": [RedactHiddenTests, *defaults]})
+    result = NbGraderAPI(config=config).generate_feedback(lab, "*", force=True)
+    if not result["success"]:
+        raise RuntimeError(f"nbgrader generate_feedback failed:\n{result.get('error', '')}\n{result.get('log', '')}")

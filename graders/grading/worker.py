@@ -1,0 +1,268 @@
+"""The executor that runs inside the sandbox: a fork server with the course's imports already done.
+
+`python -m graders.grading.worker` imports numpy, matplotlib, tqdm and the graders once (the ~1 s that
+otherwise dominates grading), snapshots the modules the hidden checks rely on, and then serves
+submissions: for each one it forks a child with fresh memory, a fresh working folder and resource limits.
+The grader sends the child one cell at a time, each with a nonce, so student code never sees the cells
+after it, and a test cell's result must echo a nonce that exists only once that cell is sent.
+
+Messages (graders.grading.protocol) on stdin/stdout:
+  grader → server  {"cmd": "run", "files": {name: path}, "limits": {...}}
+  child  → grader  {"started": true}
+  grader → child   {"cmd": "cell", "source": str, "nonce": str, "test": bool} ... then {"cmd": "end"}
+  child  → grader  {"nonce": str, "outputs": [nbformat outputs], "tampering": [str]}
+  server → grader  {"exited": str}   when the child is gone (ended, killed, or died)
+"""
+import ast
+import builtins
+import io
+import os
+import resource
+import shutil
+import signal
+import sys
+import tempfile
+import traceback
+import types
+
+PROTOCOL_IN, PROTOCOL_OUT = 0, 1
+STREAM_LIMIT = 100_000  # characters kept per stream and cell; the rest is cut, as nbgrader's LimitOutput does
+
+
+def preload():
+    """Everything a submission imports anyway, done once in the server instead of once per student."""
+    seed = os.environ.get("MPLCONFIG_SEED")
+    if seed and not os.path.isdir(os.environ["MPLCONFIGDIR"]):
+        shutil.copytree(seed, os.environ["MPLCONFIGDIR"])  # the host-built font cache, writable here
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import hashlib, math, pickle, warnings  # noqa: F401,E401
+    import matplotlib.pyplot as plt
+    import numpy  # noqa: F401
+    import tqdm  # noqa: F401
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    import graders.backprop.hidden  # and the rest of graders it imports
+
+    graders.backprop.hidden._data()  # the course data, read and checked once for every submission
+
+    def show(*_args, **_kwargs):
+        """Grading needs no pixels: close the figures instead of rendering them."""
+        for number in plt.get_fignums():
+            plt.close(number)
+
+    plt.show = show
+    return TransformerManager()
+
+
+# --- integrity: what student code may not change -------------------------------------------------
+
+PROTECTED_PREFIXES = ("numpy", "math", "builtins", "warnings", "contextlib", "io", "graders", "collections",
+                      "json", "functools", "inspect", "operator")
+
+
+def _protected_modules():
+    return {name: module for name, module in sys.modules.items()
+            if module is not None and name.split(".")[0] in PROTECTED_PREFIXES}
+
+
+class Snapshot:
+    """Module dictionaries and function code of the protected modules, taken before any student code runs."""
+
+    def __init__(self):
+        self.modules = _protected_modules()
+        self.namespaces = {name: dict(vars(module)) for name, module in self.modules.items()}
+        self.code = {}
+        for name, namespace in self.namespaces.items():
+            for attribute, value in namespace.items():
+                if isinstance(value, types.FunctionType):
+                    self.code[id(value)] = (f"{name}.{attribute}", value, value.__code__, value.__defaults__,
+                                            value.__kwdefaults__)
+
+    def restore(self):
+        """Put every protected name back; returns what had been changed (empty for an honest notebook)."""
+        changed = []
+        for name, module in self.modules.items():
+            if sys.modules.get(name) is not module:
+                changed.append(f"sys.modules['{name}'] replaced")
+                sys.modules[name] = module
+            current, original = vars(module), self.namespaces[name]
+            for attribute in set(current) | set(original):
+                if attribute == "__warningregistry__" or (name == "builtins" and attribute == "_"):
+                    continue
+                if attribute not in original:
+                    value = current[attribute]
+                    if isinstance(value, types.ModuleType) and value.__name__ == f"{name}.{attribute}":
+                        continue  # a submodule imported on first use (numpy.random, numpy.core): not tampering
+                    changed.append(f"{name}.{attribute} added")
+                    del current[attribute]
+                elif current.get(attribute, changed) is not original[attribute]:
+                    changed.append(f"{name}.{attribute} replaced")
+                    current[attribute] = original[attribute]
+        for label, function, code, defaults, kwdefaults in self.code.values():
+            if (function.__code__, function.__defaults__, function.__kwdefaults__) != (code, defaults, kwdefaults):
+                changed.append(f"{label} code changed")
+                function.__code__, function.__defaults__, function.__kwdefaults__ = code, defaults, kwdefaults
+        return sorted(set(changed))
+
+
+# --- running one cell like a Jupyter kernel would ---------------------------------------------------
+
+class _Stream:
+    """Collects what Python code writes to sys.stdout / sys.stderr in one cell."""
+
+    def __init__(self, name):
+        self.name, self.parts, self.size = name, [], 0
+
+    def write(self, text):
+        text = str(text)
+        if self.size < STREAM_LIMIT:
+            self.parts.append(text[: STREAM_LIMIT - self.size])
+        self.size += len(text)
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
+
+    def text(self):
+        joined = "".join(self.parts)
+        return joined + (f"\n[output cut at {STREAM_LIMIT} characters]\n" if self.size > STREAM_LIMIT else "")
+
+
+class _Shell:
+    """The part of get_ipython() a course notebook uses: %matplotlib is a no-op, shell escapes are refused."""
+
+    def run_line_magic(self, name, line, *_args):
+        if name in ("matplotlib", "config", "load_ext", "autoreload", "time", "timeit"):
+            return None
+        raise RuntimeError(f"%{name} is not available while grading")
+
+    run_cell_magic = run_line_magic
+
+    def system(self, command, *_args):
+        raise RuntimeError(f"shell commands (!{command}) are not available while grading")
+
+    getoutput = system
+
+
+def _error_output(exc):
+    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    return {"output_type": "error", "ename": type(exc).__name__, "evalue": str(exc),
+            "traceback": [line.rstrip("\n") for line in lines[1:]]}  # without the executor's own frame
+
+
+def run_cell(source, namespace, transformer):
+    """Execute one cell in namespace; returns nbformat outputs (streams, last value, error)."""
+    streams = {"stdout": _Stream("stdout"), "stderr": _Stream("stderr")}
+    captured = {fd: tempfile.TemporaryFile() for fd in (1, 2)}   # C-level writes, as ipykernel captures them
+    saved = {fd: os.dup(fd) for fd in (0, 1, 2)}                 # fd 0 and 1 carry the protocol between cells
+    outputs, result = [], None
+    sys.stdout, sys.stderr, sys.stdin = streams["stdout"], streams["stderr"], io.StringIO()
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    for fd, file in captured.items():
+        os.dup2(file.fileno(), fd)
+    try:
+        code = transformer.transform_cell(source)
+        tree = ast.parse(code, filename="<cell>")
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        exec(compile(tree, "<cell>", "exec"), namespace)
+        if last is not None:
+            result = eval(compile(ast.Expression(last.value), "<cell>", "eval"), namespace)
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt included: a kernel reports them too
+        outputs.append(_error_output(exc))
+    finally:
+        sys.stdout, sys.stderr, sys.stdin = sys.__stdout__, sys.__stderr__, sys.__stdin__
+        for fd, copy in saved.items():
+            os.dup2(copy, fd)
+            os.close(copy)
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        captured[fd].seek(0)
+        streams[name].write(captured[fd].read(STREAM_LIMIT).decode(errors="replace"))
+        captured[fd].close()
+    streamed = [{"output_type": "stream", "name": name, "text": streams[name].text()}
+                for name in ("stdout", "stderr") if streams[name].text()]
+    outputs = streamed + outputs
+    if result is not None and not any(o["output_type"] == "error" for o in outputs):
+        outputs.append({"output_type": "execute_result", "execution_count": None, "metadata": {},
+                        "data": {"text/plain": repr(result)[:STREAM_LIMIT]}})
+    return outputs
+
+
+# --- the server and its children ---------------------------------------------------------------------
+
+def _limit(limits):
+    for name, value in limits.items():
+        which = getattr(resource, f"RLIMIT_{name.upper()}")
+        resource.setrlimit(which, (value, value))
+
+
+def child(request, workdir, snapshot, transformer):
+    """One submission: fresh folder, limits, then cells until told to end. Never returns."""
+    from graders.grading import protocol
+
+    os.setsid()
+    for name, path in request.get("files", {}).items():
+        shutil.copy(path, os.path.join(workdir, name))
+    os.chdir(workdir)
+    _limit(request.get("limits", {}))
+    namespace = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": _Shell}
+    protocol.send(PROTOCOL_OUT, {"started": True})
+    while True:
+        message = protocol.receive(PROTOCOL_IN)
+        if message["cmd"] != "cell":
+            os._exit(0)
+        # Before a test cell: undo whatever student code did to numpy, builtins or the graders.
+        tampering = snapshot.restore() if message.get("test") else []
+        outputs = run_cell(message["source"], namespace, transformer)
+        protocol.send(PROTOCOL_OUT, {"nonce": message["nonce"], "outputs": outputs, "tampering": tampering})
+
+
+def _kill_strays():
+    """Kill every process left in this sandbox's pid namespace but the server (a fork bomb's remains)."""
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) not in (me, 1):
+            try:
+                os.kill(int(entry), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+def serve():
+    from graders.grading import protocol
+
+    transformer = preload()
+    snapshot = Snapshot()
+    sandboxed = os.environ.get("GRADING_SANDBOXED") == "1"
+    protocol.send(PROTOCOL_OUT, {"ready": True})
+    while True:
+        try:
+            request = protocol.receive(PROTOCOL_IN)
+        except EOFError:
+            return
+        workdir = tempfile.mkdtemp(prefix="submission-")
+        pid = os.fork()
+        if pid == 0:
+            try:
+                child(request, workdir, snapshot, transformer)
+            finally:
+                os._exit(70)
+        _, status = os.waitpid(pid, 0)
+        if sandboxed:
+            _kill_strays()
+        shutil.rmtree(workdir, ignore_errors=True)
+        if os.WIFSIGNALED(status):
+            exited = f"killed by signal {signal.Signals(os.WTERMSIG(status)).name}"
+        else:
+            exited = f"exit code {os.WEXITSTATUS(status)}"
+        protocol.send(PROTOCOL_OUT, {"exited": exited})
+
+
+if __name__ == "__main__":
+    serve()
