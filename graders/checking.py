@@ -8,6 +8,8 @@ import numpy as np
 
 # Prefix of a failure where the published point passed and other inputs did not: the report flags it.
 HARD_CODED = "[right at the published values only]"
+# Prefix of a failure where the graded function was not written in the notebook (e.g. the reference, aliased).
+NOT_OWN = "[not defined in the notebook]"
 RTOL = 1e-10   # float64 answers written differently agree to ~1e-15; every real bug is far outside this
 ATOL = 1e-15
 

@@ -37,7 +37,7 @@ def graded_course(tmp_path_factory):
 
 def notebook_namespace(notebook, skip=("optimizer_comparison",)):
     """Run a notebook's non-test code cells in one namespace, in the release folder (for data.pkl)."""
-    namespace = {}
+    namespace = {"__name__": "__main__"}  # as in a kernel: notebook functions belong to __main__
     with contextlib.chdir(course.ROOT / "release" / "backprop"):
         for cell in notebook.cells:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")

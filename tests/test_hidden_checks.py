@@ -96,9 +96,21 @@ def test_train_that_ignores_the_seed_fails(release_notebook):
         hidden.train(namespace["train"])
 
 
-def test_sigmoid_returning_a_one_element_array_for_a_number_fails():
-    def sigmoid(z):
-        return 1.0 / (1.0 + np.exp(-np.atleast_1d(np.asarray(z, dtype=float))))
+def _notebook_function(source, name):
+    namespace = {"__name__": "__main__", "np": np}
+    exec(source, namespace)
+    return namespace[name]
 
+
+def test_sigmoid_returning_a_one_element_array_for_a_number_fails():
+    sigmoid = _notebook_function(
+        "def sigmoid(z):\n    return 1.0 / (1.0 + np.exp(-np.atleast_1d(np.asarray(z, dtype=float))))", "sigmoid")
     with pytest.raises(AssertionError, match="shape"):
         hidden.sigmoid(sigmoid)
+
+
+def test_an_answer_aliased_from_the_reference_implementation_fails():
+    from graders.backprop import reference
+
+    with pytest.raises(AssertionError, match="not defined in the notebook"):
+        hidden.forward_propagation(reference.forward_propagation)

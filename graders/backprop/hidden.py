@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from graders.checking import HARD_CODED, as_float, expect, expect_close, quiet, substituted
+from graders.checking import HARD_CODED, NOT_OWN, as_float, expect, expect_close, quiet, substituted
 from graders.data import load_data
 from graders.backprop import published, reference as ref
 
@@ -88,6 +88,9 @@ def _call(fn, *args):
 def _function(fn, name):
     expect(callable(fn) and hasattr(fn, "__globals__"),
            f"{name} is not a function here; did its cell run without errors?")
+    # Notebook code runs as __main__; an answer taken from an imported module is not the student's.
+    expect(fn.__module__ == "__main__",
+           f"{NOT_OWN} {name} comes from the module {fn.__module__!r}; write it in its cell")
     return fn
 
 

@@ -1,11 +1,13 @@
 """Run canonical notebooks in sandboxed fork servers (graders/grading/worker.py), with limits and deadlines."""
 import os
+import resource
 import secrets
 import select
 import shutil
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +21,7 @@ DEFAULT_LIMITS = {
     "cpu": 120,               # CPU seconds per submission
     "fsize": 64 * 1024 ** 2,  # largest file it may write
 }
-PROCESS_HEADROOM = 64  # processes a submission may add to what its user already runs (a fork bomb stops there)
+MAX_PROCESSES = 64  # per sandbox (server, one submission, whatever it starts): a fork bomb stops there
 
 
 class SandboxUnavailable(RuntimeError):
@@ -57,7 +59,8 @@ def sandbox_argv(files, mpl_seed):
         argv += ["--ro-bind", path, path]
     for name, path in files.items():
         argv += ["--ro-bind", str(path), f"{FILES_MOUNT}/{name}"]
-    argv += ["--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
+    argv += ["--remount-ro", "/",  # only /tmp (the submission's folder) stays writable
+             "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
              "--setenv", "GRADING_SANDBOXED", "1", "--chdir", "/tmp"]
     return argv
 
@@ -72,6 +75,51 @@ def prepare_matplotlib_cache(build_dir):
     return seed.resolve()
 
 
+def _pids_mount():
+    """Where the cgroup pids controller is mounted (v1 'pids' or v2 with pids available), or None."""
+    for line in Path("/proc/mounts").read_text().splitlines():
+        _, mountpoint, kind, options, *_ = line.split()
+        if kind == "cgroup" and "pids" in options.split(","):
+            return Path(mountpoint)
+        if kind == "cgroup2" and "pids" in (Path(mountpoint) / "cgroup.controllers").read_text(errors="ignore"):
+            return Path(mountpoint)
+    return None
+
+
+class ProcessCap:
+    """A pids cgroup the sandbox starts in (the bound a fork bomb meets), when this user may create one;
+    otherwise RLIMIT_NPROC, which the kernel ignores for root but enforces for everyone else."""
+
+    def __init__(self, name):
+        mount, self.path = _pids_mount(), None
+        if mount is not None:
+            try:
+                path = mount / f"backprop-grading-{os.getpid()}-{name}"
+                path.mkdir(exist_ok=True)
+                (path / "pids.max").write_text(str(MAX_PROCESSES))
+                self.path = path
+            except OSError:
+                self.path = None
+
+    @property
+    def kind(self):
+        return "cgroup" if self.path else "rlimit"
+
+    def enter(self):
+        """Run in the sandbox's first process before exec (Popen's preexec_fn)."""
+        if self.path:
+            (self.path / "cgroup.procs").write_text(str(os.getpid()))
+        else:
+            resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))
+
+    def remove(self):
+        if self.path:
+            try:
+                self.path.rmdir()
+            except OSError:
+                pass
+
+
 @dataclass
 class RunResult:
     outputs: dict = field(default_factory=dict)     # cell id → nbformat outputs, for the cells that ran
@@ -82,10 +130,11 @@ class RunResult:
 class Worker:
     """One fork server, in its own sandbox (or, with sandbox=False, as a plain child process)."""
 
-    def __init__(self, files, build_dir, sandbox=True, limits=None):
+    def __init__(self, files, build_dir, sandbox=True, limits=None, name="0"):
         self.files, self.sandbox = dict(files), sandbox
         self.limits = {**DEFAULT_LIMITS, **(limits or {})}
         self.mpl_seed = prepare_matplotlib_cache(build_dir)
+        self.cap = ProcessCap(name)
         self.process = None
         self._buffer = b""
         self.start()
@@ -101,7 +150,8 @@ class Worker:
         else:
             env = {**os.environ, **environment, "MPLCONFIGDIR": str(Path(self.mpl_seed).parent / "mplconfig-run")}
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+                                        stderr=subprocess.DEVNULL, env=env, start_new_session=True,
+                                        preexec_fn=self.cap.enter)
         self._buffer = b""
         ready = self._receive(deadline=_now() + 120)
         if ready != {"ready": True}:
@@ -111,6 +161,14 @@ class Worker:
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+    def close(self):
+        self.stop()
+        for _ in range(50):  # the cgroup can be removed once the kernel has reaped its last process
+            self.cap.remove()
+            if not (self.cap.path and self.cap.path.exists()):
+                return
+            time.sleep(0.02)
 
     def _send(self, message):
         protocol.send(self.process.stdin.fileno(), message)
@@ -139,21 +197,20 @@ class Worker:
             self._buffer += chunk
 
     def run(self, cells, notebook_timeout=60.0, cell_timeout=30.0):
-        """Run (cell_id, source, is_test) in order; stop at the first death, timeout or forged reply."""
+        """Run (cell_id, source) pairs in order; stop at the first death, timeout or forged reply."""
         result = RunResult()
-        headroom = {"nproc": _processes_of_this_user() + PROCESS_HEADROOM}
         self._send({"cmd": "run", "files": {name: f"{FILES_MOUNT}/{name}" if self.sandbox else str(path)
                                             for name, path in self.files.items()},
-                    "limits": {**self.limits, **headroom}})
+                    "limits": self.limits})
         started = self._receive(_now() + 30)
         if started != {"started": True}:
             result.problem = f"the kernel did not start ({started!r})"
             self._restart()
             return result
         notebook_deadline = _now() + notebook_timeout
-        for cell_id, source, is_test in cells:
+        for cell_id, source in cells:
             nonce = secrets.token_hex(16)
-            self._send({"cmd": "cell", "source": source, "nonce": nonce, "test": is_test})
+            self._send({"cmd": "cell", "source": source, "nonce": nonce})
             reply = self._receive(min(notebook_deadline, _now() + cell_timeout))
             if reply is None:
                 which = "notebook" if _now() >= notebook_deadline else "cell"
@@ -169,7 +226,7 @@ class Worker:
                 self._restart()
                 return result
             result.outputs[cell_id] = reply["outputs"]
-            result.tampering += [f"before cell {cell_id}: {item}" for item in reply["tampering"]]
+            result.tampering += [f"in cell {cell_id}: {item}" for item in reply["tampering"]]
         self._send({"cmd": "end"})
         if self._receive(_now() + 10) is None:
             self._restart()
@@ -181,16 +238,4 @@ class Worker:
 
 
 def _now():
-    import time
     return time.monotonic()
-
-
-def _processes_of_this_user():
-    uid, count = os.getuid(), 0
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                count += os.stat(f"/proc/{entry}").st_uid == uid
-            except FileNotFoundError:
-                pass
-    return count

@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 
 from graders import course
-from graders.checking import HARD_CODED
+from graders.checking import HARD_CODED, NOT_OWN
 from graders.grading import executor, nbgrader_steps, preflight
 
 GRADED, NEEDS_REVIEW, REJECTED = "graded", "needs review", "rejected"
@@ -39,7 +39,7 @@ def _grading(cell):
 
 
 def execution_plan(canonical, source):
-    """(cell id, code, is test) to run: locked cells as in the source (hidden tests included), the student's
+    """(cell id, code) to run: locked cells as in the source (hidden tests included), the student's
     answers and own cells as written; nothing after the last graded code cell, which cannot change a score."""
     source_code = {_grading(c)["grade_id"]: c.source for c in source.cells if _grading(c).get("grade_id")}
     code = [c for c in canonical.cells if c.cell_type == "code"]
@@ -48,8 +48,7 @@ def execution_plan(canonical, source):
     for cell in code[:last + 1]:
         meta = _grading(cell)
         locked = meta.get("locked") and not meta.get("solution")
-        plan.append((cell.id, source_code[meta["grade_id"]] if locked else cell.source,
-                     bool(meta.get("grade") and not meta.get("solution"))))
+        plan.append((cell.id, source_code[meta["grade_id"]] if locked else cell.source))
     return plan
 
 
@@ -102,17 +101,18 @@ def grade(lab, root=course.ROOT, workers=None, sandbox=True, notebook_timeout=60
 
     count = max(1, min(workers or os.cpu_count() or 1, len(plans)))
     with ThreadPoolExecutor(count) as threads:
-        for worker in threads.map(lambda _: executor.Worker(files, root / "build", sandbox), range(count)):
+        for worker in threads.map(lambda n: executor.Worker(files, root / "build", sandbox, name=str(n)),
+                                  range(count)):
             pool.put(worker)
         try:
             results = dict(threads.map(run, plans))
         finally:
             while not pool.empty():
-                pool.get().stop()
+                pool.get().close()
 
     for student, result in results.items():
         recorded = dict(result.outputs)
-        for cell_id, _, _ in plans[student]:
+        for cell_id, _ in plans[student]:
             recorded.setdefault(cell_id, _not_run(result.problem))
         (outputs_dir / f"{student}.json").write_text(json.dumps(recorded))
         _judge(outcomes[student], result, recorded)
@@ -139,6 +139,8 @@ def _judge(outcome, result, recorded):
                 outcome.reasons.append(f"cell {cell_id} called sys.exit()")
             if HARD_CODED in output.get("evalue", ""):
                 outcome.reasons.append(f"cell {cell_id}: right at the published values only (hard-coded?)")
+            if NOT_OWN in output.get("evalue", ""):
+                outcome.reasons.append(f"cell {cell_id}: the graded function was not written in the notebook")
     if outcome.reasons:
         outcome.status = NEEDS_REVIEW
 

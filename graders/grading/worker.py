@@ -9,7 +9,7 @@ after it, and a test cell's result must echo a nonce that exists only once that 
 Messages (graders.grading.protocol) on stdin/stdout:
   grader → server  {"cmd": "run", "files": {name: path}, "limits": {...}}
   child  → grader  {"started": true}
-  grader → child   {"cmd": "cell", "source": str, "nonce": str, "test": bool} ... then {"cmd": "end"}
+  grader → child   {"cmd": "cell", "source": str, "nonce": str} ... then {"cmd": "end"}
   child  → grader  {"nonce": str, "outputs": [nbformat outputs], "tampering": [str]}
   server → grader  {"exited": str}   when the child is gone (ended, killed, or died)
 """
@@ -24,6 +24,9 @@ import sys
 import tempfile
 import traceback
 import types
+
+# Bound here, as module globals, so that a student's patch of builtins cannot reach the executor.
+from builtins import any, dict, getattr, id, isinstance, len, list, repr, set, sorted, str, type, vars  # noqa: E402,A004
 
 PROTOCOL_IN, PROTOCOL_OUT = 0, 1
 STREAM_LIMIT = 100_000  # characters kept per stream and cell; the rest is cut, as nbgrader's LimitOutput does
@@ -53,13 +56,16 @@ def preload():
             plt.close(number)
 
     plt.show = show
+    shutil.rmtree(tempfile.mkdtemp())  # tempfile sets module globals on first use: before the snapshot
+    tempfile.TemporaryFile().close()
     return TransformerManager()
 
 
 # --- integrity: what student code may not change -------------------------------------------------
 
 PROTECTED_PREFIXES = ("numpy", "math", "builtins", "warnings", "contextlib", "io", "graders", "collections",
-                      "json", "functools", "inspect", "operator")
+                      "json", "functools", "inspect", "operator", "os", "posix", "struct", "select", "signal",
+                      "tempfile", "shutil", "types", "ast", "traceback")
 
 
 def _protected_modules():
@@ -155,12 +161,12 @@ def _error_output(exc):
             "traceback": [line.rstrip("\n") for line in lines[1:]]}  # without the executor's own frame
 
 
-def run_cell(source, namespace, transformer):
-    """Execute one cell in namespace; returns nbformat outputs (streams, last value, error)."""
+def run_cell(source, namespace, transformer, snapshot):
+    """Execute one cell in namespace; returns (nbformat outputs, what the cell changed in protected modules)."""
     streams = {"stdout": _Stream("stdout"), "stderr": _Stream("stderr")}
     captured = {fd: tempfile.TemporaryFile() for fd in (1, 2)}   # C-level writes, as ipykernel captures them
     saved = {fd: os.dup(fd) for fd in (0, 1, 2)}                 # fd 0 and 1 carry the protocol between cells
-    outputs, result = [], None
+    outputs, result, me = [], None, os.getpid()
     sys.stdout, sys.stderr, sys.stdin = streams["stdout"], streams["stderr"], io.StringIO()
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
@@ -175,12 +181,19 @@ def run_cell(source, namespace, transformer):
         if last is not None:
             result = eval(compile(ast.Expression(last.value), "<cell>", "eval"), namespace)
     except BaseException as exc:  # SystemExit and KeyboardInterrupt included: a kernel reports them too
-        outputs.append(_error_output(exc))
+        error = exc
+    else:
+        error = None
     finally:
+        tampering = snapshot.restore()  # first of all: the executor below needs numpy/os/builtins intact
+        if os.getpid() != me:  # a process the student's code forked: it must never reach the protocol
+            os._exit(0)
         sys.stdout, sys.stderr, sys.stdin = sys.__stdout__, sys.__stderr__, sys.__stdin__
         for fd, copy in saved.items():
             os.dup2(copy, fd)
             os.close(copy)
+    if error is not None:
+        outputs.append(_error_output(error))
     for fd, name in ((1, "stdout"), (2, "stderr")):
         captured[fd].seek(0)
         streams[name].write(captured[fd].read(STREAM_LIMIT).decode(errors="replace"))
@@ -190,8 +203,15 @@ def run_cell(source, namespace, transformer):
     outputs = streamed + outputs
     if result is not None and not any(o["output_type"] == "error" for o in outputs):
         outputs.append({"output_type": "execute_result", "execution_count": None, "metadata": {},
-                        "data": {"text/plain": repr(result)[:STREAM_LIMIT]}})
-    return outputs
+                        "data": {"text/plain": _shown(result)}})
+    return outputs, tampering
+
+
+def _shown(value):
+    try:
+        return repr(value)[:STREAM_LIMIT]
+    except Exception as exc:  # a student object whose __repr__ fails
+        return f"<unprintable {type(value).__name__}: {exc}>"
 
 
 # --- the server and its children ---------------------------------------------------------------------
@@ -202,7 +222,7 @@ def _limit(limits):
         resource.setrlimit(which, (value, value))
 
 
-def child(request, workdir, snapshot, transformer):
+def child(request, workdir, snapshot, transformer, sandboxed):
     """One submission: fresh folder, limits, then cells until told to end. Never returns."""
     from graders.grading import protocol
 
@@ -217,19 +237,22 @@ def child(request, workdir, snapshot, transformer):
         message = protocol.receive(PROTOCOL_IN)
         if message["cmd"] != "cell":
             os._exit(0)
-        # Before a test cell: undo whatever student code did to numpy, builtins or the graders.
-        tampering = snapshot.restore() if message.get("test") else []
-        outputs = run_cell(message["source"], namespace, transformer)
+        # After every cell, whatever student code did to numpy, builtins, os or the graders is undone.
+        outputs, tampering = run_cell(message["source"], namespace, transformer, snapshot)
+        if sandboxed:  # processes the cell started do not outlive it
+            _kill_strays(keep={1, os.getppid(), os.getpid()})
         protocol.send(PROTOCOL_OUT, {"nonce": message["nonce"], "outputs": outputs, "tampering": tampering})
 
 
-def _kill_strays():
-    """Kill every process left in this sandbox's pid namespace but the server (a fork bomb's remains)."""
-    me = os.getpid()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) not in (me, 1):
+def _kill_strays(keep):
+    """Kill every process in this sandbox's pid namespace but `keep` (a fork bomb's remains), until none are left."""
+    for _ in range(100):
+        strays = [int(e) for e in os.listdir("/proc") if e.isdigit() and int(e) not in keep]
+        if not strays:
+            return
+        for pid in strays:
             try:
-                os.kill(int(entry), signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
 
@@ -250,12 +273,12 @@ def serve():
         pid = os.fork()
         if pid == 0:
             try:
-                child(request, workdir, snapshot, transformer)
+                child(request, workdir, snapshot, transformer, sandboxed)
             finally:
                 os._exit(70)
         _, status = os.waitpid(pid, 0)
         if sandboxed:
-            _kill_strays()
+            _kill_strays(keep={1, os.getpid()})
         shutil.rmtree(workdir, ignore_errors=True)
         if os.WIFSIGNALED(status):
             exited = f"killed by signal {signal.Signals(os.WTERMSIG(status)).name}"
