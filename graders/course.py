@@ -20,6 +20,22 @@ def nbgrader(*args, root=ROOT, check=True):
                           capture_output=True, text=True)
 
 
+COURSE_FILES = ("nbgrader_config.py", "data", "source", "release")
+
+
+def copy_course(destination, with_release=True):
+    """The instructor's course folder without any grading state, as a fresh clone has it."""
+    for name in COURSE_FILES:
+        if name == "release" and not with_release:
+            continue
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, destination / name, symlinks=True)
+        else:
+            shutil.copy(src, destination / name)
+    return destination
+
+
 def build_releases(root=ROOT, labs=LABS):
     """nbgrader generate_assignment for every lab: source/<lab>/ → release/<lab>/."""
     for lab in labs:

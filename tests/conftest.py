@@ -1,7 +1,6 @@
 """Shared fixtures: a throwaway copy of the course, and the sample class graded once per test run."""
 import contextlib
 import io
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -9,20 +8,7 @@ import pytest
 
 from graders import course
 
-COURSE_FILES = ("nbgrader_config.py", "data", "source", "release")
-
-
-def copy_course(destination, with_release=True):
-    """The instructor's course folder without any grading state, as a fresh clone has it."""
-    for name in COURSE_FILES:
-        if name == "release" and not with_release:
-            continue
-        src = course.ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, destination / name, symlinks=True)
-        else:
-            shutil.copy(src, destination / name)
-    return destination
+copy_course = course.copy_course
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.apps import NbGraderAPI
 from nbgrader.converters import Autograde, GenerateFeedback
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from nbgrader.preprocessors import CheckCellMetadata, Execute, NbGraderPreprocessor
 from traitlets import Unicode
 from traitlets.config import Config, PyFileConfigLoader
 
@@ -58,11 +58,18 @@ def _config(root, **overrides):
 
 
 def autograde_replayed(root, lab, staging_dir, outputs_dir):
-    """nbgrader autograde of every staged submission, outputs replayed instead of executed."""
-    defaults = Autograde.class_traits()["autograde_preprocessors"].default()
+    """nbgrader autograde of every staged submission, outputs replayed instead of executed.
+
+    CheckCellMetadata is left out: pre-flight copies every cell's metadata from the release, so it is valid
+    by construction, and nbgrader's check re-validates its JSON schema per cell (a third of this step's time).
+    """
+    traits = Autograde.class_traits()
+    sanitize = [p for p in traits["sanitize_preprocessors"].default() if p is not CheckCellMetadata]
+    grading = [ReplayOutputs if p is Execute else p for p in traits["autograde_preprocessors"].default()
+               if p is not CheckCellMetadata]
     config = _config(root,
                      CourseDirectory={"submitted_directory": str(Path(staging_dir).relative_to(root))},
-                     Autograde={"autograde_preprocessors": [ReplayOutputs if p is Execute else p for p in defaults]},
+                     Autograde={"sanitize_preprocessors": sanitize, "autograde_preprocessors": grading},
                      ReplayOutputs={"outputs_dir": str(outputs_dir)})
     result = NbGraderAPI(config=config).autograde(lab, "*", force=True, create=True)
     if not result["success"]:

@@ -48,7 +48,7 @@ def preload():
 
     import graders.backprop.hidden  # and the rest of graders it imports
 
-    graders.backprop.hidden._data()  # the course data, read and checked once for every submission
+    graders.backprop.hidden.warm()  # the data and reference curves, once for every submission
 
     def show(*_args, **_kwargs):
         """Grading needs no pixels: close the figures instead of rendering them."""
