@@ -15,17 +15,20 @@ def build(_args):
 
 
 def demo(_args):
+    """The main job: releases from source/, the sample class into submitted/, graded safely, the report."""
+    from graders.grading import grade as grading
+
     timings = {}
-    for step, action in (("generate_assignment", course.build_releases), ("stage samples", course.stage_samples),
-                         ("autograde", course.autograde)):
+    for step, action in (("generate_assignment", course.build_releases), ("stage samples", course.stage_samples)):
         started = time.perf_counter()
-        outcome = action()
+        action()
         timings[step] = time.perf_counter() - started
     for lab in course.LABS:
-        print(f"\n== {lab}: scores per graded cell (— = not graded: manual cell, or nbgrader could not grade) ==")
-        print(course.format_table(course.score_table(lab=lab), course.max_scores(lab=lab)))
-        if outcome[lab]:
-            print(f"nbgrader could not grade: {', '.join(outcome[lab])} (see its log: not JSON, or the kernel died)")
+        started = time.perf_counter()
+        outcomes = grading.grade(lab)
+        timings[f"grade {lab}"] = time.perf_counter() - started
+        print(f"\n== {lab}: scores per graded cell (— = not graded yet: the hand-graded conclusion) ==")
+        print(grading.report(outcomes, course.max_scores(lab=lab)))
     print("\n" + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.items()))
 
 
@@ -64,7 +67,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m graders", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("build", help="regenerate release/ from source/ (nbgrader generate_assignment)").set_defaults(run=build)
-    commands.add_parser("demo", help="build, stage the sample class in submitted/, autograde, print the grade table"
+    commands.add_parser("demo", help="build, stage the sample class in submitted/, grade it safely, print the report"
                         ).set_defaults(run=demo)
     grading = commands.add_parser("grade", help="grade submitted/ safely: pre-flight, sandbox, parallel, report")
     grading.add_argument("lab", choices=course.LABS)

@@ -15,7 +15,17 @@ SAMPLES = sample_class("backprop")
 HONEST = [s for s in SAMPLES if s.student in ("reference-solution", "correct-vectorized", "bug-adam-shared-state")]
 LIMITS = {"notebook_timeout": 11.0, "cell_timeout": 8.0}
 
-pytestmark = pytest.mark.skipif(executor.bwrap_path() is None, reason="bubblewrap is installed by ./run setup")
+
+
+def _process_cap_holds():
+    """Root ignores RLIMIT_NPROC: without a pids cgroup the fork bomb below would not be bounded."""
+    import os
+
+    cap = executor.ProcessCap("probe")
+    try:
+        return cap.kind == "cgroup" or os.getuid() != 0
+    finally:
+        cap.remove()
 
 
 def _course(tmp_path_factory, name, samples):
@@ -31,12 +41,15 @@ def _course(tmp_path_factory, name, samples):
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
+    executor.require_sandbox()  # ./run setup installs bubblewrap; a missing sandbox fails here, loudly
+    assert _process_cap_holds(), "no pids cgroup can be created here and root ignores RLIMIT_NPROC"
     root = _course(tmp_path_factory, "hostile", HONEST + HOSTILE)
     return root, grading.grade("backprop", root, workers=2, **LIMITS)
 
 
 @pytest.fixture(scope="module")
 def sample_class_graded(tmp_path_factory):
+    executor.require_sandbox()
     root = _course(tmp_path_factory, "samples", SAMPLES)
     return root, grading.grade("backprop", root, workers=2, **LIMITS)
 
