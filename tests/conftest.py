@@ -1,7 +1,6 @@
 """Shared fixtures: a throwaway copy of the course, and the sample class graded once per test run."""
 import contextlib
 import io
-from pathlib import Path
 
 import nbformat
 import pytest

@@ -4,7 +4,6 @@ import filecmp
 import inspect
 import re
 
-import nbformat
 import numpy as np
 import pytest
 

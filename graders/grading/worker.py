@@ -26,7 +26,7 @@ import traceback
 import types
 
 # Bound here, as module globals, so that a student's patch of builtins cannot reach the executor.
-from builtins import any, dict, getattr, id, isinstance, len, list, repr, set, sorted, str, type, vars  # noqa: E402,A004
+from builtins import any, dict, getattr, id, isinstance, len, repr, set, sorted, str, type, vars  # noqa: E402,A004
 
 PROTOCOL_IN, PROTOCOL_OUT = 0, 1
 STREAM_LIMIT = 100_000  # characters kept per stream and cell; the rest is cut, as nbgrader's LimitOutput does
@@ -37,14 +37,16 @@ def preload():
     seed = os.environ.get("MPLCONFIG_SEED")
     if seed and not os.path.isdir(os.environ["MPLCONFIGDIR"]):
         shutil.copytree(seed, os.environ["MPLCONFIGDIR"])  # the host-built font cache, writable here
+    import importlib
+
     import matplotlib
 
     matplotlib.use("Agg")
-    import hashlib, math, pickle, warnings  # noqa: F401,E401
     import matplotlib.pyplot as plt
-    import numpy  # noqa: F401
-    import tqdm  # noqa: F401
     from IPython.core.inputtransformer2 import TransformerManager
+
+    for name in ("hashlib", "math", "pickle", "warnings", "numpy", "tqdm"):  # what the notebooks import
+        importlib.import_module(name)
 
     import graders.backprop.hidden  # and the rest of graders it imports
 
