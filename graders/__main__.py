@@ -58,7 +58,7 @@ def grade(args):
 def figures(_args):
     from graders.figures import embed_graph
 
-    path = course.ROOT / "source" / "backprop" / "backprop.ipynb"
+    path = course.ROOT / "source" / "backprop" / "backprop.ipynb"  # the lab with a drawn figure
     nbformat.write(embed_graph(nbformat.read(path, as_version=4)), path)
     print(f"graph figure embedded in {path.relative_to(course.ROOT)}")
 

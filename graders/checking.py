@@ -103,3 +103,24 @@ def substituted(fn, **replacements):
                 namespace.pop(name, None)
             else:
                 namespace[name] = value
+
+
+def call_quietly(fn, *args):
+    """Call student code quietly; turn its exception into a failed check that names it."""
+    name = getattr(fn, "__name__", "the function")
+    try:
+        with quiet():
+            return fn(*args)
+    except NotImplementedError:
+        raise AssertionError(f"{name} is not implemented yet (it raised NotImplementedError)") from None
+    except Exception as exc:  # AssertionError included: the student's own asserts are their code failing
+        raise AssertionError(f"{name} raised {type(exc).__name__}: {exc}") from None
+
+
+def require_function(fn, name):
+    expect(callable(fn) and hasattr(fn, "__globals__"),
+           f"{name} is not a function here; did its cell run without errors?")
+    # Notebook code runs as __main__; an answer taken from an imported module is not the student's.
+    expect(fn.__module__ == "__main__",
+           f"{NOT_OWN} {name} comes from the module {fn.__module__!r}; write it in its cell")
+    return fn

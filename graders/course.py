@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-LABS = ("backprop",)
+LABS = ("backprop", "autograd")
 
 
 def nbgrader(*args, root=ROOT, check=True):
@@ -53,7 +53,9 @@ def stage_samples(root=ROOT, labs=LABS):
             if folder.exists():
                 shutil.rmtree(folder)
             folder.mkdir(parents=True)
-            shutil.copy(root / "release" / lab / "data.pkl", folder / "data.pkl")
+            for extra in (root / "release" / lab).iterdir():  # the lab's data files, as handed out
+                if extra.suffix != ".ipynb":
+                    shutil.copy(extra, folder / extra.name)
             (folder / f"{lab}.ipynb").write_text(sample.notebook_text(release), encoding="utf-8")
 
 

@@ -20,13 +20,15 @@ def graded_course(tmp_path_factory):
     return root, not_graded
 
 
-def notebook_namespace(notebook, skip=("optimizer_comparison",)):
-    """Run a notebook's non-test code cells in one namespace, in the release folder (for data.pkl)."""
+def notebook_namespace(notebook, lab="backprop"):
+    """Run a notebook's code cells up to its last test cell, tests excluded, in one namespace, in the lab's
+    release folder (for its data files): what the functions under test need, without the plots."""
     namespace = {"__name__": "__main__"}  # as in a kernel: notebook functions belong to __main__
-    with contextlib.chdir(course.ROOT / "release" / "backprop"):
-        for cell in notebook.cells:
-            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
-            if cell.cell_type != "code" or grade_id.startswith("test_") or grade_id in skip:
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    last_test = max(i for i, c in enumerate(code) if c.metadata.get("nbgrader", {}).get("grade"))
+    with contextlib.chdir(course.ROOT / "release" / lab):
+        for cell in code[:last_test]:
+            if cell.metadata.get("nbgrader", {}).get("grade_id", "").startswith("test_"):
                 continue
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 try:
@@ -36,11 +38,15 @@ def notebook_namespace(notebook, skip=("optimizer_comparison",)):
     return namespace
 
 
+def read_notebook(kind, lab):
+    return nbformat.read(course.ROOT / kind / lab / f"{lab}.ipynb", as_version=4)
+
+
 @pytest.fixture(scope="session")
 def release_notebook():
-    return nbformat.read(course.ROOT / "release" / "backprop" / "backprop.ipynb", as_version=4)
+    return read_notebook("release", "backprop")
 
 
 @pytest.fixture(scope="session")
 def source_notebook():
-    return nbformat.read(course.ROOT / "source" / "backprop" / "backprop.ipynb", as_version=4)
+    return read_notebook("source", "backprop")

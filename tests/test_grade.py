@@ -28,14 +28,14 @@ def _process_cap_holds():
         cap.remove()
 
 
-def _course(tmp_path_factory, name, samples):
+def _course(tmp_path_factory, name, samples, lab="backprop"):
     root = copy_course(tmp_path_factory.mktemp(name))
     course.build_releases(root)
-    release = nbformat.read(root / "release" / "backprop" / "backprop.ipynb", as_version=4)
+    release = nbformat.read(root / "release" / lab / f"{lab}.ipynb", as_version=4)
     for sample in samples:
-        folder = root / "submitted" / sample.student / "backprop"
+        folder = root / "submitted" / sample.student / lab
         folder.mkdir(parents=True)
-        (folder / "backprop.ipynb").write_text(sample.notebook_text(release))
+        (folder / f"{lab}.ipynb").write_text(sample.notebook_text(release))
     return root
 
 
@@ -117,6 +117,19 @@ def test_grading_the_sample_class_gives_plain_nbgraders_scores_to_every_honest_s
     assert outcomes["broken-not-json"].status == grading.REJECTED
     assert outcomes["broken-kernel-dies"].status == grading.NEEDS_REVIEW
     assert outcomes["cheat-hardcoded-forward"].status == grading.NEEDS_REVIEW
+
+
+def test_grading_the_autograd_class_gives_every_sample_its_expected_scores(tmp_path_factory):
+    executor.require_sandbox()
+    samples = sample_class("autograd")
+    root = _course(tmp_path_factory, "autograd", samples, lab="autograd")
+    outcomes = grading.grade("autograd", root, workers=2, **LIMITS)
+    max_scores = course.max_scores(lab="autograd")
+    for sample in samples:
+        assert outcomes[sample.student].scores == sample.expected_scores(max_scores), sample.student
+    assert outcomes["cheat-hardcoded-derivatives"].status == grading.NEEDS_REVIEW
+    assert {s for s, o in outcomes.items() if o.status == grading.GRADED} == \
+           {s.student for s in samples} - {"cheat-hardcoded-derivatives"}
 
 
 def test_one_worker_and_a_rerun_give_the_same_results(sample_class_graded):

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from graders import course, data
-from graders.backprop import hidden, published, reference as ref
+from graders.backprop import published, reference as ref
 from graders.figures import GRAPH_ATTACHMENT, GRAPH_CELL_ID, computational_graph_png
 from graders.samples import sample_class
-from conftest import copy_course, notebook_namespace
+from conftest import copy_course, notebook_namespace, read_notebook
 
 FUNCTIONS = ("sigmoid", "forward_propagation", "backward_propagation", "gradient_checking",
              "vanilla_update", "momentum_update", "adam_update", "train")
@@ -25,32 +25,44 @@ def _nbgrader_cells(notebook):
     return [c for c in notebook.cells if "nbgrader" in c.metadata]
 
 
-# --- hygiene ------------------------------------------------------------------------------------------
+# --- hygiene, for every lab -----------------------------------------------------------------------------
 
-def test_source_is_committed_without_outputs_and_with_stable_metadata(source_notebook):
-    assert set(source_notebook.metadata) == {"kernelspec", "language_info"}
-    assert source_notebook.metadata.kernelspec.name == "python3"
-    for cell in source_notebook.cells:
+def _solutions(notebook):
+    return [c for c in _nbgrader_cells(notebook) if c.metadata.nbgrader.solution and c.cell_type == "code"]
+
+
+SOLUTIONS = [(lab, c.metadata.nbgrader.grade_id) for lab in course.LABS for c in _solutions(read_notebook("source", lab))]
+
+
+@pytest.mark.parametrize("lab", course.LABS)
+def test_source_is_committed_without_outputs_and_with_stable_metadata(lab):
+    notebook = read_notebook("source", lab)
+    assert set(notebook.metadata) == {"kernelspec", "language_info"}
+    assert notebook.metadata.kernelspec.name == "python3"
+    for cell in notebook.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None, cell.id
         assert set(cell.metadata) <= {"nbgrader"}, (cell.id, cell.metadata)
 
 
-def test_grade_ids_are_unique_descriptive_and_schema_3(source_notebook):
-    cells = _nbgrader_cells(source_notebook)
+@pytest.mark.parametrize("lab", course.LABS)
+def test_grade_ids_are_unique_schema_3_and_each_answer_is_followed_by_its_test(lab):
+    notebook = read_notebook("source", lab)
+    cells = _nbgrader_cells(notebook)
     ids = [c.metadata.nbgrader.grade_id for c in cells]
     assert len(ids) == len(set(ids))
     assert all(c.metadata.nbgrader.schema_version == 3 for c in cells)
     assert all(c.id == c.metadata.nbgrader.grade_id for c in cells)
-    solutions = [c.metadata.nbgrader.grade_id for c in cells if c.metadata.nbgrader.solution and c.cell_type == "code"]
+    solutions = [c.metadata.nbgrader.grade_id for c in _solutions(notebook)]
     tests = [c.metadata.nbgrader.grade_id for c in cells if c.metadata.nbgrader.grade and c.cell_type == "code"]
-    assert solutions == list(FUNCTIONS)
-    assert tests == [f"test_{name}" for name in FUNCTIONS]
+    assert tests == [f"test_{name}" for name in solutions]
+    for name in solutions:
+        assert ids[ids.index(name) + 1] == f"test_{name}"
 
 
-@pytest.mark.parametrize("name", FUNCTIONS)
-def test_solution_cell_defines_one_function_with_signature_and_docstring_outside_the_solution(source_notebook, name):
-    source = _cell(source_notebook, name).source
+@pytest.mark.parametrize("lab, name", SOLUTIONS)
+def test_solution_cell_defines_one_function_with_signature_and_docstring_outside_the_solution(lab, name):
+    source = _cell(read_notebook("source", lab), name).source
     tree = ast.parse(source)
     functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
     assert [f.name for f in functions] == [name] and len(tree.body) == 1
@@ -58,12 +70,29 @@ def test_solution_cell_defines_one_function_with_signature_and_docstring_outside
     assert given.startswith(f"def {name}(") and '"""' in given
 
 
-@pytest.mark.parametrize("name", FUNCTIONS)
-def test_test_cell_opens_with_a_one_line_docstring_and_calls_its_check(source_notebook, name):
-    lines = _cell(source_notebook, f"test_{name}").source.splitlines()
+@pytest.mark.parametrize("lab, name", SOLUTIONS)
+def test_test_cell_opens_with_a_one_line_docstring_and_calls_its_check(lab, name):
+    lines = _cell(read_notebook("source", lab), f"test_{name}").source.splitlines()
     assert re.fullmatch(r'""".+"""', lines[0])
     assert lines[-1] == f"checks.{name}({name})"
-    assert "from graders.backprop import hidden as checks" in lines
+    assert f"from graders.{lab} import hidden as checks" in lines
+
+
+@pytest.mark.parametrize("lab", course.LABS)
+def test_visible_and_hidden_checks_cover_the_same_functions(lab):
+    import importlib
+
+    notebook = read_notebook("source", lab)
+    namespace = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(course.ROOT / "release" / lab)
+        for cell in notebook.cells:
+            if cell.get("id") in ("setup", "engine", "visible_checks"):
+                exec(cell.source, namespace)
+    shown = {n for n in vars(namespace["checks"]) if not n.startswith("_")}
+    graded = {name for lab_, name in SOLUTIONS if lab_ == lab}
+    hidden_module = importlib.import_module(f"graders.{lab}.hidden")
+    assert shown == graded and all(callable(getattr(hidden_module, n)) for n in graded)
 
 
 def test_graph_figure_embedded_is_what_the_code_draws(source_notebook):
@@ -105,12 +134,6 @@ def test_notebook_data_and_defaults_are_the_graders(visible, source_notebook):
     exec(_cell(source_notebook, "train").source, namespace)
     defaults = inspect.signature(namespace["train"]).parameters
     assert (defaults["epochs"].default, defaults["seed"].default) == (ref.EPOCHS, ref.SEED)
-
-
-def test_visible_and_hidden_checks_cover_the_same_functions(visible):
-    shown = {n for n in vars(visible["checks"]) if not n.startswith("_")}
-    assert shown == set(FUNCTIONS)
-    assert all(callable(getattr(hidden, n)) for n in FUNCTIONS)
 
 
 # --- visible checks: what a student sees before submitting --------------------------------------------

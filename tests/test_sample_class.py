@@ -1,45 +1,47 @@
-"""The bundled sample class, autograded by plain nbgrader: every test cell of every sample scores as expected."""
+"""The bundled sample classes, autograded by plain nbgrader: every test cell of every sample scores as expected."""
 import pytest
 
 from graders import course
 from graders.samples import sample_class
 
-SAMPLES = sample_class("backprop")
+CASES = [(lab, sample) for lab in course.LABS for sample in sample_class(lab)]
 
 
 @pytest.fixture(scope="module")
 def scores(graded_course):
     root, _ = graded_course
-    return course.score_table(root, "backprop")
+    return {lab: course.score_table(root, lab) for lab in course.LABS}
 
 
 def test_nbgrader_fails_only_the_broken_files_and_grades_everyone_else(graded_course):
     _, not_graded = graded_course
-    assert not_graded == {"backprop": sorted(s.student for s in SAMPLES if not s.graded)}
+    assert not_graded == {lab: sorted(s.student for s in sample_class(lab) if not s.graded) for lab in course.LABS}
 
 
-@pytest.fixture(scope="module")
-def max_scores():
-    return course.max_scores(lab="backprop")
+@pytest.mark.parametrize("lab", course.LABS)
+def test_every_sample_was_submitted_and_recorded(scores, lab):
+    assert set(scores[lab]) == {s.student for s in sample_class(lab)}
 
 
-def test_every_sample_was_submitted_and_recorded(scores):
-    assert set(scores) == {s.student for s in SAMPLES}
+@pytest.mark.parametrize("lab, sample", CASES, ids=[f"{lab}-{s.student}" for lab, s in CASES])
+def test_sample_scores_per_cell(lab, sample, scores):
+    assert scores[lab][sample.student] == sample.expected_scores(course.max_scores(lab=lab))
 
 
-@pytest.mark.parametrize("sample", SAMPLES, ids=lambda s: s.student)
-def test_sample_scores_per_cell(sample, scores, max_scores):
-    assert scores[sample.student] == sample.expected_scores(max_scores)
+@pytest.mark.parametrize("lab", course.LABS)
+def test_the_class_covers_right_wrong_cheating_and_unanswered(lab):
+    kinds = {s.student.split("-")[0] for s in sample_class(lab)}
+    assert kinds >= {"reference", "correct", "bug", "cheat", "unanswered"}
 
 
-def test_the_class_covers_right_wrong_cheating_unanswered_and_broken():
-    kinds = {s.student.split("-")[0] for s in SAMPLES}
-    assert kinds >= {"reference", "correct", "bug", "cheat", "unanswered", "broken"}
-    assert sum(s.student.startswith("correct-") for s in SAMPLES) >= 3
+def test_the_backprop_class_has_three_right_answers_written_differently_and_broken_files():
+    samples = sample_class("backprop")
+    assert sum(s.student.startswith("correct-") for s in samples) >= 3
+    assert any(s.student.startswith("broken-") for s in samples)
 
 
-def test_the_grade_table_shows_every_student_and_marks_ungraded_cells(scores, max_scores):
-    table = course.format_table(scores, max_scores)
-    assert all(s.student in table for s in SAMPLES)
+def test_the_grade_table_shows_every_student_and_marks_ungraded_cells(scores):
+    table = course.format_table(scores["backprop"], course.max_scores(lab="backprop"))
+    assert all(s.student in table for s in sample_class("backprop"))
     reference_row = next(line for line in table.splitlines() if line.startswith("reference-solution"))
     assert reference_row.split()[-1] == "15" and "—" in reference_row

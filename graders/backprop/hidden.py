@@ -11,7 +11,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from graders.checking import HARD_CODED, NOT_OWN, as_float, expect, expect_close, quiet, substituted
+from graders.checking import (HARD_CODED, as_float, call_quietly, expect, expect_close, quiet, require_function,
+                              substituted)
 from graders.data import load_data
 from graders.backprop import published, reference as ref
 
@@ -74,27 +75,6 @@ def _not_hard_coded(name, label, values, published_values, decimals=None):
         raise AssertionError(f"{HARD_CODED} {name} returns the published values at {label} too")
 
 
-def _call(fn, *args):
-    """Call student code quietly; turn its exception into a failed check that names it."""
-    name = getattr(fn, "__name__", "the function")
-    try:
-        with quiet():
-            return fn(*args)
-    except NotImplementedError:
-        raise AssertionError(f"{name} is not implemented yet (it raised NotImplementedError)") from None
-    except Exception as exc:  # AssertionError included: the student's own asserts are their code failing
-        raise AssertionError(f"{name} raised {type(exc).__name__}: {exc}") from None
-
-
-def _function(fn, name):
-    expect(callable(fn) and hasattr(fn, "__globals__"),
-           f"{name} is not a function here; did its cell run without errors?")
-    # Notebook code runs as __main__; an answer taken from an imported module is not the student's.
-    expect(fn.__module__ == "__main__",
-           f"{NOT_OWN} {name} comes from the module {fn.__module__!r}; write it in its cell")
-    return fn
-
-
 def _isolated(fn, name):
     """Rebind the helpers fn calls (sigmoid, forward and backward propagation) to the reference versions."""
     return substituted(fn, **{k: v for k, v in REFERENCE_NAMES.items() if k != name})
@@ -102,12 +82,12 @@ def _isolated(fn, name):
 
 def sigmoid(fn):
     """sigmoid: published value, arrays keep their shape, no overflow warning at ±1000."""
-    _function(fn, "sigmoid")
-    expect_close("sigmoid(2)", _call(fn, 2), published.SIGMOID_AT_2, rtol=1e-12,
+    require_function(fn, "sigmoid")
+    expect_close("sigmoid(2)", call_quietly(fn, 2), published.SIGMOID_AT_2, rtol=1e-12,
                  hint="sigmoid(z) = 1 / (1 + e^(−z))")
-    expect(np.ndim(_call(fn, 0.5)) == 0, "sigmoid(0.5): a scalar in must give a scalar out")
+    expect(np.ndim(call_quietly(fn, 0.5)) == 0, "sigmoid(0.5): a scalar in must give a scalar out")
     grid = np.linspace(-30.0, 30.0, 24).reshape(4, 6)
-    expect_close("sigmoid(4×6 array)", _call(fn, grid), ref.sigmoid(grid), rtol=1e-12,
+    expect_close("sigmoid(4×6 array)", call_quietly(fn, grid), ref.sigmoid(grid), rtol=1e-12,
                  hint="apply the function elementwise and keep the input's shape")
     extreme = np.array([-1000.0, -745.0, -0.0, 745.0, 1000.0])
     for z in (extreme, -1000.0, 1000.0):
@@ -126,7 +106,7 @@ def sigmoid(fn):
 def _forward_values(fn, x, y, w, label):
     with _isolated(fn, "forward_propagation"):
         w_before = np.array(w, dtype=np.float64)
-        result = _call(fn, x, y, w)
+        result = call_quietly(fn, x, y, w)
     expect(np.array_equal(np.asarray(w, dtype=np.float64), w_before),
            f"forward_propagation changed w at {label}; it must leave its inputs as they were")
     expect(isinstance(result, Mapping), f"forward_propagation must return a dict, got {type(result).__name__}")
@@ -137,7 +117,7 @@ def _forward_values(fn, x, y, w, label):
 
 def forward_propagation(fn):
     """forward_propagation: published values, then other rows and random weights against the reference."""
-    _function(fn, "forward_propagation")
+    require_function(fn, "forward_propagation")
 
     def check(label, x, y, w):
         result = _forward_values(fn, x, y, w, label)
@@ -170,7 +150,7 @@ def _gradients(fn, x, y, w, label):
     forward_dict = _forward_dict_for_backward(fn, x, y, w)
     w_before = np.array(w, dtype=np.float64)
     with _isolated(fn, "backward_propagation"):
-        result = _call(fn, x, y, w, forward_dict)
+        result = call_quietly(fn, x, y, w, forward_dict)
     expect(np.array_equal(np.asarray(w, dtype=np.float64), w_before),
            f"backward_propagation changed w at {label}; it must leave its inputs as they were")
     expect(isinstance(result, Mapping), f"backward_propagation must return a dict, got {type(result).__name__}")
@@ -181,7 +161,7 @@ def _gradients(fn, x, y, w, label):
 
 def backward_propagation(fn):
     """backward_propagation, fed reference forward values: published gradients, then the reference elsewhere."""
-    _function(fn, "backward_propagation")
+    require_function(fn, "backward_propagation")
     tolerance = 0.5 * 10.0 ** -published.BACKWARD_DECIMALS
 
     def check(label, x, y, w):
@@ -206,11 +186,11 @@ def _wrong_backward(x, y, w, forward_dict):
 
 def gradient_checking(fn):
     """gradient_checking: one non-negative number, small for a right backward, large for a wrong one; w kept."""
-    _function(fn, "gradient_checking")
+    require_function(fn, "gradient_checking")
     X, y = _data()
     w_list = list(published.GRADCHECK_W)
     with _isolated(fn, "gradient_checking"):
-        value = as_float("gradient_checking at the published point", _call(fn, X[0], y[0], w_list,
+        value = as_float("gradient_checking at the published point", call_quietly(fn, X[0], y[0], w_list,
                                                                              published.GRADCHECK_EPS))
     expect(w_list == published.GRADCHECK_W,
            "gradient_checking changed the w it was given (a list here); work on a copy, e.g. np.array(w, dtype=float)")
@@ -225,14 +205,14 @@ def gradient_checking(fn):
         w_before = w.copy()
         label = f"row {row}, eps = 1e-3"
         with _isolated(fn, "gradient_checking"):
-            got = as_float(f"gradient_checking at {label}", _call(fn, X[row], y[row], w, 1e-3))
+            got = as_float(f"gradient_checking at {label}", call_quietly(fn, X[row], y[row], w, 1e-3))
         expect(np.array_equal(w, w_before), f"gradient_checking changed w at {label}; work on a copy")
         expect_close(f"gradient_checking at {label}", got, ref.gradient_checking(X[row], y[row], w, 1e-3),
                      rtol=1e-4, hint="use the x, y and eps you are given and central differences")
 
         with _isolated(fn, "gradient_checking"), substituted(fn, backward_propagation=_wrong_backward):
             wrong = as_float(f"gradient_checking with a wrong backward at row {row}",
-                             _call(fn, X[row], y[row], w, 1e-7))
+                             call_quietly(fn, X[row], y[row], w, 1e-7))
         expected_wrong = ref.gradient_checking(X[row], y[row], w, 1e-7, backward=_wrong_backward)
         expect(wrong > 1e-3, f"gradient_checking handed a wrong backward_propagation at row {row} returned "
                f"{wrong:.3e}; it must compare against backward_propagation's gradients and report ~{expected_wrong:.2e}")
@@ -299,7 +279,7 @@ def _steps(fn, name, rule, w0, gradients, config):
     w, cfg, trajectory = np.array(w0), dict(config), []
     for dw in gradients:
         w_in, dw_in = w.copy(), dw.copy()
-        result = _call(rule, w, dw, cfg) if rule is fn else rule(w, dw, cfg)
+        result = call_quietly(rule, w, dw, cfg) if rule is fn else rule(w, dw, cfg)
         expect(isinstance(result, tuple) and len(result) == 2,
                f"{name} must return (next_w, config), got {type(result).__name__}")
         w_next, cfg = result
@@ -323,7 +303,7 @@ def _diagnose(fn, name, got, w0, gradients, config):
 
 
 def _check_rule(fn, name, reference_rule, configs, hint):
-    _function(fn, name)
+    require_function(fn, name)
     rng = np.random.default_rng(99)
     w0 = rng.normal(0.0, 0.1, 9)
     # Gradients of different sizes and signs per weight and per step, none zero.
@@ -381,12 +361,12 @@ def warm():
 
 def train(fn):
     """train, with reference graph and update rules: the reference loss curves, decreasing, Adam below vanilla."""
-    _function(fn, "train")
+    require_function(fn, "train")
     X, y = _data()
     with substituted(fn, forward_propagation=ref.forward_propagation,
                      backward_propagation=ref.backward_propagation, sigmoid=ref.sigmoid):
         config = {"learning_rate": TRAIN_LEARNING_RATE}
-        losses = _call(fn, X[:TRAIN_ROWS], y[:TRAIN_ROWS], ref.momentum_update, config, TRAIN_EPOCHS, TRAIN_SEED)
+        losses = call_quietly(fn, X[:TRAIN_ROWS], y[:TRAIN_ROWS], ref.momentum_update, config, TRAIN_EPOCHS, TRAIN_SEED)
         expect(config == {"learning_rate": TRAIN_LEARNING_RATE}, "train changed the config dict it was given; copy it first")
         expect_close(f"train(X[:{TRAIN_ROWS}], y[:{TRAIN_ROWS}], momentum_update, {config}, epochs={TRAIN_EPOCHS}, "
                      f"seed={TRAIN_SEED})", losses,
@@ -399,7 +379,7 @@ def train(fn):
         final = {}
         for name in ("vanilla", "adam"):
             rule = ref.UPDATE_RULES[name]
-            curve = np.asarray(_call(fn, X[:DEFAULTS_ROWS], y[:DEFAULTS_ROWS], rule), dtype=np.float64)
+            curve = np.asarray(call_quietly(fn, X[:DEFAULTS_ROWS], y[:DEFAULTS_ROWS], rule), dtype=np.float64)
             expect_close(f"train(X[:{DEFAULTS_ROWS}], y[:{DEFAULTS_ROWS}], {name}_update) at the default settings",
                          curve, _reference_curve(DEFAULTS_ROWS, name),
                          hint=f"defaults: epochs={ref.EPOCHS}, seed={ref.SEED}, config={{}}")

@@ -1,0 +1,118 @@
+"""Sample class of the autograd lab: right answers written differently, the classic engine bugs, a cheat."""
+from pathlib import Path
+
+import nbformat
+
+from graders.samples import Sample
+
+SOURCE = Path(__file__).resolve().parents[2] / "source" / "autograd" / "autograd.ipynb"
+REFERENCE = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nbformat.read(SOURCE, as_version=4).cells
+             if c.metadata.get("nbgrader", {}).get("solution")}
+
+
+def _replaced(text, old, new):
+    if old not in text:
+        raise ValueError(f"{old!r} is not in the reference solution any more; update this sample")
+    return text.replace(old, new)
+
+
+def _with(**cells):
+    return {**REFERENCE, **cells}
+
+
+ALTERNATIVE = {
+    "mul": '''def mul(a, b):
+    """a · b, local derivatives kept in a tuple."""
+    a, b = as_value(a), as_value(b)
+    out = Value(a.data * b.data, (a, b), "*")
+    local = (b.data, a.data)
+
+    def backward_step():
+        for parent, derivative in zip((a, b), local):
+            parent.grad = parent.grad + derivative * out.grad
+    out.backward_step = backward_step
+    return out''',
+    "sigmoid": '''def sigmoid(a):
+    """Through tanh: sigma(a) = (1 + tanh(a / 2)) / 2, stable everywhere."""
+    a = as_value(a)
+    out = Value(0.5 * (1.0 + math.tanh(0.5 * a.data)), (a,), "sigmoid")
+
+    def backward_step():
+        a.grad += out.data * (1.0 - out.data) * out.grad
+    out.backward_step = backward_step
+    return out''',
+    "backward": '''def backward(root):
+    """Kahn's algorithm on the reversed graph: a node runs once all nodes made from it have run."""
+    users, nodes, stack = {}, {}, [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in nodes:
+            continue
+        nodes[id(node)] = node
+        for parent in node.parents:
+            users[id(parent)] = users.get(id(parent), 0) + 1
+            stack.append(parent)
+    root.grad = 1.0
+    ready = [root]
+    while ready:
+        node = ready.pop()
+        node.backward_step()
+        for parent in node.parents:
+            users[id(parent)] -= 1
+            if users[id(parent)] == 0:
+                ready.append(parent)''',
+    "train_linear": '''def train_linear(x_data, y_data, w=1.0, b=-1.0, learning_rate=0.01, epochs=10):
+    """The same nodes for w and b all along, gradients reset by hand after each step (like zero_())."""
+    wv, bv = Value(w), Value(b)
+    history = []
+    for _ in range(epochs):
+        losses = []
+        for x, y in zip(x_data, y_data):
+            loss = (x * wv + bv - y) ** 2
+            loss.backward()
+            wv.data -= learning_rate * wv.grad
+            bv.data -= learning_rate * bv.grad
+            wv.grad = bv.grad = 0.0
+            losses.append(loss.data)
+        history.append(sum(losses) / len(losses))
+    return history, wv.data, bv.data''',
+}
+
+BUGS = {
+    "bug-mul-assigns-instead-of-adding": ("mul", _replaced(REFERENCE["mul"], "a.grad += b.data", "a.grad = b.data")),
+    "bug-tanh-forgets-out-grad": ("tanh", _replaced(REFERENCE["tanh"], " * out.grad", "")),
+    "bug-sigmoid-overflows": ("sigmoid", '''def sigmoid(a):
+    """The textbook formula: math.exp overflows for very negative a."""
+    a = as_value(a)
+    out = Value(1.0 / (1.0 + math.exp(-a.data)), (a,), "sigmoid")
+
+    def backward_step():
+        a.grad += out.data * (1.0 - out.data) * out.grad
+    out.backward_step = backward_step
+    return out'''),
+    "bug-backward-inputs-first": ("backward", _replaced(REFERENCE["backward"], "for node in reversed(order):",
+                                                          "for node in order:")),
+    "bug-backward-visits-shared-nodes-twice": ("backward", _replaced(REFERENCE["backward"],
+                                                                     "        if id(node) not in seen:\n            seen.add(id(node))\n",
+                                                                     "        if True:\n")),
+    "bug-linear-gradients-pile-up": ("train_linear", ALTERNATIVE["train_linear"].replace(
+        "            wv.grad = bv.grad = 0.0\n", "")),
+    "bug-quadratic-uses-linear-model": ("train_quadratic", _replaced(REFERENCE["train_quadratic"],
+                                                                     "(w2v * x ** 2 + w1v * x - y)",
+                                                                     "(w2v * x + w1v - y)")),
+}
+
+SAMPLES = [
+    Sample("reference-solution", "the instructor's solution", REFERENCE),
+    Sample("correct-alternative", "accumulating without +=, sigmoid via tanh, Kahn's order, reused parameter nodes",
+           _with(**ALTERNATIVE)),
+    *[Sample(student, f"a classic bug in {cell}", _with(**{cell: source}), loses=(f"test_{cell}",))
+      for student, (cell, source) in BUGS.items()],
+    Sample("cheat-hardcoded-derivatives", "returns 7, 4 and 1 whatever the point",
+           _with(derivative_exercises='def derivative_exercises(x=1.0, u=1.0, v=2.0):\n    """Cheat."""\n'
+                                      '    return {"dy/dx": 7.0, "dy/du": 4.0, "dy/dv": 1.0}'),
+           loses=("test_derivative_exercises",)),
+    Sample("unanswered", "the release as handed out",
+           loses=tuple(f"test_{name}" for name in ("add", "mul", "power", "exp", "tanh", "sigmoid", "backward",
+                                                   "derivative_exercises", "train_linear", "train_quadratic"))),
+]

@@ -1,0 +1,84 @@
+"""The autograd lab: reference vs the seed's numbers, one source of truth, each hidden check vs each sample."""
+import math
+
+import pytest
+
+from graders.autograd import hidden, published, reference as ref
+from graders.samples import sample_class
+from conftest import notebook_namespace, read_notebook
+
+CHECKED = ("add", "mul", "power", "exp", "tanh", "sigmoid", "backward", "derivative_exercises", "train_linear",
+           "train_quadratic")
+SAMPLES = sample_class("autograd")
+REASONS = {
+    "bug-mul-assigns-instead-of-adding": "use += in backward_step",
+    "bug-tanh-forgets-out-grad": "times out.grad",
+    "bug-sigmoid-overflows": "OverflowError",
+    "bug-backward-inputs-first": "topological order",
+    "bug-backward-visits-shared-nodes-twice": "visit each node once",
+    "bug-linear-gradients-pile-up": "fresh gradients each step",
+    "bug-quadratic-uses-linear-model": "not the linear one",
+    "cheat-hardcoded-derivatives": "returns 7, 4, 1",
+    "unanswered": "NotImplementedError",
+}
+
+
+def test_reference_training_reproduces_the_seed_numbers():
+    losses, w, b = ref.train_linear(*published.LINEAR_DATA, *published.LINEAR_START.values())
+    got = {"first_loss": losses[0], "last_loss": losses[-1], "w": w, "prediction_at_4": w * 4 + b}
+    assert all(math.isclose(got[k], v, rel_tol=published.SEED_RTOL) for k, v in published.LINEAR.items())
+    losses, w1, w2 = ref.train_quadratic(*published.QUADRATIC_DATA, *published.QUADRATIC_START.values())
+    assert math.isclose(losses[0], published.QUADRATIC["first_loss"], rel_tol=published.SEED_RTOL)
+    assert math.isclose(losses[-1], published.QUADRATIC["last_loss"], rel_tol=published.SEED_RTOL)
+    assert abs(w2 * 36 + w1 * 6 - 66) < 0.5  # the quadratic model, not the linear one, predicts x = 6
+
+
+def test_notebook_published_values_are_the_graders():
+    namespace = notebook_namespace(read_notebook("source", "autograd"), "autograd")
+    p = namespace["PUBLISHED"]
+    assert p["seed_rtol"] == published.SEED_RTOL and p["polynomial"] == published.POLYNOMIAL
+    assert p["linear_data"] == published.LINEAR_DATA and p["linear_start"] == published.LINEAR_START
+    assert p["linear"] == published.LINEAR
+    assert p["quadratic_data"] == published.QUADRATIC_DATA and p["quadratic_start"] == published.QUADRATIC_START
+    assert p["quadratic"] == published.QUADRATIC
+
+
+@pytest.fixture(scope="module")
+def release():
+    return read_notebook("release", "autograd")
+
+
+def _failures(namespace, checks):
+    failures = {}
+    for name in CHECKED:
+        try:
+            getattr(checks, name)(namespace.get(name))
+        except AssertionError as exc:
+            failures[f"test_{name}"] = str(exc)
+    return failures
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda s: s.student)
+def test_hidden_checks_fail_exactly_the_cells_of_the_bug_and_say_why(sample, release):
+    failures = _failures(notebook_namespace(sample.notebook(release), "autograd"), hidden)
+    assert set(failures) == set(sample.loses), failures
+    for message in failures.values():
+        assert REASONS[sample.student] in message
+
+
+@pytest.mark.parametrize("sample", [s for s in SAMPLES if not s.student.startswith("cheat-")], ids=lambda s: s.student)
+def test_visible_checks_flag_the_buggy_cell(sample, release):
+    namespace = notebook_namespace(sample.notebook(release), "autograd")
+    failures = {}
+    for name in CHECKED:
+        try:
+            getattr(namespace["checks"], name)(namespace.get(name))
+        except Exception as exc:
+            failures[f"test_{name}"] = exc
+    assert set(sample.loses) <= set(failures)
+    if sample.student == "reference-solution":
+        assert failures == {}
+
+
+def test_every_bug_sample_has_a_stated_reason():
+    assert {s.student for s in SAMPLES if s.loses} == set(REASONS)
