@@ -27,7 +27,7 @@ def demo(_args):
         started = time.perf_counter()
         outcomes = grading.grade(lab)
         timings[f"grade {lab}"] = time.perf_counter() - started
-        print(f"\n== {lab}: scores per graded cell (— = not graded yet: the hand-graded conclusion) ==")
+        print(f"\n== {lab}: scores per graded cell (— = not graded yet: a hand-graded cell) ==")
         print(grading.report(outcomes, course.max_scores(lab=lab)))
     print("\n" + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.items()))
 
