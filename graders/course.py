@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-LABS = ("backprop", "autograd")
+LABS = ("backprop", "autograd", "mlp")
 
 
 def nbgrader(*args, root=ROOT, check=True):

@@ -1,0 +1,1 @@
+"""The MLP lab: vectorized, batched backpropagation for a small network, in numpy."""

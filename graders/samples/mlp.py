@@ -1,0 +1,73 @@
+"""Sample class of the MLP lab: right answers written differently and the classic backpropagation bugs."""
+from pathlib import Path
+
+import nbformat
+
+from graders.samples import Sample
+
+SOURCE = Path(__file__).resolve().parents[2] / "source" / "mlp" / "mlp.ipynb"
+REFERENCE = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nbformat.read(SOURCE, as_version=4).cells
+             if c.metadata.get("nbgrader", {}).get("solution")}
+
+
+def _replaced(text, old, new):
+    if old not in text:
+        raise ValueError(f"{old!r} is not in the reference solution any more; update this sample")
+    return text.replace(old, new)
+
+
+def _with(**cells):
+    return {**REFERENCE, **cells}
+
+
+ALTERNATIVE = {
+    "sigmoid": '''def sigmoid(z):
+    """(1 + tanh(z/2)) / 2: stable without branches."""
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(z, dtype=float)))''',
+    "mse_gradient": '''def mse_gradient(Y, Y_hat):
+    """Through np.subtract and the element count."""
+    return np.subtract(Y_hat, Y) * (2.0 / np.size(Y))''',
+    "network_backward": '''def network_backward(network, X, Y):
+    """einsum for the weight gradients, a list filled from the back."""
+    delta = mse_gradient(Y, network_forward(network, X))
+    gradients = [None] * len(network)
+    for index in range(len(network) - 1, -1, -1):
+        layer = network[index]
+        delta = delta * activation_functions(layer["activation"])[1](layer["z_in"])
+        gradients[index] = {"W": np.einsum("ni,nj->ij", layer["input"], delta), "b": np.sum(delta, axis=0)}
+        delta = np.einsum("nj,ij->ni", delta, layer["W"])
+    return gradients''',
+    "gradient_step": '''def gradient_step(network, gradients, learning_rate):
+    """In place, with -= on copies the network owns."""
+    for layer, gradient in zip(network, gradients):
+        layer["W"] = layer["W"].copy()
+        layer["b"] = layer["b"].copy()
+        layer["W"] -= learning_rate * gradient["W"]
+        layer["b"] -= learning_rate * gradient["b"]
+    return network''',
+}
+
+BUGS = {
+    "bug-missing-transpose": ("network_backward", _replaced(REFERENCE["network_backward"], 'delta @ layer["W"].T',
+                                                            'delta @ layer["W"]')),
+    "bug-gradient-for-sum-not-mean": ("mse_gradient", _replaced(REFERENCE["mse_gradient"], " / Y.size", "")),
+    "bug-sigmoid-derivative-on-output": ("sigmoid_derivative", _replaced(
+        REFERENCE["sigmoid_derivative"], "    s = sigmoid(z)\n    return s * (1.0 - s)", "    return z * (1.0 - z)")),
+    "bug-bias-gradient-not-summed": ("network_backward", _replaced(REFERENCE["network_backward"],
+                                                                   '"b": delta.sum(axis=0)', '"b": delta[0]')),
+    "bug-updates-before-backward-ends": ("network_backward", _replaced(
+        REFERENCE["network_backward"], '        delta = delta @ layer["W"].T\n',
+        '        layer["W"] = layer["W"] - 0.25 * gradients[-1]["W"]  # update now, propagate with the new W\n'
+        '        delta = delta @ layer["W"].T\n')),
+}
+
+SAMPLES = [
+    Sample("reference-solution", "the instructor's solution", REFERENCE),
+    Sample("correct-alternative", "sigmoid via tanh, einsum gradients, in-place steps", _with(**ALTERNATIVE)),
+    *[Sample(student, f"a classic bug in {cell}", _with(**{cell: source}), loses=(f"test_{cell}",))
+      for student, (cell, source) in BUGS.items()],
+    Sample("unanswered", "the release as handed out",
+           loses=tuple(f"test_{name}" for name in ("sigmoid", "sigmoid_derivative", "tanh_derivative", "mse_loss",
+                                                   "mse_gradient", "glorot_uniform", "layer_forward",
+                                                   "network_forward", "network_backward", "gradient_step", "train"))),
+]

@@ -1,0 +1,78 @@
+"""The MLP lab: the reference trains below the target, each hidden check vs each sample, visible checks."""
+import numpy as np
+import pytest
+
+from graders.mlp import hidden, reference as ref
+from graders.samples import sample_class
+from conftest import notebook_namespace, read_notebook
+
+CHECKED = hidden.NAMES + ("train",)
+SAMPLES = sample_class("mlp")
+REASONS = {
+    "bug-missing-transpose": "Wᵀ",
+    "bug-gradient-for-sum-not-mean": "gradient of the sum of squared errors",
+    "bug-sigmoid-derivative-on-output": "evaluated at the input z",
+    "bug-bias-gradient-not-summed": "db = Δ summed over the batch",
+    "bug-updates-before-backward-ends": "changed the weights",
+    "unanswered": "not implemented yet",
+}
+
+
+def test_reference_network_learns_the_five_points_from_several_seeds():
+    for seed in range(3):
+        network, losses = ref.train(ref.X_FIVE, ref.Y_FIVE, seed=seed)
+        outputs = ref.network_forward(network, ref.X_FIVE).ravel()
+        assert losses[-1] < ref.TARGET_LOSS and outputs[0] > 0.8 and np.all(outputs[1:] < 0.2)
+
+
+def test_reference_backward_agrees_with_finite_differences():
+    network = ref.make_network((3, 4, 2), np.random.default_rng(5))
+    X, Y = np.random.default_rng(6).normal(size=(6, 3)), np.random.default_rng(7).uniform(size=(6, 2))
+    gradients = ref.network_backward(network, X, Y)
+    W = network[0]["W"]
+    numeric = np.zeros_like(W)
+    for index in np.ndindex(W.shape):
+        for sign in (1, -1):
+            probe = [dict(layer) for layer in network]
+            shifted = W.copy()
+            shifted[index] += sign * 1e-6
+            probe[0]["W"] = shifted
+            numeric[index] += sign * ref.mse_loss(Y, ref.network_forward(probe, X)) / 2e-6
+    assert np.allclose(gradients[0]["W"], numeric, rtol=1e-5, atol=1e-10)
+
+
+@pytest.fixture(scope="module")
+def release():
+    return read_notebook("release", "mlp")
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda s: s.student)
+def test_hidden_checks_fail_exactly_the_cells_of_the_bug_and_say_why(sample, release):
+    namespace = notebook_namespace(sample.notebook(release), "mlp")
+    failures = {}
+    for name in CHECKED:
+        try:
+            getattr(hidden, name)(namespace.get(name))
+        except AssertionError as exc:
+            failures[f"test_{name}"] = str(exc)
+    assert set(failures) == set(sample.loses), failures
+    for message in failures.values():
+        assert REASONS[sample.student] in message
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda s: s.student)
+def test_visible_checks_flag_the_buggy_cell(sample, release):
+    namespace = notebook_namespace(sample.notebook(release), "mlp")
+    failures = set()
+    for name in CHECKED:
+        try:
+            getattr(namespace["checks"], name)(namespace.get(name))
+        except Exception:
+            failures.add(f"test_{name}")
+    assert set(sample.loses) <= failures
+    if not sample.loses:
+        assert failures == set()
+
+
+def test_every_bug_sample_has_a_stated_reason():
+    assert {s.student for s in SAMPLES if s.loses} == set(REASONS)
