@@ -5,7 +5,7 @@ import pytest
 
 from graders.autograd import hidden, published, reference as ref
 from graders.samples import sample_class
-from conftest import notebook_namespace, read_notebook
+from conftest import check_failures, notebook_namespace, read_notebook
 
 CHECKED = ("add", "mul", "power", "exp", "tanh", "sigmoid", "backward", "derivative_exercises", "train_linear",
            "train_quadratic")
@@ -48,19 +48,9 @@ def release():
     return read_notebook("release", "autograd")
 
 
-def _failures(namespace, checks):
-    failures = {}
-    for name in CHECKED:
-        try:
-            getattr(checks, name)(namespace.get(name))
-        except AssertionError as exc:
-            failures[f"test_{name}"] = str(exc)
-    return failures
-
-
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda s: s.student)
 def test_hidden_checks_fail_exactly_the_cells_of_the_bug_and_say_why(sample, release):
-    failures = _failures(notebook_namespace(sample.notebook(release), "autograd"), hidden)
+    failures = check_failures(notebook_namespace(sample.notebook(release), "autograd"), hidden, CHECKED)
     assert set(failures) == set(sample.loses), failures
     for message in failures.values():
         assert REASONS[sample.student] in message

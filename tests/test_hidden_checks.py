@@ -10,7 +10,7 @@ import pytest
 
 from graders.backprop import hidden
 from graders.samples import sample_class
-from conftest import notebook_namespace
+from conftest import check_failures, notebook_namespace
 
 CHECKED = ("sigmoid", "forward_propagation", "backward_propagation", "gradient_checking",
            "vanilla_update", "momentum_update", "adam_update", "train")
@@ -34,19 +34,9 @@ REASONS = {
 }
 
 
-def _failures(namespace):
-    failures = {}
-    for name in CHECKED:
-        try:
-            getattr(hidden, name)(namespace.get(name))
-        except AssertionError as exc:
-            failures[f"test_{name}"] = str(exc)
-    return failures
-
-
 @pytest.mark.parametrize("sample", GRADABLE, ids=lambda s: s.student)
 def test_sample_fails_exactly_the_cells_of_its_bug(sample, release_notebook):
-    failures = _failures(notebook_namespace(sample.notebook(release_notebook)))
+    failures = check_failures(notebook_namespace(sample.notebook(release_notebook)), hidden, CHECKED)
     assert set(failures) == set(sample.loses), failures
     for message in failures.values():
         assert REASONS[sample.student] in message

@@ -4,7 +4,7 @@ import pytest
 
 from graders.mlp import hidden, reference as ref
 from graders.samples import sample_class
-from conftest import notebook_namespace, read_notebook
+from conftest import check_failures, notebook_namespace, read_notebook
 
 CHECKED = hidden.NAMES + ("train",)
 SAMPLES = sample_class("mlp")
@@ -48,13 +48,7 @@ def release():
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda s: s.student)
 def test_hidden_checks_fail_exactly_the_cells_of_the_bug_and_say_why(sample, release):
-    namespace = notebook_namespace(sample.notebook(release), "mlp")
-    failures = {}
-    for name in CHECKED:
-        try:
-            getattr(hidden, name)(namespace.get(name))
-        except AssertionError as exc:
-            failures[f"test_{name}"] = str(exc)
+    failures = check_failures(notebook_namespace(sample.notebook(release), "mlp"), hidden, CHECKED)
     assert set(failures) == set(sample.loses), failures
     for message in failures.values():
         assert REASONS[sample.student] in message

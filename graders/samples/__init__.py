@@ -6,9 +6,26 @@ damaged afterwards). They are materialised from the committed release, so they n
 """
 import importlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Optional
 
 import nbformat
+
+SOURCE = Path(__file__).resolve().parents[2] / "source"
+
+
+def reference_answers(lab):
+    """The source notebook's solution cells (code and written answers), by grade_id."""
+    notebook = nbformat.read(SOURCE / lab / f"{lab}.ipynb", as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in notebook.cells
+            if c.metadata.get("nbgrader", {}).get("solution")}
+
+
+def replaced(text, old, new):
+    """text with old replaced, failing loudly if old is not there (the reference solution changed)."""
+    if old not in text:
+        raise ValueError(f"{old!r} is not in the reference solution any more; update this sample")
+    return text.replace(old, new)
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,7 @@
 """Sample class of the autograd lab: right answers written differently, the classic engine bugs, a cheat."""
-from pathlib import Path
+from graders.samples import Sample, reference_answers, replaced
 
-import nbformat
-
-from graders.samples import Sample
-
-SOURCE = Path(__file__).resolve().parents[2] / "source" / "autograd" / "autograd.ipynb"
-REFERENCE = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nbformat.read(SOURCE, as_version=4).cells
-             if c.metadata.get("nbgrader", {}).get("solution")}
-
-
-def _replaced(text, old, new):
-    if old not in text:
-        raise ValueError(f"{old!r} is not in the reference solution any more; update this sample")
-    return text.replace(old, new)
+REFERENCE = reference_answers("autograd")
 
 
 def _with(**cells):
@@ -79,8 +67,8 @@ ALTERNATIVE = {
 }
 
 BUGS = {
-    "bug-mul-assigns-instead-of-adding": ("mul", _replaced(REFERENCE["mul"], "a.grad += b.data", "a.grad = b.data")),
-    "bug-tanh-forgets-out-grad": ("tanh", _replaced(REFERENCE["tanh"], " * out.grad", "")),
+    "bug-mul-assigns-instead-of-adding": ("mul", replaced(REFERENCE["mul"], "a.grad += b.data", "a.grad = b.data")),
+    "bug-tanh-forgets-out-grad": ("tanh", replaced(REFERENCE["tanh"], " * out.grad", "")),
     "bug-sigmoid-overflows": ("sigmoid", '''def sigmoid(a):
     """The textbook formula: math.exp overflows for very negative a."""
     a = as_value(a)
@@ -90,14 +78,14 @@ BUGS = {
         a.grad += out.data * (1.0 - out.data) * out.grad
     out.backward_step = backward_step
     return out'''),
-    "bug-backward-inputs-first": ("backward", _replaced(REFERENCE["backward"], "for node in reversed(order):",
+    "bug-backward-inputs-first": ("backward", replaced(REFERENCE["backward"], "for node in reversed(order):",
                                                           "for node in order:")),
-    "bug-backward-visits-shared-nodes-twice": ("backward", _replaced(REFERENCE["backward"],
+    "bug-backward-visits-shared-nodes-twice": ("backward", replaced(REFERENCE["backward"],
                                                                      "        if id(node) not in seen:\n            seen.add(id(node))\n",
                                                                      "        if True:\n")),
     "bug-linear-gradients-pile-up": ("train_linear", ALTERNATIVE["train_linear"].replace(
         "            wv.grad = bv.grad = 0.0\n", "")),
-    "bug-quadratic-uses-linear-model": ("train_quadratic", _replaced(REFERENCE["train_quadratic"],
+    "bug-quadratic-uses-linear-model": ("train_quadratic", replaced(REFERENCE["train_quadratic"],
                                                                      "(w2v * x ** 2 + w1v * x - y)",
                                                                      "(w2v * x + w1v - y)")),
 }

@@ -3,30 +3,9 @@
 Every buggy sample differs from the reference solution in exactly one function, so its expected loss is
 exactly one test cell: the grader must charge each bug once, in the cell of the function that has it.
 """
-from pathlib import Path
+from graders.samples import Sample, reference_answers, replaced
 
-import nbformat
-
-from graders.samples import Sample
-
-SOURCE = Path(__file__).resolve().parents[2] / "source" / "backprop" / "backprop.ipynb"
-
-
-def _solutions():
-    """The source notebook's solution cells (code and the written conclusion), by grade_id."""
-    notebook = nbformat.read(SOURCE, as_version=4)
-    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in notebook.cells
-            if c.metadata.get("nbgrader", {}).get("solution")}
-
-
-REFERENCE = _solutions()
-
-
-def _replaced(text, old, new):
-    """text with old replaced, failing loudly if old is not there (the reference solution changed)."""
-    if old not in text:
-        raise ValueError(f"{old!r} is not in the reference solution any more; update this sample")
-    return text.replace(old, new)
+REFERENCE = reference_answers("backprop")
 
 
 def _with(**cells):
@@ -149,9 +128,9 @@ SEED_BUGS = {
     "bug-sigmoid-overflows": ("sigmoid", '''def sigmoid(z):
     """The textbook formula: overflows for large negative z."""
     return 1 / (1 + np.exp(-np.asarray(z, dtype=float)))'''),
-    "bug-forward-tanh-misplaced": ("forward_propagation", _replaced(REFERENCE["forward_propagation"],
+    "bug-forward-tanh-misplaced": ("forward_propagation", replaced(REFERENCE["forward_propagation"],
         "part2 = math.tanh(part1 + w[6])", "part2 = math.tanh(part1) + w[6]")),
-    "bug-backward-dw3-sin-for-cos": ("backward_propagation", _replaced(REFERENCE["backward_propagation"],
+    "bug-backward-dw3-sin-for-cos": ("backward_propagation", replaced(REFERENCE["backward_propagation"],
         "* math.cos(angle) * x[2]", "* math.sin(angle) * x[2]")),
     "bug-gradcheck-elementwise-ratio": ("gradient_checking", '''def gradient_checking(x, y, w, eps=1e-7):
     """Seed bug: returns (dW - dW_approx) / (dW + dW_approx) per weight, which can be negative."""
@@ -233,12 +212,12 @@ BIAS_BY_EPOCH = {
     config.update(m=m, v=v)
     m_hat, v_hat = m / (1 - config["beta1"] ** t), v / (1 - config["beta2"] ** t)
     return w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"]), config''',
-    "train": _replaced(REFERENCE["train"],
+    "train": replaced(REFERENCE["train"],
         "        losses = np.zeros(len(y))\n",
         "        losses = np.zeros(len(y))\n        config[\"epoch\"] = epoch + 1\n"),
 }
 
-NOISY_FORWARD = _replaced(REFERENCE["forward_propagation"], "    ### BEGIN SOLUTION\n", """    ### BEGIN SOLUTION
+NOISY_FORWARD = replaced(REFERENCE["forward_propagation"], "    ### BEGIN SOLUTION\n", """    ### BEGIN SOLUTION
     import sys, warnings
     print("debug: forward", file=sys.stderr)
     warnings.warn("a harmless warning", RuntimeWarning)
@@ -267,7 +246,7 @@ SAMPLES = [
            loses=("test_sigmoid", "test_forward_propagation", "test_backward_propagation", "test_gradient_checking",
                   "test_vanilla_update", "test_momentum_update", "test_adam_update", "test_train")),
     Sample("broken-syntax-error", "a syntax error in forward_propagation's cell",
-           _with(forward_propagation=_replaced(REFERENCE["forward_propagation"], "part2 = math.tanh(part1 + w[6])",
+           _with(forward_propagation=replaced(REFERENCE["forward_propagation"], "part2 = math.tanh(part1 + w[6])",
                                                                              "part2 = math.tanh(part1 + w[6]")),
            loses=("test_forward_propagation",)),
     Sample("broken-not-json", "the file was cut off half way (not JSON any more)", REFERENCE,

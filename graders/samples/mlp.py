@@ -1,19 +1,7 @@
 """Sample class of the MLP lab: right answers written differently and the classic backpropagation bugs."""
-from pathlib import Path
+from graders.samples import Sample, reference_answers, replaced
 
-import nbformat
-
-from graders.samples import Sample
-
-SOURCE = Path(__file__).resolve().parents[2] / "source" / "mlp" / "mlp.ipynb"
-REFERENCE = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nbformat.read(SOURCE, as_version=4).cells
-             if c.metadata.get("nbgrader", {}).get("solution")}
-
-
-def _replaced(text, old, new):
-    if old not in text:
-        raise ValueError(f"{old!r} is not in the reference solution any more; update this sample")
-    return text.replace(old, new)
+REFERENCE = reference_answers("mlp")
 
 
 def _with(**cells):
@@ -48,14 +36,14 @@ ALTERNATIVE = {
 }
 
 BUGS = {
-    "bug-missing-transpose": ("network_backward", _replaced(REFERENCE["network_backward"], 'delta @ layer["W"].T',
+    "bug-missing-transpose": ("network_backward", replaced(REFERENCE["network_backward"], 'delta @ layer["W"].T',
                                                             'delta @ layer["W"]')),
-    "bug-gradient-for-sum-not-mean": ("mse_gradient", _replaced(REFERENCE["mse_gradient"], " / Y.size", "")),
-    "bug-sigmoid-derivative-on-output": ("sigmoid_derivative", _replaced(
+    "bug-gradient-for-sum-not-mean": ("mse_gradient", replaced(REFERENCE["mse_gradient"], " / Y.size", "")),
+    "bug-sigmoid-derivative-on-output": ("sigmoid_derivative", replaced(
         REFERENCE["sigmoid_derivative"], "    s = sigmoid(z)\n    return s * (1.0 - s)", "    return z * (1.0 - z)")),
-    "bug-bias-gradient-not-summed": ("network_backward", _replaced(REFERENCE["network_backward"],
+    "bug-bias-gradient-not-summed": ("network_backward", replaced(REFERENCE["network_backward"],
                                                                    '"b": delta.sum(axis=0)', '"b": delta[0]')),
-    "bug-updates-before-backward-ends": ("network_backward", _replaced(
+    "bug-updates-before-backward-ends": ("network_backward", replaced(
         REFERENCE["network_backward"], '        delta = delta @ layer["W"].T\n',
         '        layer["W"] = layer["W"] - 0.25 * gradients[-1]["W"]  # update now, propagate with the new W\n'
         '        delta = delta @ layer["W"].T\n')),
