@@ -59,12 +59,7 @@ def test_hidden_checks_fail_exactly_the_cells_of_the_bug_and_say_why(sample, rel
 @pytest.mark.parametrize("sample", [s for s in SAMPLES if not s.student.startswith("cheat-")], ids=lambda s: s.student)
 def test_visible_checks_flag_the_buggy_cell(sample, release):
     namespace = notebook_namespace(sample.notebook(release), "autograd")
-    failures = {}
-    for name in CHECKED:
-        try:
-            getattr(namespace["checks"], name)(namespace.get(name))
-        except Exception as exc:
-            failures[f"test_{name}"] = exc
+    failures = check_failures(namespace, namespace["checks"], CHECKED, errors=Exception)
     assert set(sample.loses) <= set(failures)
     if sample.student == "reference-solution":
         assert failures == {}

@@ -11,7 +11,7 @@ from graders import course, data
 from graders.backprop import published, reference as ref
 from graders.figures import GRAPH_ATTACHMENT, GRAPH_CELL_ID, computational_graph_png
 from graders.samples import sample_class
-from conftest import copy_course, notebook_namespace, read_notebook
+from conftest import check_failures, copy_course, notebook_namespace, read_notebook
 
 FUNCTIONS = ("sigmoid", "forward_propagation", "backward_propagation", "gradient_checking",
              "vanilla_update", "momentum_update", "adam_update", "train")
@@ -138,16 +138,6 @@ def test_notebook_data_and_defaults_are_the_graders(visible, source_notebook):
 
 # --- visible checks: what a student sees before submitting --------------------------------------------
 
-def _visible_failures(namespace):
-    failures = set()
-    for name in FUNCTIONS:
-        try:
-            getattr(namespace["checks"], name)(namespace.get(name))
-        except Exception:
-            failures.add(f"test_{name}")
-    return failures
-
-
 # Visible checks run a function with the student's own helpers (there is no reference in Colab), so a
 # forward or backward bug also shows in the visible gradient check and training: that is what gradient
 # checking is for. Grading isolates each function; see test_hidden_checks.py.
@@ -156,7 +146,8 @@ USES = {"forward_propagation": ("gradient_checking", "train"), "backward_propaga
 
 @pytest.mark.parametrize("sample", [s for s in sample_class("backprop") if s.graded], ids=lambda s: s.student)
 def test_visible_checks_flag_the_buggy_cell_and_only_cells_that_use_it(sample, release_notebook):
-    failures = _visible_failures(notebook_namespace(sample.notebook(release_notebook)))
+    namespace = notebook_namespace(sample.notebook(release_notebook))
+    failures = set(check_failures(namespace, namespace["checks"], FUNCTIONS, errors=Exception))
     if sample.student.startswith("cheat-"):
         # hard-coding the published values fools the visible forward check; hidden tests catch it
         assert "test_forward_propagation" not in failures

@@ -6,6 +6,8 @@ functions that build nodes of that same class, so a hidden check can swap any of
 """
 import math
 
+from graders.numerics import sigmoid_float
+
 
 def operations(Value, as_value):
     """Reference add, mul, power, exp, tanh, sigmoid and backward for the notebook's Value class."""
@@ -62,13 +64,6 @@ def operations(Value, as_value):
 
     return {"add": add, "mul": mul, "power": power, "exp": exp, "tanh": tanh, "sigmoid": sigmoid,
             "backward": backward}
-
-
-def sigmoid_float(z):
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
 
 
 def train_linear(x_data, y_data, w=1.0, b=-1.0, learning_rate=0.01, epochs=10):

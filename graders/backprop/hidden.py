@@ -62,12 +62,6 @@ def _cases():
         yield f"row {row} with w = {np.array2string(w, precision=3)}", X[row], y[row], w
 
 
-def _published_then_others(check):
-    """check(label, x, y, w) at the published point, then at the other cases."""
-    for case in _cases():
-        check(*case)
-
-
 def _not_hard_coded(name, label, values, published_values, decimals=None):
     """Fail, marked for review, when an answer at another input is still exactly the published one."""
     rounded = {k: round(float(v), decimals) if decimals else float(v) for k, v in values.items()}
@@ -129,7 +123,8 @@ def forward_propagation(fn):
             expect_close(f"forward_propagation['{key}'] at {label}", value, expected[key],
                          hint=FORWARD_HINTS[key], rtol=rtol)
 
-    _published_then_others(check)
+    for case in _cases():  # the published point first, then the others
+        check(*case)
 
 
 def _forward_dict_for_backward(fn, x, y, w):
@@ -175,7 +170,8 @@ def backward_propagation(fn):
             expect_close(f"backward_propagation['{key}'] at {label}", got[key], expected[key],
                          hint=GRADIENT_HINTS[key])
 
-    _published_then_others(check)
+    for case in _cases():  # the published point first, then the others
+        check(*case)
 
 
 def _wrong_backward(x, y, w, forward_dict):

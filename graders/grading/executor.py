@@ -185,7 +185,7 @@ class Worker:
                 if len(self._buffer) >= end:
                     payload, self._buffer = self._buffer[protocol.HEADER.size:end], self._buffer[end:]
                     try:
-                        return protocol.json.loads(payload)
+                        return protocol.decode(payload)
                     except ValueError:
                         return {"garbled": True}
             remaining = deadline - _now()

@@ -38,17 +38,21 @@ def _grading(cell):
     return cell.metadata.get("nbgrader", {})
 
 
-def execution_plan(canonical, source):
-    """(cell id, code) to run: locked cells as in the source (hidden tests included), the student's
+def source_code(source):
+    """{grade_id: code} of the source notebook's graded and locked cells (hidden tests included)."""
+    return {_grading(c)["grade_id"]: c.source for c in source.cells if _grading(c).get("grade_id")}
+
+
+def execution_plan(canonical, locked_code):
+    """(cell id, code) to run: locked cells as in the source (`locked_code`, from source_code), the student's
     answers and own cells as written; nothing after the last graded code cell, which cannot change a score."""
-    source_code = {_grading(c)["grade_id"]: c.source for c in source.cells if _grading(c).get("grade_id")}
     code = [c for c in canonical.cells if c.cell_type == "code"]
     last = max(i for i, c in enumerate(code) if _grading(c).get("grade"))
     plan = []
     for cell in code[:last + 1]:
         meta = _grading(cell)
         locked = meta.get("locked") and not meta.get("solution")
-        plan.append((cell.id, source_code[meta["grade_id"]] if locked else cell.source))
+        plan.append((cell.id, locked_code[meta["grade_id"]] if locked else cell.source))
     return plan
 
 
@@ -69,7 +73,7 @@ def grade(lab, root=course.ROOT, workers=None, sandbox=True, notebook_timeout=60
     if not (root / "gradebook.db").exists():
         course.build_releases(root, (lab,))  # records the lab's grade cells in a new gradebook
     release = nbformat.read(root / "release" / lab / f"{lab}.ipynb", as_version=4)
-    source = nbformat.read(root / "source" / lab / f"{lab}.ipynb", as_version=4)
+    locked_code = source_code(nbformat.read(root / "source" / lab / f"{lab}.ipynb", as_version=4))
 
     outcomes, plans = {}, {}
     for folder in sorted((root / "submitted").glob(f"*/{lab}")):
@@ -87,7 +91,7 @@ def grade(lab, root=course.ROOT, workers=None, sandbox=True, notebook_timeout=60
         outcome.reasons += checked.concerns
         (staging / student / lab).mkdir(parents=True)
         nbformat.write(checked.notebook, staging / student / lab / f"{lab}.ipynb")
-        plans[student] = execution_plan(checked.notebook, source)
+        plans[student] = execution_plan(checked.notebook, locked_code)
 
     files = {p.name: p for p in (root / "release" / lab).iterdir() if p.suffix != ".ipynb"}
     pool = queue.Queue()

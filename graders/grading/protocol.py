@@ -25,9 +25,13 @@ def _read_exact(fd, size):
     return b"".join(chunks)
 
 
+def decode(payload):
+    return json.loads(payload)
+
+
 def receive(fd):
     """The next message, or EOFError when the other side has gone."""
     (size,) = HEADER.unpack(_read_exact(fd, HEADER.size))
     if size > MAX_MESSAGE:
         raise ValueError(f"message of {size} bytes is over the limit")
-    return json.loads(_read_exact(fd, size))
+    return decode(_read_exact(fd, size))

@@ -1,17 +1,13 @@
 """Reference implementation of the MLP lab (layers are dicts: W (n_in × n_out), b (n_out,), activation)."""
 import numpy as np
 
+from graders.numerics import sigmoid
+
 # The five-point dataset: the centre labelled 1, four points around it labelled 0 (seed 004's order).
 X_FIVE = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
 Y_FIVE = np.array([[1.0], [0.0], [0.0], [0.0], [0.0]])
 SIZES, EPOCHS, LEARNING_RATE, SEED = (2, 5, 3, 1), 2500, 0.25, 0
 TARGET_LOSS = 0.01  # the seed reached 0.00162 after 2500 epochs
-
-
-def sigmoid(z):
-    z = np.asarray(z, dtype=np.float64)
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def sigmoid_derivative(z):
