@@ -1,4 +1,4 @@
-"""Command line of the course kit: python -m graders {build,demo,grade,figures}."""
+"""Command line of the course kit: python -m graders {build,demo,grade,embed}."""
 import argparse
 import sys
 import time
@@ -55,12 +55,13 @@ def grade(args):
     return 0
 
 
-def figures(_args):
+def embed(_args):
+    from graders.data import embed_data
     from graders.figures import embed_graph
 
-    path = course.ROOT / "source" / "backprop" / "backprop.ipynb"  # the lab with a drawn figure
-    nbformat.write(embed_graph(nbformat.read(path, as_version=4)), path)
-    print(f"graph figure embedded in {path.relative_to(course.ROOT)}")
+    path = course.ROOT / "source" / "backprop" / "backprop.ipynb"  # the lab with a drawn figure and a data file
+    nbformat.write(embed_data(embed_graph(nbformat.read(path, as_version=4))), path)
+    print(f"graph figure and data/data.pkl embedded in {path.relative_to(course.ROOT)}; now ./run build")
 
 
 def main(argv=None):
@@ -78,8 +79,8 @@ def main(argv=None):
     grading.add_argument("--cell-timeout", type=float, default=30.0, help="seconds per cell (default 30)")
     grading.add_argument("--feedback", action="store_true", help="also write redacted feedback with nbgrader")
     grading.set_defaults(run=grade)
-    commands.add_parser("figures", help="re-embed the computational-graph figure in the source notebook"
-                        ).set_defaults(run=figures)
+    commands.add_parser("embed", help="re-embed the graph figure and data/data.pkl in the backprop source notebook"
+                        ).set_defaults(run=embed)
     args = parser.parse_args(argv)
     return args.run(args)
 

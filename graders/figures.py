@@ -1,7 +1,7 @@
 """The backprop lab's computational-graph figure, rendered to SVG and embedded in the notebook.
 
 Embedding (a PNG markdown attachment, the nbformat standard that JupyterLab and Colab both show) means the figure travels inside the .ipynb, shows in Colab and JupyterLab
-before anything runs, and costs nothing at grading time. `python -m graders figures` re-embeds it;
+before anything runs, and costs nothing at grading time. `python -m graders embed` re-embeds it;
 tests/test_notebooks.py checks the embedded copy is what this code draws.
 """
 import base64

@@ -42,7 +42,11 @@ def test_source_is_committed_without_outputs_and_with_stable_metadata(lab):
     for cell in notebook.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None, cell.id
-        assert set(cell.metadata) <= {"nbgrader"}, (cell.id, cell.metadata)
+        if cell.id == data.EMBEDDED_CELL_ID:  # collapsed in JupyterLab (source_hidden) and Colab (form view)
+            assert cell.metadata.jupyter == {"source_hidden": True} and cell.metadata.cellView == "form"
+            assert set(cell.metadata) == {"nbgrader", "jupyter", "cellView"}
+        else:
+            assert set(cell.metadata) <= {"nbgrader"}, (cell.id, cell.metadata)
 
 
 @pytest.mark.parametrize("lab", course.LABS)
@@ -107,7 +111,7 @@ def test_graph_figure_embedded_is_what_the_code_draws(source_notebook):
 def visible(source_notebook):
     """The notebook's read-only cells (data, visible checks, optimizer defaults) run in one namespace."""
     namespace = {}
-    for grade_id in ("setup", "visible_checks", "optimizer_defaults"):
+    for grade_id in (data.EMBEDDED_CELL_ID, "setup", "visible_checks", "optimizer_defaults"):
         with pytest.MonkeyPatch.context() as patch:
             patch.chdir(course.ROOT / "release" / "backprop")
             exec(_cell(source_notebook, grade_id).source, namespace)
@@ -134,6 +138,33 @@ def test_notebook_data_and_defaults_are_the_graders(visible, source_notebook):
     exec(_cell(source_notebook, "train").source, namespace)
     defaults = inspect.signature(namespace["train"]).parameters
     assert (defaults["epochs"].default, defaults["seed"].default) == (ref.EPOCHS, ref.SEED)
+
+
+def test_embedded_data_is_the_data_file_byte_for_byte(source_notebook):
+    raw = data.decode_embedded(_cell(source_notebook, data.EMBEDDED_CELL_ID).source)
+    assert raw == data.DATA_PATH.read_bytes()
+    assert _cell(source_notebook, data.EMBEDDED_CELL_ID).source == data.embedded_cell_source(), \
+        "stale: run python -m graders embed"
+
+
+def _load_in(folder, source_notebook):
+    namespace = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        for grade_id in (data.EMBEDDED_CELL_ID, "setup"):
+            exec(_cell(source_notebook, grade_id).source, namespace)
+    return namespace
+
+
+def test_notebook_uses_the_embedded_copy_alone_and_refuses_a_damaged_file_beside_it(source_notebook, tmp_path):
+    X, y = data.load_data()
+    alone = _load_in(tmp_path, source_notebook)
+    assert np.array_equal(alone["X"], X) and np.array_equal(alone["y"], y)
+    damaged = bytearray(data.DATA_PATH.read_bytes())
+    damaged[-20] ^= 1
+    (tmp_path / "data.pkl").write_bytes(bytes(damaged))
+    with pytest.raises(ValueError, match="sha256 mismatch"):
+        _load_in(tmp_path, source_notebook)
 
 
 # --- visible checks: what a student sees before submitting --------------------------------------------
