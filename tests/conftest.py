@@ -1,20 +1,34 @@
 """Shared fixtures: a throwaway copy of the course, and the sample class graded once per test run."""
 import contextlib
 import io
+import shutil
 
 import nbformat
 import pytest
 
 from graders import course
 
-copy_course = course.copy_course
+@pytest.fixture(scope="session")
+def built_course(tmp_path_factory):
+    """A course folder with every lab's release generated and recorded in a new gradebook, built once per test run
+    (generate_assignment takes seconds a lab). Tests grade in copies of it (`fresh_course`), never in it."""
+    root = course.copy_course(tmp_path_factory.mktemp("built"), with_release=False)  # release/ made here, from source/
+    course.build_releases(root)
+    return root
 
 
 @pytest.fixture(scope="session")
-def graded_course(tmp_path_factory):
+def fresh_course(built_course, tmp_path_factory):
+    """make(name): a new copy of the built course, with no submissions yet."""
+    def make(name):
+        return shutil.copytree(built_course, tmp_path_factory.mktemp(name), symlinks=True, dirs_exist_ok=True)
+    return make
+
+
+@pytest.fixture(scope="session")
+def graded_course(fresh_course):
     """The bundled sample class, autograded by plain nbgrader in a copy of the course."""
-    root = copy_course(tmp_path_factory.mktemp("course"))
-    course.build_releases(root)  # also records the assignment in the new gradebook
+    root = fresh_course("course")
     course.stage_samples(root)
     not_graded = course.autograde(root)
     return root, not_graded

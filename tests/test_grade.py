@@ -8,7 +8,6 @@ import pytest
 from graders import course
 from graders.grading import executor, grade as grading
 from graders.samples import sample_class
-from conftest import copy_course
 from hostile import EXPECTED, HOSTILE
 
 SAMPLES = sample_class("backprop")
@@ -28,9 +27,8 @@ def _process_cap_holds():
         cap.remove()
 
 
-def _course(tmp_path_factory, name, samples, lab="backprop"):
-    root = copy_course(tmp_path_factory.mktemp(name))
-    course.build_releases(root)
+def _course(fresh_course, name, samples, lab="backprop"):
+    root = fresh_course(name)
     release = nbformat.read(root / "release" / lab / f"{lab}.ipynb", as_version=4)
     for sample in samples:
         folder = root / "submitted" / sample.student / lab
@@ -40,17 +38,17 @@ def _course(tmp_path_factory, name, samples, lab="backprop"):
 
 
 @pytest.fixture(scope="module")
-def hostile(tmp_path_factory):
+def hostile(fresh_course):
     executor.require_sandbox()  # ./run setup installs bubblewrap; a missing sandbox fails here, loudly
     assert _process_cap_holds(), "no pids cgroup can be created here and root ignores RLIMIT_NPROC"
-    root = _course(tmp_path_factory, "hostile", HONEST + HOSTILE)
+    root = _course(fresh_course, "hostile", HONEST + HOSTILE)
     return root, grading.grade("backprop", root, workers=2, **LIMITS)
 
 
 @pytest.fixture(scope="module")
-def sample_class_graded(tmp_path_factory):
+def sample_class_graded(fresh_course):
     executor.require_sandbox()
-    root = _course(tmp_path_factory, "samples", SAMPLES)
+    root = _course(fresh_course, "samples", SAMPLES)
     return root, grading.grade("backprop", root, workers=2, **LIMITS)
 
 
@@ -74,10 +72,10 @@ def test_hostile_submission_gets_its_status_score_and_reason(hostile, student):
         assert outcome.reasons == []
 
 
-def test_the_batch_completes_and_honest_grades_are_what_they_are_alone(hostile, tmp_path_factory):
+def test_the_batch_completes_and_honest_grades_are_what_they_are_alone(hostile, fresh_course):
     _, outcomes = hostile
     assert set(outcomes) == {s.student for s in HONEST + HOSTILE}
-    alone_root = _course(tmp_path_factory, "alone", HONEST)
+    alone_root = _course(fresh_course, "alone", HONEST)
     alone = grading.grade("backprop", alone_root, workers=1, **LIMITS)
     for sample in HONEST:
         assert outcomes[sample.student].scores == alone[sample.student].scores
@@ -120,10 +118,10 @@ def test_grading_the_sample_class_gives_plain_nbgraders_scores_to_every_honest_s
 
 
 @pytest.mark.parametrize("lab", [lab for lab in course.LABS if lab != "backprop"])
-def test_grading_another_labs_class_gives_every_sample_its_expected_scores(tmp_path_factory, lab):
+def test_grading_another_labs_class_gives_every_sample_its_expected_scores(fresh_course, lab):
     executor.require_sandbox()
     samples = sample_class(lab)
-    root = _course(tmp_path_factory, lab, samples, lab=lab)
+    root = _course(fresh_course, lab, samples, lab=lab)
     outcomes = grading.grade(lab, root, workers=2, **LIMITS)
     max_scores = course.max_scores(root, lab)
     for sample in samples:

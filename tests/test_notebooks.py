@@ -11,7 +11,7 @@ from graders import course, data
 from graders.backprop import published, reference as ref
 from graders.figures import GRAPH_ATTACHMENT, GRAPH_CELL_ID, computational_graph_png
 from graders.samples import sample_class
-from conftest import check_failures, copy_course, notebook_namespace, read_notebook
+from conftest import check_failures, notebook_namespace, read_notebook
 
 FUNCTIONS = ("sigmoid", "forward_propagation", "backward_propagation", "gradient_checking",
              "vanilla_update", "momentum_update", "adam_update", "train")
@@ -190,11 +190,9 @@ def test_visible_checks_flag_the_buggy_cell_and_only_cells_that_use_it(sample, r
 
 # --- nbgrader: release is fresh, source validates, release stubs fail --------------------------------
 
-def test_release_is_what_generate_assignment_makes_from_source(tmp_path):
-    root = copy_course(tmp_path, with_release=False)
-    course.build_releases(root)
+def test_release_is_what_generate_assignment_makes_from_source(built_course):
     for lab in course.LABS:
-        fresh, committed = root / "release" / lab, course.ROOT / "release" / lab
+        fresh, committed = built_course / "release" / lab, course.ROOT / "release" / lab
         comparison = filecmp.dircmp(fresh, committed)
         assert not (comparison.left_only or comparison.right_only), "files differ: run python -m graders build"
         _, mismatch, errors = filecmp.cmpfiles(fresh, committed, comparison.common_files, shallow=False)

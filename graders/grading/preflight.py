@@ -7,6 +7,7 @@ the function a cell defines), with the student's own extra cells kept after the 
 What cannot be read is rejected with the reason; every repair is reported.
 """
 import ast
+import itertools
 import json
 from dataclasses import dataclass, field
 
@@ -54,76 +55,151 @@ def read_submission(text):
     return notebook
 
 
+def _cell_id(cell):
+    """A cell's id: nbformat 4.5 keeps it on the cell, Colab (nbformat 4.0) in metadata.id."""
+    return cell.get("id") or cell.get("metadata", {}).get("id")
+
+
+def _normalized(source):
+    return "\n".join(line.rstrip() for line in source.strip().splitlines())
+
+
+def _names(keys):
+    return ", ".join(f"'{k}'" for k in keys)
+
+
+def match_cells(student, release):
+    """{student cell index: release key (grade_id, or cell id of a plain cell)}, the duplicates' indices, and
+    how the grading metadata of each match without it was restored.
+
+    In order of trust: a grade_id the release knows; the exact source of a locked cell; the id or text of a
+    plain cell; the one graded function a code cell defines (the last definition before the cell that follows
+    it in the release, as in a kernel); for a written answer, its place right after the release cell it follows.
+    A grade_id is used once: the first cell wins, later copies are duplicates.
+    """
+    by_id = {_grade_id(c): c for c in release.cells if _grade_id(c)}
+    answers = {gid for gid, c in by_id.items() if c.metadata["nbgrader"].get("solution")}
+    code_answers = {gid for gid in answers if by_id[gid].cell_type == "code"}
+    locked_by_source = {_normalized(c.source): gid for gid, c in by_id.items() if gid not in answers}
+    plain = {c.id: c for c in release.cells if not _grade_id(c) and c.get("id")}
+    plain_by_source = {_normalized(c.source): key for key, c in plain.items()}
+    release_keys = [_grade_id(c) or c.get("id") for c in release.cells]
+
+    matched, duplicates, restored = {}, [], {}
+    taken, order = set(), {}
+
+    def take(index, key, how=None):
+        matched[index] = key
+        taken.add(key)
+        order[key] = index
+        if how:
+            restored[key] = how
+
+    for index, cell in enumerate(student.cells):
+        gid = _grade_id(cell)
+        if gid in by_id:
+            if gid in taken:
+                duplicates.append(index)
+            else:
+                take(index, gid)
+    for index, cell in enumerate(student.cells):
+        if index in matched or index in duplicates:
+            continue
+        source = _normalized(cell.source)
+        key = locked_by_source.get(source)
+        if key and key not in taken and by_id[key].cell_type == cell.cell_type:
+            take(index, key, "source")
+            continue
+        key = _cell_id(cell) if _cell_id(cell) in plain else plain_by_source.get(source)
+        if key and key not in taken and plain[key].cell_type == cell.cell_type:
+            take(index, key)
+    candidates = {}
+    for index, cell in enumerate(student.cells):
+        if index in matched or index in duplicates or cell.cell_type != "code":
+            continue
+        defined = (_defined_functions(cell.source) & code_answers) - taken
+        if len(defined) == 1:
+            candidates.setdefault(defined.pop(), []).append(index)
+    for name, indices in candidates.items():
+        # As in the student's kernel: the definition in force when the cell after it in the release (its test) runs.
+        following = release_keys[release_keys.index(name) + 1:][:1]
+        check = order.get(following[0], len(student.cells)) if following else len(student.cells)
+        take(([i for i in indices if i < check] or indices)[-1], name, "function")
+    for key in [k for k in release_keys if k in answers and k not in taken]:
+        previous = release_keys[release_keys.index(key) - 1]
+        for index in range(order.get(previous, len(student.cells)) + 1, len(student.cells)):
+            if index in matched:
+                break
+            if index not in duplicates and student.cells[index].cell_type == by_id[key].cell_type:
+                take(index, key, "position")
+                break
+    return matched, duplicates, restored
+
+
 def canonicalize(text, release):
     """Preflight of one submission's text against the release notebook."""
     student = read_submission(text)
     by_id = {_grade_id(c): c for c in release.cells if _grade_id(c)}
-    solution_ids = [gid for gid, c in by_id.items() if c.metadata["nbgrader"].get("solution")]
-    code_solutions = {gid for gid in solution_ids if by_id[gid].cell_type == "code"}
+    answers = [gid for gid, c in by_id.items() if c.metadata["nbgrader"].get("solution")]
+    matched, duplicates, restored = match_cells(student, release)
     result = Preflight(notebook=None)
 
-    # Release cells without grading metadata (instructions, plots) are matched by cell id or by source;
-    # students may write in them, so their text is kept, as nbgrader keeps it.
-    plain = {c.id: c for c in release.cells if not _grade_id(c) and c.get("id")}
-    plain_by_source = {c.source: c.id for c in plain.values()}
-    answers, extras, kept_plain, seen, anchor = {}, {}, {}, set(), None
-    for cell in student.cells:
+    how = {"source": "by the locked cell's source", "function": "by the function defined",
+           "position": "by position after the cell it follows"}
+    found = [f"{text}: {_names(k for k, kind in restored.items() if kind == way)}"
+             for way, text in how.items() if way in restored.values()]
+    if found:
+        result.repairs.append("grading metadata restored by matching cells to the release (" + "; ".join(found) + ")")
+    for index, cell in enumerate(student.cells):
         gid = _grade_id(cell)
-        match = gid if gid in by_id else None
-        if match is None and cell.cell_type == "code":
-            defined = _defined_functions(cell.source) & code_solutions
-            if len(defined) == 1 and next(iter(defined)) not in answers:
-                match = next(iter(defined))
-                result.repairs.append(f"the answer to '{match}' was found by the function it defines"
-                                      + (f" (its cell said grade_id '{gid}')" if gid else ""))
-        if match is None and not gid:
-            plain_id = cell.get("id") if cell.get("id") in plain else plain_by_source.get(cell.source)
-            if plain_id and plain_id not in kept_plain and plain[plain_id].cell_type == cell.cell_type:
-                kept_plain[plain_id] = cell
-                anchor = plain_id
-                continue
-        if match in seen:
-            what = "answer" if match in solution_ids else "locked"
-            result.repairs.append(f"a duplicate of {what} cell '{match}' "
-                                  + ("is kept as an ordinary cell" if what == "answer" else "was removed"))
-            if what == "answer":
-                extras.setdefault(anchor, []).append(cell)
-            continue
-        if match in solution_ids:
-            answers[match] = cell
-        elif match is not None:  # a locked cell: its content comes from the release, whatever they did
-            if cell.source != by_id[match].source:
-                (result.concerns if match.startswith("test_") else result.repairs).append(
-                    f"locked cell '{match}' was edited; the original was restored")
-        else:
-            if gid:
-                result.repairs.append(f"a cell with unknown grade_id '{gid}' is kept as an ordinary cell")
-            extras.setdefault(anchor, []).append(cell)
-            continue
-        seen.add(match)
-        anchor = match
-
+        key = matched.get(index)
+        if key in by_id and key not in answers and _normalized(cell.source) != _normalized(by_id[key].source):
+            (result.concerns if key.startswith("test_") else result.repairs).append(
+                f"locked cell '{key}' was edited; the original was restored")
+        if key in restored and gid:
+            result.repairs.append(f"the cell '{key}' was found {how[restored[key]]} (its cell said grade_id '{gid}')")
+        elif key is None and gid and gid not in by_id:
+            result.repairs.append(f"a cell with unknown grade_id '{gid}' is kept as an ordinary cell")
+    for index in duplicates:
+        gid = _grade_id(student.cells[index])
+        result.repairs.append(f"a duplicate of {'answer' if gid in answers else 'locked'} cell '{gid}' "
+                              + ("is kept as an ordinary cell" if gid in answers else "was removed"))
+    present = set(matched.values())
     for gid in by_id:
-        if gid not in solution_ids and gid not in seen:
+        if gid not in answers and gid not in present:
             (result.concerns if gid.startswith("test_") else result.repairs).append(
-                f"locked cell '{gid}' was missing; the original was restored")
-    missing = [gid for gid in solution_ids if gid not in answers]
+                f"locked cell '{gid}' was missing (deleted, or edited without its grading metadata); "
+                "the original was restored")
+    missing = [gid for gid in answers if gid not in present]
     if missing:
         result.repairs.append(f"no answer found for {', '.join(missing)} (graded as unanswered)")
 
-    cells = [_ordinary(c, f"student-cell-{i}") for i, c in enumerate(extras.get(None, []))]
-    counter = len(cells)
+    # The student's own cells (and copies of answers) stay, after the last matched cell before them.
+    extras, anchor = {}, None
+    for index, cell in enumerate(student.cells):
+        if index in matched:
+            anchor = matched[index]
+        elif index in duplicates and _grade_id(cell) not in answers:
+            continue
+        else:
+            extras.setdefault(anchor, []).append(cell)
+    own = len(student.cells) - len(matched) - len(duplicates)
+    if own:
+        result.repairs.append(f"{own} cell(s) matching nothing in the release kept as ordinary cells (not graded)")
+
+    numbers = itertools.count()
+
+    def own_cells(anchor):
+        return [_ordinary(c, f"student-cell-{next(numbers)}") for c in extras.get(anchor, [])]
+
+    content = {key: student.cells[index].source for index, key in matched.items()}
+    cells = own_cells(None)
     for template in release.cells:
-        key = _grade_id(template) or template.get("id")
+        key = _grade_id(template) or template.id
         cell = nbformat.from_dict(template)
-        if key in answers:
-            cell.source = answers[key].source
-        elif key in kept_plain:
-            cell.source = kept_plain[key].source
-        cells.append(cell)
-        for extra in extras.get(key, []) if key else []:
-            cells.append(_ordinary(extra, f"student-cell-{counter}"))
-            counter += 1
+        if key in content and (key in answers or key not in by_id):  # locked cells keep the release's text
+            cell.source = content[key]
+        cells += [cell, *own_cells(key)]
     notebook = nbformat.v4.new_notebook(cells=cells, metadata=nbformat.from_dict(release.metadata))
     for cell in notebook.cells:
         if cell.cell_type == "code":
