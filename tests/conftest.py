@@ -8,6 +8,7 @@ import pytest
 
 from graders import course
 
+
 @pytest.fixture(scope="session")
 def built_course(tmp_path_factory):
     """A course folder with every lab's release generated and recorded in a new gradebook, built once per test run
