@@ -1,4 +1,4 @@
-"""Command line of the course kit: python -m graders {build,demo,grade,embed}."""
+"""Command line of the course kit: python -m graders {build,demo,grade,embed,links}."""
 import argparse
 import sys
 import time
@@ -64,6 +64,11 @@ def embed(_args):
     print(f"graph figure and data/data.pkl embedded in {path.relative_to(course.ROOT)}; now ./run build")
 
 
+def links(_args):
+    course.write_student_links()
+    print(f"README.md: Colab and download links for {course.REPOSITORY} ({course.BRANCH})")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m graders", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -81,6 +86,8 @@ def main(argv=None):
     grading.set_defaults(run=grade)
     commands.add_parser("embed", help="re-embed the graph figure and data/data.pkl in the backprop source notebook"
                         ).set_defaults(run=embed)
+    commands.add_parser("links", help="rewrite the README's Colab links from course.REPOSITORY and course.BRANCH"
+                        ).set_defaults(run=links)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -10,6 +10,11 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 LABS = ("backprop", "autograd", "mlp")
+# Where students open the notebooks from (the README's Colab links): set these to your own copy of the repository,
+# then run `python -m graders links`.
+REPOSITORY = "https://github.com/backprop-from-scratch/course"
+BRANCH = "main"
+LINKS_START, LINKS_END = "<!-- student links: python -m graders links -->", "<!-- end of student links -->"
 
 
 def nbgrader(*args, root=ROOT, check=True):
@@ -114,3 +119,24 @@ def max_scores(root=ROOT, lab="backprop"):
     notebook = nbformat.read(root / "source" / lab / f"{lab}.ipynb", as_version=4)
     return {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
             for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade")}
+
+
+def colab_url(lab):
+    """Colab opens a notebook straight from GitHub at this address (a copy for the student; nothing is shared)."""
+    return f"https://colab.research.google.com/github/{REPOSITORY.removeprefix('https://github.com/')}" \
+           f"/blob/{BRANCH}/release/{lab}/{lab}.ipynb"
+
+
+def student_links():
+    """The README's table of release notebooks: an Open in Colab badge and a download link per lab."""
+    badge = "https://colab.research.google.com/assets/colab-badge.svg"
+    rows = [f"| {lab} | [![Open In Colab]({badge})]({colab_url(lab)}) | "
+            f"[{lab}.ipynb]({REPOSITORY}/raw/{BRANCH}/release/{lab}/{lab}.ipynb) |" for lab in LABS]
+    return "\n".join([LINKS_START, "| lab | open in Colab | or download |", "|---|---|---|", *rows, LINKS_END])
+
+
+def write_student_links(readme=ROOT / "README.md"):
+    """Replace the README's student-links block with the current one."""
+    text = readme.read_text(encoding="utf-8")
+    start, end = text.index(LINKS_START), text.index(LINKS_END) + len(LINKS_END)
+    readme.write_text(text[:start] + student_links() + text[end:], encoding="utf-8")

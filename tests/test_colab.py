@@ -111,6 +111,13 @@ def harshest_class(request, fresh_course):
             folder = root / "submitted" / f"{sample.student}--{name}" / lab
             folder.mkdir(parents=True)
             (folder / f"{lab}.ipynb").write_text(version, encoding="utf-8")
+    reference = next(s for s in SAMPLES[lab] if s.student == "reference-solution").notebook_text(release)
+    renamed, two_notebooks = (root / "submitted" / name / lab for name in ("renamed-by-colab", "two-notebooks"))
+    for folder in (renamed, two_notebooks):
+        folder.mkdir(parents=True)
+    (renamed / f"Copy of {lab}.ipynb").write_text(TRANSFORMS["colab_save"](reference), encoding="utf-8")
+    for name in ("draft.ipynb", "final.ipynb"):
+        (two_notebooks / name).write_text(reference, encoding="utf-8")
     return lab, course.max_scores(root, lab), grading.grade(lab, root, workers=2, **LIMITS)
 
 
@@ -124,3 +131,24 @@ def test_the_harshest_transform_of_every_sample_gets_the_untransformed_scores(ha
         assert outcome.scores == untransformed, sample.student
         assert outcome.status == grading.NEEDS_REVIEW, sample.student  # its first test cell was edited
         assert any("grading metadata restored" in note for note in outcome.notes)
+
+
+def test_a_notebook_renamed_by_colab_is_graded_and_two_notebooks_are_rejected(harshest_class):
+    lab, max_scores, outcomes = harshest_class
+    reference = next(s for s in SAMPLES[lab] if s.student == "reference-solution")
+    assert outcomes["renamed-by-colab"].scores == reference.expected_scores(max_scores)
+    assert f"graded 'Copy of {lab}.ipynb', the only notebook in the submission" in outcomes["renamed-by-colab"].notes
+    assert outcomes["two-notebooks"].status == grading.REJECTED
+    assert outcomes["two-notebooks"].reasons == [
+        f"no {lab}.ipynb in the submission, nor a single other notebook (found: 'draft.ipynb', 'final.ipynb')"]
+
+
+def test_readme_links_open_each_release_notebook_from_the_repository_set_in_one_place():
+    readme = (course.ROOT / "README.md").read_text(encoding="utf-8")
+    assert course.student_links() in readme, "stale: run python -m graders links"
+    for lab in course.LABS:
+        assert (course.ROOT / "release" / lab / f"{lab}.ipynb").is_file()
+        assert course.colab_url(lab) == ("https://colab.research.google.com/github/"
+                                         f"{course.REPOSITORY.split('github.com/')[1]}/blob/{course.BRANCH}"
+                                         f"/release/{lab}/{lab}.ipynb")
+        assert f"({course.colab_url(lab)})" in readme

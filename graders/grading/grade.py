@@ -60,6 +60,17 @@ def _not_run(problem):
     return [{"output_type": "error", "ename": "NotRun", "evalue": f"not run: {problem}", "traceback": []}]
 
 
+def submitted_notebook(folder, lab):
+    """<lab>.ipynb, else the one notebook there under another name (Colab downloads 'Copy of <lab>.ipynb')."""
+    if (folder / f"{lab}.ipynb").is_file():
+        return folder / f"{lab}.ipynb"
+    notebooks = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
+    if len(notebooks) != 1:
+        found = ", ".join(f"'{p.name}'" for p in notebooks) or "none"
+        raise preflight.Rejected(f"no {lab}.ipynb in the submission, nor a single other notebook (found: {found})")
+    return notebooks[0]
+
+
 def grade(lab, root=course.ROOT, workers=None, sandbox=True, notebook_timeout=60.0, cell_timeout=30.0):
     """Grade every submission of a lab; returns {student: Outcome} and writes the CSV export."""
     root = Path(root)
@@ -79,14 +90,14 @@ def grade(lab, root=course.ROOT, workers=None, sandbox=True, notebook_timeout=60
     for folder in sorted((root / "submitted").glob(f"*/{lab}")):
         student = folder.parent.name
         outcome = outcomes[student] = Outcome(student)
-        path = folder / f"{lab}.ipynb"
         try:
-            if not path.is_file():
-                raise preflight.Rejected(f"no {lab}.ipynb in the submission")
+            path = submitted_notebook(folder, lab)
             checked = preflight.canonicalize(path.read_text(encoding="utf-8", errors="replace"), release)
         except preflight.Rejected as exc:
             outcome.status, outcome.reasons = REJECTED, [str(exc)]
             continue
+        if path.name != f"{lab}.ipynb":
+            outcome.notes.append(f"graded '{path.name}', the only notebook in the submission")
         outcome.notes += checked.repairs
         outcome.reasons += checked.concerns
         (staging / student / lab).mkdir(parents=True)
