@@ -1,0 +1,154 @@
+"""Every release notebook, filled in, in a real JupyterLab in a real browser: JupyterLab on loopback, Debian's
+headless Chromium driven by Selenium through the Run menu. The figures and plots must render and every visible
+check must report ✓. Screenshots are kept in build/artifacts/browser/: <lab>-top.png, <lab>-plot.png, and
+backprop-graph.png (the computational graph, a markdown attachment)."""
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+from graders import course
+from graders.samples import sample_class
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+ARTIFACTS = course.ROOT / "build" / "artifacts" / "browser"
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--window-size=1400,1000")
+# JupyterLab settings for a test: every cell in the page (no virtual scrolling), no news prompt over the page.
+LAB_SETTINGS = {"notebook-extension/tracker": {"windowingMode": "none"},
+                "apputils-extension/notification": {"fetchNews": "false"}}
+PAGE_STATE = """
+const outputs = [...document.querySelectorAll('.jp-OutputArea-output')];
+return {
+  prompts: [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent.trim()),
+  markdown_images: [...document.querySelectorAll('.jp-MarkdownCell .jp-RenderedMarkdown img')].map(i => i.naturalWidth),
+  output_images: [...document.querySelectorAll('.jp-OutputArea-output img')].map(i => i.naturalWidth),
+  ticks: outputs.map(o => o.textContent.trim()).filter(t => t.startsWith('✓')).map(t => t.split(/[ :]/)[1]),
+  tracebacks: outputs.map(o => o.textContent).filter(t => t.includes('Traceback') || t.includes('Error:')),
+};"""
+
+
+def _wait(condition, seconds, what, driver=None):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.25)
+    if driver is not None:
+        driver.save_screenshot(str(ARTIFACTS / "timeout.png"))
+    raise TimeoutError(f"waited {seconds} s for {what}")
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory):
+    """JupyterLab on loopback serving a folder of filled-in release notebooks; yields its base URL and token."""
+    work = tmp_path_factory.mktemp("jupyterlab")
+    notebooks = work / "notebooks"
+    notebooks.mkdir()
+    for lab in course.LABS:
+        reference = next(s for s in sample_class(lab) if s.student == "reference-solution")
+        release = nbformat.read(course.ROOT / "release" / lab / f"{lab}.ipynb", as_version=4)
+        nbformat.write(reference.notebook(release), notebooks / f"{lab}.ipynb")
+    for name, values in LAB_SETTINGS.items():
+        plugin = work / "settings" / "@jupyterlab" / f"{name}.jupyterlab-settings"
+        plugin.parent.mkdir(parents=True, exist_ok=True)
+        plugin.write_text(json.dumps(values))
+    # what a student's JupyterLab shows: without the instructor's nbgrader extension
+    (work / "config" / "labconfig").mkdir(parents=True)
+    (work / "config" / "labconfig" / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {"@jupyter/nbgrader": True}}))
+    port, token = _free_port(), secrets.token_hex(16)
+    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(work / "settings"), JUPYTER_CONFIG_DIR=str(work / "config"),
+               JUPYTERLAB_WORKSPACES_DIR=str(work / "workspaces"), JUPYTER_RUNTIME_DIR=str(work / "runtime"))
+    log = open(work / "jupyterlab.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
+         f"--ServerApp.port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={notebooks}",
+         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+        env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+
+    def up():
+        try:
+            return urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=1).status == 200
+        except OSError:
+            assert server.poll() is None, (work / "jupyterlab.log").read_text()
+            return False
+
+    try:
+        _wait(up, 60, "JupyterLab to answer")
+        yield base, token
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    assert not missing, f"{missing} missing: ./run setup installs Debian's chromium and chromium-driver (as root)"
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    ARTIFACTS.mkdir(parents=True)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _graded_functions(lab):
+    notebook = nbformat.read(course.ROOT / "source" / lab / f"{lab}.ipynb", as_version=4)
+    return [c.metadata.nbgrader.grade_id for c in notebook.cells
+            if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"]
+
+
+@pytest.mark.parametrize("lab", course.LABS)
+def test_filled_in_release_runs_in_jupyterlab_and_shows_its_figures_and_checks(lab, jupyterlab, browser):
+    base, token = jupyterlab
+    browser.get(f"{base}/lab/workspaces/{lab}/tree/{lab}.ipynb?reset&token={token}")  # a workspace of its own
+    state = lambda: browser.execute_script(PAGE_STATE)  # noqa: E731
+    _wait(lambda: browser.find_elements(By.CSS_SELECTOR, '.jp-Notebook-ExecutionIndicator[data-status="idle"]')
+          and state()["prompts"], 90, "the notebook and an idle kernel", browser)
+    assert all(p == "[ ]:" for p in state()["prompts"]), "the notebook opened with outputs already in it"
+
+    browser.find_element(By.XPATH, "//div[contains(@class, 'lm-MenuBar-itemLabel') and text()='Run']").click()
+    browser.find_element(By.XPATH, "//div[contains(@class, 'lm-Menu-itemLabel') and text()='Run All Cells']").click()
+    _wait(lambda: all(p[1:-2].isdigit() for p in state()["prompts"]), 180, "every cell to run", browser)
+    _wait(lambda: all(state()["output_images"]) and state()["output_images"], 30, "the plot to load", browser)
+
+    page = state()
+    shots = {"top": ".jp-Cell", "plot": ".jp-OutputArea-output img", "graph": ".jp-MarkdownCell img"}
+    for name, selector in shots.items():
+        if browser.find_elements(By.CSS_SELECTOR, selector):
+            browser.execute_script(f"document.querySelector('{selector}').scrollIntoView()")
+            browser.save_screenshot(str(ARTIFACTS / f"{lab}-{name}.png"))
+    assert page["tracebacks"] == []
+    assert page["ticks"] == _graded_functions(lab)  # every visible check passed, in notebook order
+    assert len(page["output_images"]) == 1 and page["output_images"][0] > 500  # the lab's plot, drawn
+    if lab == "backprop":
+        assert len(page["markdown_images"]) == 1 and page["markdown_images"][0] > 500  # the graph figure
