@@ -1,5 +1,5 @@
 """Colab-saved and student-mangled submissions: the repair step restores their grading metadata, and the
-sample class, passed through each transform in tests/colab.py, gets the scores it gets untransformed.
+sample class, passed through each transform in graders/samples/colab.py, gets the scores it gets untransformed.
 
 Every transform of every sample is repaired here; where a transform adds no cells, the repaired notebook is
 byte for byte the one graded untransformed (grading is deterministic: tests/test_grade.py reruns it), so its
@@ -13,7 +13,8 @@ import pytest
 from graders import course
 from graders.grading import executor, grade as grading, preflight
 from graders.samples import sample_class
-from colab import FLAGGED, TRANSFORMS, add_scratch, strip_grading_metadata, stripped_with_scratch_and_edits
+from graders.samples.colab import (FLAGGED, TRANSFORMS, add_scratch, strip_grading_metadata,
+                                   stripped_with_scratch_and_edits)
 from test_grade import LIMITS
 
 SAMPLES = {lab: [s for s in sample_class(lab) if s.damage is None] for lab in course.LABS}  # JSON to transform
