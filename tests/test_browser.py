@@ -138,8 +138,14 @@ def test_filled_in_release_runs_in_jupyterlab_and_shows_its_figures_and_checks(l
 
     browser.find_element(By.XPATH, "//div[contains(@class, 'lm-MenuBar-itemLabel') and text()='Run']").click()
     browser.find_element(By.XPATH, "//div[contains(@class, 'lm-Menu-itemLabel') and text()='Run All Cells']").click()
-    _wait(lambda: all(p[1:-2].isdigit() for p in state()["prompts"]), 180, "every cell to run", browser)
-    _wait(lambda: all(state()["output_images"]) and state()["output_images"], 30, "the plot to load", browser)
+    _wait(lambda: any(p != "[ ]:" for p in state()["prompts"]), 30, "the first cell to start", browser)
+    idle = '.jp-Notebook-ExecutionIndicator[data-status="idle"]'
+    _wait(lambda: browser.find_elements(By.CSS_SELECTOR, idle) and "[*]:" not in state()["prompts"], 180,
+          "the run to end (Run All stops at the first error)", browser)
+    page = state()
+    assert page["tracebacks"] == []
+    assert all(p[1:-2].isdigit() for p in page["prompts"]), page["prompts"]  # every cell ran
+    _wait(lambda: all(state()["output_images"]), 30, "the plot to load", browser)
 
     page = state()
     shots = {"top": ".jp-Cell", "plot": ".jp-OutputArea-output img", "graph": ".jp-MarkdownCell img"}
@@ -147,7 +153,6 @@ def test_filled_in_release_runs_in_jupyterlab_and_shows_its_figures_and_checks(l
         if browser.find_elements(By.CSS_SELECTOR, selector):
             browser.execute_script(f"document.querySelector('{selector}').scrollIntoView()")
             browser.save_screenshot(str(ARTIFACTS / f"{lab}-{name}.png"))
-    assert page["tracebacks"] == []
     assert page["ticks"] == _graded_functions(lab)  # every visible check passed, in notebook order
     assert len(page["output_images"]) == 1 and page["output_images"][0] > 500  # the lab's plot, drawn
     if lab == "backprop":
