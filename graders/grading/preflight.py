@@ -146,8 +146,8 @@ def canonicalize(text, release):
 
     how = {"source": "by the locked cell's source", "function": "by the function defined",
            "position": "by position after the cell it follows"}
-    found = [f"{text}: {_names(k for k, kind in restored.items() if kind == way)}"
-             for way, text in how.items() if way in restored.values()]
+    found = [f"{phrase}: {_names(k for k, kind in restored.items() if kind == way)}"
+             for way, phrase in how.items() if way in restored.values()]
     if found:
         result.repairs.append("grading metadata restored by matching cells to the release (" + "; ".join(found) + ")")
     for index, cell in enumerate(student.cells):
