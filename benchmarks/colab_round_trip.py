@@ -13,7 +13,7 @@ import nbformat
 
 from graders import course
 from graders.grading import grade as grading
-from graders.samples import sample_class
+from graders.samples import reference_sample, sample_class
 from graders.samples.colab import TRANSFORMS
 
 VERSIONS = {"as-submitted": lambda text: text, **TRANSFORMS}
@@ -59,7 +59,7 @@ def round_trip(lab):
 
 def plain_nbgrader(lab):
     """Plain nbgrader's total for the reference solution: as submitted, Colab-saved, Colab-saved without metadata."""
-    reference = [s for s in sample_class(lab) if s.student == "reference-solution"]
+    reference = [reference_sample(lab)]
     versions = {n: VERSIONS[n] for n in ("as-submitted", "colab_save", "strip_grading_metadata")}
     with tempfile.TemporaryDirectory() as folder:
         root = fresh_course(folder, lab)

@@ -20,7 +20,8 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from graders import course
-from graders.samples import sample_class
+from graders.samples import reference_sample
+from conftest import read_notebook
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 ARTIFACTS = course.ROOT / "build" / "artifacts" / "browser"
@@ -66,9 +67,7 @@ def jupyterlab(tmp_path_factory):
     notebooks = work / "notebooks"
     notebooks.mkdir()
     for lab in course.LABS:
-        reference = next(s for s in sample_class(lab) if s.student == "reference-solution")
-        release = nbformat.read(course.ROOT / "release" / lab / f"{lab}.ipynb", as_version=4)
-        nbformat.write(reference.notebook(release), notebooks / f"{lab}.ipynb")
+        nbformat.write(reference_sample(lab).notebook(read_notebook("release", lab)), notebooks / f"{lab}.ipynb")
     for name, values in LAB_SETTINGS.items():
         plugin = work / "settings" / "@jupyterlab" / f"{name}.jupyterlab-settings"
         plugin.parent.mkdir(parents=True, exist_ok=True)
@@ -122,8 +121,7 @@ def browser(tmp_path_factory):
 
 
 def _graded_functions(lab):
-    notebook = nbformat.read(course.ROOT / "source" / lab / f"{lab}.ipynb", as_version=4)
-    return [c.metadata.nbgrader.grade_id for c in notebook.cells
+    return [c.metadata.nbgrader.grade_id for c in read_notebook("source", lab).cells
             if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"]
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from graders import course
 from graders.grading import executor, grade as grading, preflight
-from graders.samples import sample_class
+from graders.samples import reference_sample, sample_class
 from graders.samples.colab import (FLAGGED, TRANSFORMS, add_scratch, strip_grading_metadata,
                                    stripped_with_scratch_and_edits)
 from test_grade import LIMITS
@@ -112,7 +112,7 @@ def harshest_class(request, fresh_course):
             folder = root / "submitted" / f"{sample.student}--{name}" / lab
             folder.mkdir(parents=True)
             (folder / f"{lab}.ipynb").write_text(version, encoding="utf-8")
-    reference = next(s for s in SAMPLES[lab] if s.student == "reference-solution").notebook_text(release)
+    reference = reference_sample(lab).notebook_text(release)
     renamed, two_notebooks = (root / "submitted" / name / lab for name in ("renamed-by-colab", "two-notebooks"))
     for folder in (renamed, two_notebooks):
         folder.mkdir(parents=True)
@@ -136,8 +136,7 @@ def test_the_harshest_transform_of_every_sample_gets_the_untransformed_scores(ha
 
 def test_a_notebook_renamed_by_colab_is_graded_and_two_notebooks_are_rejected(harshest_class):
     lab, max_scores, outcomes = harshest_class
-    reference = next(s for s in SAMPLES[lab] if s.student == "reference-solution")
-    assert outcomes["renamed-by-colab"].scores == reference.expected_scores(max_scores)
+    assert outcomes["renamed-by-colab"].scores == reference_sample(lab).expected_scores(max_scores)
     assert f"graded 'Copy of {lab}.ipynb', the only notebook in the submission" in outcomes["renamed-by-colab"].notes
     assert outcomes["two-notebooks"].status == grading.REJECTED
     assert outcomes["two-notebooks"].reasons == [

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from graders.backprop import hidden
-from graders.samples import sample_class
+from graders.samples import reference_sample, sample_class
 from conftest import check_failures, notebook_namespace
 
 CHECKED = ("sigmoid", "forward_propagation", "backward_propagation", "gradient_checking",
@@ -58,7 +58,7 @@ def test_a_check_passes_without_writing_to_stderr_even_when_the_answer_warns(cap
 
 
 def test_checks_leave_the_notebook_namespace_as_they_found_it(release_notebook):
-    reference = next(s for s in GRADABLE if s.student == "reference-solution")
+    reference = reference_sample("backprop")
     namespace = notebook_namespace(reference.notebook(release_notebook))
     before = dict(namespace)
     for name in CHECKED:
@@ -69,7 +69,7 @@ def test_checks_leave_the_notebook_namespace_as_they_found_it(release_notebook):
 def test_gradient_check_reports_a_wrong_backward_even_when_the_student_backward_is_right(release_notebook):
     # A gradient check bound to its own backward (a default argument, fixed at definition time) is
     # right everywhere except that it cannot see the backward pass it is meant to check.
-    reference = next(s for s in GRADABLE if s.student == "reference-solution")
+    reference = reference_sample("backprop")
     namespace = notebook_namespace(reference.notebook(release_notebook))
     exec(reference.cells["gradient_checking"].replace(
         "eps=1e-7):", "eps=1e-7, backward_propagation=backward_propagation):"), namespace)
@@ -78,7 +78,7 @@ def test_gradient_check_reports_a_wrong_backward_even_when_the_student_backward_
 
 
 def test_train_that_ignores_the_seed_fails(release_notebook):
-    reference = next(s for s in GRADABLE if s.student == "reference-solution")
+    reference = reference_sample("backprop")
     namespace = notebook_namespace(reference.notebook(release_notebook))
     source = reference.cells["train"].replace("np.random.default_rng(seed)", "np.random.default_rng(1234)")
     exec(source, namespace)

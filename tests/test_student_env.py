@@ -12,7 +12,8 @@ from nbclient import NotebookClient
 
 from graders import course
 from graders.grading import executor
-from graders.samples import sample_class
+from graders.samples import reference_sample
+from conftest import read_notebook
 
 STUDENT_VENV = course.ROOT / ".venv-student"
 PLOT_CELLS = {"backprop": "optimizer_comparison", "autograd": "results", "mlp": "plots"}
@@ -32,21 +33,23 @@ print(dict(missing=missing, files=files, course_files=course_files, network=netw
 
 @pytest.fixture(scope="module")
 def student_python():
+    """The student venv's interpreter and the Python installation it is made from (both mounted, read-only)."""
     python = STUDENT_VENV / "bin" / "python"
     assert python.exists(), "no .venv-student: ./run setup builds it (numpy, matplotlib, tqdm, ipykernel only)"
     executor.require_sandbox()
-    return python
+    base = subprocess.run([python, "-c", "import sys; print(sys.base_prefix)"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    return python, base
 
 
-def _run_alone(notebook, python, folder):
+def _run_alone(notebook, student_python, folder):
     """Execute the notebook in a sandboxed kernel whose only writable, visible folder is `folder`, holding the
     .ipynb alone; returns the executed notebook (errors recorded as outputs, as a student would see them)."""
     upload, connection, specs = folder / "upload", folder / "connection", folder / "kernels" / "student"
     for path in (upload, connection, specs):
         path.mkdir(parents=True)
     nbformat.write(notebook, upload / "notebook.ipynb")
-    base = subprocess.run([python, "-c", "import sys; print(sys.base_prefix)"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    python, base = student_python
     venv = str(python.parent.parent)
     argv = [executor.bwrap_path(), "--ro-bind", "/", "/", "--tmpfs", "/tmp", "--tmpfs", "/root", "--tmpfs", "/opt",
             "--tmpfs", str(course.ROOT),  # the course, its data and the graders are not there
@@ -76,10 +79,6 @@ def _stdout(outputs):
     return "".join(o.text for o in outputs if o.output_type == "stream" and o.name == "stdout")
 
 
-def _release(lab):
-    return nbformat.read(course.ROOT / "release" / lab / f"{lab}.ipynb", as_version=4)
-
-
 def test_student_env_is_colabs_python_and_numpy_and_nothing_of_the_course(student_python, tmp_path):
     probe = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         "import sys, numpy, matplotlib, tqdm\nprint(sys.version_info[:2], numpy.__version__)")])
@@ -94,7 +93,7 @@ def test_student_env_is_colabs_python_and_numpy_and_nothing_of_the_course(studen
 
 @pytest.mark.parametrize("lab", course.LABS)
 def test_release_as_handed_out_runs_alone_and_only_the_unwritten_functions_fail(lab, student_python, tmp_path):
-    executed = _run_alone(_release(lab), student_python, tmp_path)
+    executed = _run_alone(read_notebook("release", lab), student_python, tmp_path)
     errors = _errors(executed)
     assert errors and set(errors.values()) == {"NotImplementedError"}, errors
     assert all(cell_id.startswith("test_") or cell_id == PLOT_CELLS[lab] for cell_id in errors), errors
@@ -102,8 +101,7 @@ def test_release_as_handed_out_runs_alone_and_only_the_unwritten_functions_fail(
 
 @pytest.mark.parametrize("lab", course.LABS)
 def test_filled_in_release_runs_alone_with_every_visible_check_passing_and_its_plot(lab, student_python, tmp_path):
-    reference = next(s for s in sample_class(lab) if s.student == "reference-solution")
-    executed = _run_alone(reference.notebook(_release(lab)), student_python, tmp_path)
+    executed = _run_alone(reference_sample(lab).notebook(read_notebook("release", lab)), student_python, tmp_path)
     assert _errors(executed) == {}
     outputs = _outputs(executed)
     for cell_id in outputs:

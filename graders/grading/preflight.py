@@ -25,7 +25,7 @@ class Preflight:
     concerns: list = field(default_factory=list)  # what a person should look at ("needs review")
 
 
-def _grade_id(cell):
+def grade_id(cell):
     return (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
 
 
@@ -77,13 +77,13 @@ def match_cells(student, release):
     it in the release, as in a kernel); for a written answer, its place right after the release cell it follows.
     A grade_id is used once: the first cell wins, later copies are duplicates.
     """
-    by_id = {_grade_id(c): c for c in release.cells if _grade_id(c)}
+    by_id = {grade_id(c): c for c in release.cells if grade_id(c)}
     answers = {gid for gid, c in by_id.items() if c.metadata["nbgrader"].get("solution")}
     code_answers = {gid for gid in answers if by_id[gid].cell_type == "code"}
     locked_by_source = {_normalized(c.source): gid for gid, c in by_id.items() if gid not in answers}
-    plain = {c.id: c for c in release.cells if not _grade_id(c) and c.get("id")}
+    plain = {c.id: c for c in release.cells if not grade_id(c) and c.get("id")}
     plain_by_source = {_normalized(c.source): key for key, c in plain.items()}
-    release_keys = [_grade_id(c) or c.get("id") for c in release.cells]
+    release_keys = [grade_id(c) or c.get("id") for c in release.cells]
 
     matched, duplicates, restored = {}, [], {}
     taken, order = set(), {}
@@ -96,7 +96,7 @@ def match_cells(student, release):
             restored[key] = how
 
     for index, cell in enumerate(student.cells):
-        gid = _grade_id(cell)
+        gid = grade_id(cell)
         if gid in by_id:
             if gid in taken:
                 duplicates.append(index)
@@ -139,7 +139,7 @@ def match_cells(student, release):
 def canonicalize(text, release):
     """Preflight of one submission's text against the release notebook."""
     student = read_submission(text)
-    by_id = {_grade_id(c): c for c in release.cells if _grade_id(c)}
+    by_id = {grade_id(c): c for c in release.cells if grade_id(c)}
     answers = [gid for gid, c in by_id.items() if c.metadata["nbgrader"].get("solution")]
     matched, duplicates, restored = match_cells(student, release)
     result = Preflight(notebook=None)
@@ -151,7 +151,7 @@ def canonicalize(text, release):
     if found:
         result.repairs.append("grading metadata restored by matching cells to the release (" + "; ".join(found) + ")")
     for index, cell in enumerate(student.cells):
-        gid = _grade_id(cell)
+        gid = grade_id(cell)
         key = matched.get(index)
         if key in by_id and key not in answers and _normalized(cell.source) != _normalized(by_id[key].source):
             (result.concerns if key.startswith("test_") else result.repairs).append(
@@ -161,7 +161,7 @@ def canonicalize(text, release):
         elif key is None and gid and gid not in by_id:
             result.repairs.append(f"a cell with unknown grade_id '{gid}' is kept as an ordinary cell")
     for index in duplicates:
-        gid = _grade_id(student.cells[index])
+        gid = grade_id(student.cells[index])
         result.repairs.append(f"a duplicate of {'answer' if gid in answers else 'locked'} cell '{gid}' "
                               + ("is kept as an ordinary cell" if gid in answers else "was removed"))
     present = set(matched.values())
@@ -179,7 +179,7 @@ def canonicalize(text, release):
     for index, cell in enumerate(student.cells):
         if index in matched:
             anchor = matched[index]
-        elif index in duplicates and _grade_id(cell) not in answers:
+        elif index in duplicates and grade_id(cell) not in answers:
             continue
         else:
             extras.setdefault(anchor, []).append(cell)
@@ -195,7 +195,7 @@ def canonicalize(text, release):
     content = {key: student.cells[index].source for index, key in matched.items()}
     cells = own_cells(None)
     for template in release.cells:
-        key = _grade_id(template) or template.id
+        key = grade_id(template) or template.id
         cell = nbformat.from_dict(template)
         if key in content and (key in answers or key not in by_id):  # locked cells keep the release's text
             cell.source = content[key]

@@ -10,6 +10,8 @@ import json
 import random
 import uuid
 
+from graders.grading.preflight import grade_id
+
 COLAB_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 FAKE_TRACEBACK = ["\u001b[0;31mNameError\u001b[0m                                 Traceback (most recent call last)",
                   "\u001b[0;31mNameError\u001b[0m: name 'x' is not defined"]
@@ -56,10 +58,6 @@ def _read(text):
     return notebook
 
 
-def _grade_id(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
-
-
 def colab_save(text):
     return _colab_save(_read(text))
 
@@ -79,18 +77,18 @@ def edit_locked(text):
     notebook = _read(text)
     code = [c for c in notebook["cells"] if c["cell_type"] == "code"]
     code[0]["source"] += "\nprint('my own line in a locked cell')"
-    next(c for c in code if _grade_id(c) == "visible_checks")["source"] += "\nprint('checks loaded')"
-    next(c for c in code if _grade_id(c).startswith("test_"))["source"] = "pass  # kept failing, so I turned it off"
+    next(c for c in code if (grade_id(c) or "") == "visible_checks")["source"] += "\nprint('checks loaded')"
+    next(c for c in code if (grade_id(c) or "").startswith("test_"))["source"] = "pass  # kept failing, so I turned it off"
     return _colab_save(notebook)
 
 
 def delete_locked(text):
     """Locked cells deleted: the visible checks, the last test cell, and an instruction cell."""
     notebook = _read(text)
-    last_test = [c for c in notebook["cells"] if _grade_id(c).startswith("test_")][-1]
-    instruction = next(c for c in notebook["cells"] if c["cell_type"] == "markdown" and not _grade_id(c))
+    last_test = [c for c in notebook["cells"] if (grade_id(c) or "").startswith("test_")][-1]
+    instruction = next(c for c in notebook["cells"] if c["cell_type"] == "markdown" and not (grade_id(c) or ""))
     notebook["cells"] = [c for c in notebook["cells"]
-                         if c is not last_test and c is not instruction and _grade_id(c) != "visible_checks"]
+                         if c is not last_test and c is not instruction and (grade_id(c) or "") != "visible_checks"]
     return _colab_save(notebook)
 
 
