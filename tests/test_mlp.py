@@ -2,11 +2,11 @@
 import numpy as np
 import pytest
 
-from graders.mlp import hidden, reference as ref
+from graders.mlp import checks, hidden, reference as ref
 from graders.samples import sample_class
 from conftest import check_failures, notebook_namespace, read_notebook
 
-CHECKED = hidden.NAMES + ("train",)
+CHECKED = checks.GRADED
 SAMPLES = sample_class("mlp")
 REASONS = {
     "bug-missing-transpose": "Wᵀ",

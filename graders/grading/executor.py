@@ -1,31 +1,53 @@
-"""Run canonical notebooks in sandboxed fork servers (graders/grading/worker.py), with limits and deadlines."""
+"""Run submissions in clean rooms of a sandboxed fork server (graders/sandbox/server.py); judge outside.
+
+A Worker starts `python -m graders.sandbox.server LAB` inside bubblewrap — read-only system, no network, nothing
+of the course but the sandbox runtime (SANDBOX_FILES, not graders/ whole) and the lab's data files — in a cgroup
+that caps its processes and memory, with a control socket. Each submission gets a Session: a fresh channel and a
+fresh clean room (own namespaces, own /tmp), per-cell and per-notebook deadlines. A Session is also the `Student`
+the lab's checks call (graders/judging.py): requests go out, plain values come back. Every frame is size-bounded
+and schema-checked; the first thing out of place ends the session (SessionEnded) and the clean room is killed.
+"""
+import json
 import os
-import resource
 import secrets
 import select
 import shutil
-import signal
+import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from graders.data import DATA_PATH
-from graders.grading import protocol
+from graders import judging
+from graders.sandbox import codec, wire
 
 GRADERS_DIR = Path(__file__).resolve().parents[1]
-FILES_MOUNT = "/grading-files"
+# The only course code a sandbox sees: how to run cells and call functions, never a reference or an expected value.
+SANDBOX_FILES = ("sandbox/__init__.py", "sandbox/codec.py", "sandbox/wire.py", "sandbox/runtime.py",
+                 "sandbox/kernel.py", "sandbox/server.py")
+CODE_MOUNT, FILES_MOUNT = "/grading-code", "/grading-files"
+SANDBOX_ID = 1000
 DEFAULT_LIMITS = {
     "as": 3 * 1024 ** 3,      # address space: a memory bomb gets MemoryError, not the machine
     "cpu": 120,               # CPU seconds per submission
     "fsize": 64 * 1024 ** 2,  # largest file it may write
+    "core": 0,
 }
-MAX_PROCESSES = 64  # per sandbox (server, one submission, whatever it starts): a fork bomb stops there
+MAX_PROCESSES = 64                  # per worker (server, one submission, whatever it starts): a fork bomb stops there
+MAX_MEMORY = 4 * 1024 ** 3          # per worker, where a memory cgroup can be made
+MAX_SESSION_BYTES = 256 * 1024 ** 2  # everything one submission may send
+STARTUP_SECONDS = 120.0
+OUTPUT_TYPES = {"stream": {"name", "text"}, "error": {"ename", "evalue", "traceback"},
+                "execute_result": {"data", "metadata", "execution_count"}}
+TEXT_LIMIT = 100_000
 
 
 class SandboxUnavailable(RuntimeError):
     pass
+
+
+class SessionEnded(Exception):
+    """A submission's run ended early; the reason is for the report."""
 
 
 def bwrap_path():
@@ -40,28 +62,47 @@ def require_sandbox():
             "does this)\n  or, knowingly and on trusted submissions only, pass --no-sandbox.")
 
 
+def sandbox_code(folder, lab):
+    """`folder`, made to hold exactly SANDBOX_FILES and the lab's probes (empty package __init__ files besides)."""
+    root = Path(folder)
+    shutil.rmtree(root, ignore_errors=True)
+    for relative in (*SANDBOX_FILES, f"{lab}/probes.py"):
+        target = root / "graders" / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(GRADERS_DIR / relative, target)
+    (root / "graders" / "__init__.py").write_text("")
+    (root / "graders" / lab / "__init__.py").write_text("")
+    return root.resolve()
+
+
 def _system_binds():
     binds = []
-    for path in ("/usr", "/etc", "/bin", "/lib", "/lib64", "/sbin"):
+    for path in ("/usr", "/bin", "/lib", "/lib64", "/sbin"):
         if os.path.islink(path):
             binds += ["--symlink", os.readlink(path), path]
         elif os.path.isdir(path):
             binds += ["--ro-bind", path, path]
-    return binds
+    # Of /etc only what the dynamic loader needs: no passwords, keys or host configuration.
+    return binds + ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
 
 
-def sandbox_argv(files, mpl_seed):
-    """bwrap options: read-only system and Python, no network, nothing of the course but graders/ and the
-    lab's data files, a private /tmp, no capabilities, and everything dies with the grader."""
-    argv = [bwrap_path(), "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+def sandbox_argv(code, files, mpl_seed):
+    """bwrap options: read-only system and Python, no network, nothing of the course but the sandbox runtime and
+    the lab's data files, a private /tmp, no capabilities, and everything dies with the grader."""
+    # --uid: inside, the server is an ordinary user mapped to ours, so each clean room can map it again without any
+    # capability (a root mapping would need CAP_SETFCAP, which --cap-drop ALL removes).
+    argv = [bwrap_path(), "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_ID), "--gid", str(SANDBOX_ID),
+            "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             *_system_binds(), "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-    for path in sorted({sys.base_prefix, sys.prefix, str(GRADERS_DIR), str(DATA_PATH.parent), str(mpl_seed)}):
+    for path in sorted({sys.base_prefix, sys.prefix, str(mpl_seed)}):
         argv += ["--ro-bind", path, path]
+    argv += ["--ro-bind", str(code), CODE_MOUNT]
     for name, path in files.items():
         argv += ["--ro-bind", str(path), f"{FILES_MOUNT}/{name}"]
-    argv += ["--remount-ro", "/",  # only /tmp (the submission's folder) stays writable
+    argv += ["--remount-ro", "/",
              "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
-             "--setenv", "GRADING_SANDBOXED", "1", "--chdir", "/tmp"]
+             "--setenv", "PYTHONPATH", CODE_MOUNT, "--setenv", "MPLCONFIG_SEED", str(mpl_seed),
+             "--setenv", "MPLCONFIGDIR", "/tmp/mplconfig", "--chdir", "/tmp"]
     return argv
 
 
@@ -75,167 +116,368 @@ def prepare_matplotlib_cache(build_dir):
     return seed.resolve()
 
 
-def _pids_mount():
-    """Where the cgroup pids controller is mounted (v1 'pids' or v2 with pids available), or None."""
+# --- the cgroup a worker runs in ------------------------------------------------------------------------
+
+def _controllers():
+    """{controller: the folder new cgroups of it go in} for pids and memory (cgroup v1 or v2), where mounted."""
+    found = {}
     for line in Path("/proc/mounts").read_text().splitlines():
         _, mountpoint, kind, options, *_ = line.split()
-        if kind == "cgroup" and "pids" in options.split(","):
-            return Path(mountpoint)
-        if kind == "cgroup2" and "pids" in (Path(mountpoint) / "cgroup.controllers").read_text(errors="ignore"):
-            return Path(mountpoint)
-    return None
+        if kind == "cgroup":
+            for controller in ("pids", "memory"):
+                if controller in options.split(","):
+                    found.setdefault(controller, Path(mountpoint))
+        elif kind == "cgroup2":
+            available = (Path(mountpoint) / "cgroup.subtree_control").read_text(errors="ignore").split()
+            for controller in ("pids", "memory"):
+                if controller in available:
+                    found.setdefault(controller, Path(mountpoint))
+    return found
 
 
-class ProcessCap:
-    """A pids cgroup the sandbox starts in (the bound a fork bomb meets), when this user may create one;
-    otherwise RLIMIT_NPROC, which the kernel ignores for root but enforces for everyone else."""
+class Cgroup:
+    """The pids (and, where it can be made, memory) cgroup a worker starts in: the bound a fork bomb or a memory
+    hog meets. Without a pids cgroup, RLIMIT_NPROC, which the kernel ignores for root but enforces for others."""
+
+    LIMIT_FILES = {"pids": {"v1": "pids.max", "v2": "pids.max"},
+                   "memory": {"v1": "memory.limit_in_bytes", "v2": "memory.max"}}
 
     def __init__(self, name):
-        mount, self.path = _pids_mount(), None
-        if mount is not None:
+        self.paths = []
+        limits = {"pids": MAX_PROCESSES, "memory": MAX_MEMORY}
+        for controller, mount in _controllers().items():
+            path = mount / f"backprop-grading-{os.getpid()}-{name}"
+            version = "v2" if (mount / "cgroup.subtree_control").exists() else "v1"
             try:
-                path = mount / f"backprop-grading-{os.getpid()}-{name}"
                 path.mkdir(exist_ok=True)
-                (path / "pids.max").write_text(str(MAX_PROCESSES))
-                self.path = path
+                (path / self.LIMIT_FILES[controller][version]).write_text(str(limits[controller]))
             except OSError:
-                self.path = None
+                try:
+                    path.rmdir()
+                except OSError:
+                    pass
+                continue
+            if path not in self.paths:
+                self.paths.append(path)
+        self.pids = any((p / "pids.max").exists() for p in self.paths)
 
     @property
     def kind(self):
-        return "cgroup" if self.path else "rlimit"
+        return "cgroup" if self.pids else "rlimit"
 
     def enter(self):
         """Run in the sandbox's first process before exec (Popen's preexec_fn)."""
-        if self.path:
-            (self.path / "cgroup.procs").write_text(str(os.getpid()))
-        else:
+        import resource
+
+        for path in self.paths:
+            (path / "cgroup.procs").write_text(str(os.getpid()))
+        if not self.pids:
             resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))
 
     def remove(self):
-        if self.path:
+        for path in self.paths:
+            for _ in range(50):  # removable once the kernel has reaped the last process in it
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.02)
+
+
+# --- frames with deadlines ----------------------------------------------------------------------------------
+
+class Channel:
+    """Reads length-prefixed JSON frames from a socket with a deadline and a total byte budget."""
+
+    def __init__(self, sock, budget=MAX_SESSION_BYTES):
+        self.sock, self.buffer, self.budget = sock, b"", budget
+        sock.setblocking(False)
+
+    def send(self, message):
+        data = memoryview(wire.frame(message))
+        while data:
             try:
-                self.path.rmdir()
+                data = data[self.sock.send(data):]
+            except BlockingIOError:
+                select.select([], [self.sock], [], 5.0)
+
+    def receive(self, deadline):
+        """The next frame as parsed JSON; SessionEnded on timeout, end of stream, size or JSON violations."""
+        while True:
+            if len(self.buffer) >= wire.HEADER.size:
+                (size,) = wire.HEADER.unpack(self.buffer[:wire.HEADER.size])
+                if size > wire.MAX_FRAME:
+                    raise SessionEnded(f"sent a message of {size} bytes, over the limit of {wire.MAX_FRAME}")
+                end = wire.HEADER.size + size
+                if len(self.buffer) >= end:
+                    payload, self.buffer = self.buffer[wire.HEADER.size:end], self.buffer[end:]
+                    try:
+                        return json.loads(payload)
+                    except (ValueError, RecursionError):
+                        raise SessionEnded("sent a message that is not JSON") from None
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([self.sock], [], [], remaining)[0]:
+                raise TimeoutError
+            try:
+                chunk = self.sock.recv(1 << 20)
+            except (BlockingIOError, InterruptedError):
+                continue
             except OSError:
-                pass
+                chunk = b""
+            if not chunk:
+                raise EOFError
+            self.budget -= len(chunk)
+            if self.budget < 0:
+                raise SessionEnded(f"sent more than {MAX_SESSION_BYTES} bytes in all")
+            self.buffer += chunk
 
 
-@dataclass
-class RunResult:
-    outputs: dict = field(default_factory=dict)     # cell id → nbformat outputs, for the cells that ran
-    tampering: list = field(default_factory=list)   # what the integrity check had to undo
-    problem: str = ""                               # why the run stopped early ("" when it did not)
+def _clean_text(value, limit=TEXT_LIMIT):
+    """A string from the sandbox, safe to store: bounded, no lone surrogates, no NUL."""
+    if type(value) is not str:
+        raise SessionEnded("sent an output field that is not text")
+    text = value[:limit]
+    if any("\ud800" <= c <= "\udfff" or c == "\0" for c in text):
+        text = "".join("\ufffd" if "\ud800" <= c <= "\udfff" or c == "\0" else c for c in text)
+    return text
 
+
+def clean_outputs(outputs):
+    """Cell outputs as the grader keeps them: streams, errors and plain-text results only, every field checked."""
+    if type(outputs) is not list or len(outputs) > 100:
+        raise SessionEnded("sent cell outputs that are not a short list")
+    cleaned = []
+    for output in outputs:
+        kind = output.get("output_type") if type(output) is dict else None
+        if kind not in OUTPUT_TYPES:
+            raise SessionEnded(f"sent an output of an unknown kind ({str(kind)[:40]!r})")
+        if kind == "stream":
+            name = output.get("name")
+            if name not in ("stdout", "stderr"):
+                raise SessionEnded("sent a stream that is neither stdout nor stderr")
+            cleaned.append({"output_type": kind, "name": name, "text": _clean_text(output.get("text"))})
+        elif kind == "error":
+            traceback = output.get("traceback")
+            if type(traceback) is not list:
+                raise SessionEnded("sent an error without a traceback list")
+            cleaned.append({"output_type": kind, "ename": _clean_text(output.get("ename"), 200),
+                            "evalue": _clean_text(output.get("evalue")),
+                            "traceback": [_clean_text(line) for line in traceback[:60]]})
+        else:
+            data = output.get("data")
+            if type(data) is not dict or set(data) != {"text/plain"}:
+                raise SessionEnded("sent a result that is not plain text")
+            cleaned.append({"output_type": kind, "execution_count": None, "metadata": {},
+                            "data": {"text/plain": _clean_text(data["text/plain"])}})
+    return cleaned
+
+
+# --- one submission -----------------------------------------------------------------------------------------
+
+class Session(judging.Student):
+    """One submission's clean room, seen from the grader: cells to run, and calls for the lab's checks."""
+
+    def __init__(self, worker, sock, notebook_timeout, cell_timeout):
+        self.worker, self.channel = worker, Channel(sock)
+        self.notebook_deadline = time.monotonic() + notebook_timeout
+        self.notebook_timeout, self.cell_timeout = notebook_timeout, cell_timeout
+        self.where, self.open = "", True
+
+    def _deadline(self):
+        return min(self.notebook_deadline, time.monotonic() + self.cell_timeout)
+
+    def _end(self, reason):
+        """Kill the clean room and raise SessionEnded with the reason."""
+        self.open = False
+        self.channel.sock.close()
+        exited = self.worker.kill_child()
+        raise SessionEnded(reason.format(exited=exited))
+
+    def _receive(self, deadline):
+        try:
+            return self.channel.receive(deadline)
+        except TimeoutError:
+            which = "notebook" if time.monotonic() >= self.notebook_deadline else "cell"
+            limit = self.notebook_timeout if which == "notebook" else self.cell_timeout
+            self._end(f"timed out in {self.where} (the {which} limit is {limit:g} s)")
+        except EOFError:
+            self.open = False
+            self.channel.sock.close()
+            raise SessionEnded(f"the kernel died in {self.where} ({self.worker.wait_child()})") from None
+        except SessionEnded as exc:
+            self._end(f"{self.where} {exc}")
+
+    def _exchange(self, message, answering=None):
+        """Send a request; answer its callbacks; return the reply (its nonce checked)."""
+        nonce = secrets.token_hex(16)
+        self.channel.send({**message, "nonce": nonce})
+        deadline = self._deadline()
+        while True:
+            reply = self._receive(deadline)
+            if type(reply) is not dict or reply.get("nonce") != nonce:
+                self._end(f"{self.where} answered with a reply the grader did not ask for (forged output)")
+            if "callback" not in reply:
+                return reply
+            name, args, kwargs = reply.get("callback"), reply.get("args"), reply.get("kwargs")
+            if answering is None or type(name) is not str or type(args) is not list or type(kwargs) is not dict:
+                self._end(f"{self.where} sent a call the grader did not expect")
+            try:
+                self.channel.send({"cmd": "answer", "nonce": nonce, **answering(name, args, kwargs)})
+            except judging.Refused as exc:
+                self.channel.send({"cmd": "refuse", "nonce": nonce, "message": str(exc)[:1000]})
+
+    def run_cell(self, cell_id, source):
+        """The cell's outputs (cleaned), or SessionEnded."""
+        self.where = f"cell {cell_id}"
+        reply = self._exchange({"cmd": "cell", "id": cell_id, "source": source})
+        if set(reply) != {"nonce", "outputs"}:
+            self._end(f"{self.where} sent a reply of another shape")
+        try:
+            return clean_outputs(reply["outputs"])
+        except SessionEnded as exc:
+            self._end(f"{self.where} {exc}")
+
+    def checking(self, cell_id):
+        self.where = f"cell {cell_id}"
+
+    def _outcome(self, message, answering):
+        reply = self._exchange(message, answering)
+        if set(reply) != {"nonce", "outcome"}:
+            self._end(f"{self.where} sent a reply of another shape")
+        return reply["outcome"]
+
+    def call(self, name, *args, answers=None, **kwargs):
+        answering = judging.Answering(judging.answers_in(args, kwargs, answers))
+        raw = self._outcome({"cmd": "call", "function": name, "args": [codec.encode(a) for a in args],
+                             "kwargs": {k: codec.encode(v) for k, v in kwargs.items()},
+                             "answered": sorted(answers or {})}, answering)
+        return self._parsed(judging.parse_outcome, name, raw)
+
+    def probe(self, adapter, *args, answers=None):
+        answering = judging.Answering(judging.answers_in(args, {}, answers))
+        raw = self._outcome({"cmd": "probe", "adapter": adapter, "args": [codec.encode(a) for a in args],
+                             "answered": sorted(answers or {})}, answering)
+        return self._parsed(lambda _, value: judging.parse_probe(value), adapter, raw)
+
+    def signature(self, name):
+        return self._parsed(judging.parse_signature, name, self._outcome({"cmd": "signature", "function": name}, None))
+
+    def _parsed(self, parse, name, raw):
+        try:
+            return parse(name, raw)
+        except judging.ProtocolError as exc:
+            self._end(f"{self.where} sent a malformed outcome ({exc})")
+
+    def finish(self):
+        """Tell the clean room to end and wait until it has."""
+        if not self.open:
+            return
+        self.open = False
+        try:
+            self.channel.send({"cmd": "end"})
+        except OSError:
+            pass
+        self.channel.sock.close()
+        self.worker.wait_child()
+
+
+# --- the worker ---------------------------------------------------------------------------------------------
 
 class Worker:
-    """One fork server, in its own sandbox (or, with sandbox=False, as a plain child process)."""
+    """One fork server, in its own sandbox (or, with sandbox=False, a plain child process without clean rooms)."""
 
-    def __init__(self, files, build_dir, sandbox=True, limits=None, name="0"):
-        self.files, self.sandbox = dict(files), sandbox
+    def __init__(self, lab, files, build_dir, sandbox=True, limits=None, name="0"):
+        self.lab, self.files, self.sandbox, self.name = lab, dict(files), sandbox, name
         self.limits = {**DEFAULT_LIMITS, **(limits or {})}
+        self.build_dir = Path(build_dir)
         self.mpl_seed = prepare_matplotlib_cache(build_dir)
-        self.cap = ProcessCap(name)
-        self.process = None
-        self._buffer = b""
+        self.code = sandbox_code(self.build_dir / "sandbox-code" / f"{lab}-{name}", lab)
+        self.cgroup = Cgroup(name) if sandbox else None
+        self.process = self.control = None
         self.start()
 
     def start(self):
-        environment = {"MPLCONFIG_SEED": str(self.mpl_seed), "MPLCONFIGDIR": "/tmp/mplconfig"}
-        command = [sys.executable, "-m", "graders.grading.worker"]
+        host, server = socket.socketpair()
         if self.sandbox:
-            argv = sandbox_argv(self.files, self.mpl_seed)
-            for key, value in environment.items():
-                argv += ["--setenv", key, value]
-            command, env = argv + command, None
+            command = [*sandbox_argv(self.code, self.files, self.mpl_seed), sys.executable, "-m",
+                       "graders.sandbox.server", self.lab]
+            env, preexec = None, self.cgroup.enter
         else:
-            env = {**os.environ, **environment, "MPLCONFIGDIR": str(Path(self.mpl_seed).parent / "mplconfig-run")}
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, env=env, start_new_session=True,
-                                        preexec_fn=self.cap.enter)
-        self._buffer = b""
-        ready = self._receive(deadline=_now() + 120)
+            command = [sys.executable, "-m", "graders.sandbox.server", self.lab, "--no-isolation"]
+            env = {**os.environ, "PYTHONPATH": str(self.code), "MPLCONFIG_SEED": str(self.mpl_seed),
+                   "MPLCONFIGDIR": str(self.build_dir / f"mplconfig-run-{self.name}")}
+            preexec = None
+        log = open(self.build_dir / f"worker-{self.lab}-{self.name}.log", "ab")
+        self.process = subprocess.Popen(command, stdin=server, stdout=subprocess.DEVNULL, stderr=log, env=env,
+                                        start_new_session=True, preexec_fn=preexec)
+        server.close()
+        log.close()
+        self.control = Channel(host, budget=float("inf"))
+        try:
+            ready = self.control.receive(time.monotonic() + STARTUP_SECONDS)
+        except (TimeoutError, EOFError, SessionEnded):
+            ready = None
         if ready != {"ready": True}:
-            raise RuntimeError(f"the grading worker did not start: {ready!r}")
+            self.stop()
+            raise SandboxUnavailable(f"the grading worker did not start (see {log.name})")
+
+    def open(self, notebook_timeout, cell_timeout):
+        """A new clean room and its channel."""
+        host, child = socket.socketpair()
+        files = {name: f"{FILES_MOUNT}/{name}" if self.sandbox else str(path) for name, path in self.files.items()}
+        message = wire.frame({"cmd": "open", "files": files, "limits": self.limits})
+        socket.send_fds(self.control.sock, [message], [child.fileno()])
+        child.close()
+        try:
+            opened = self.control.receive(time.monotonic() + 30)
+        except (TimeoutError, EOFError, SessionEnded):
+            opened = None
+        if opened != {"opened": True}:
+            host.close()
+            self.restart()
+            raise SessionEnded("the grading worker did not open a clean room (it was restarted)")
+        return Session(self, host, notebook_timeout, cell_timeout)
+
+    def wait_child(self, seconds=10.0):
+        """How the clean room ended ("exit code 0", ...); after `seconds`, it is killed (or the worker restarted)."""
+        try:
+            exited = self.control.receive(time.monotonic() + seconds)
+        except TimeoutError:
+            return self.kill_child()
+        except (EOFError, SessionEnded):
+            self.restart()
+            return "the grading worker died (it was restarted)"
+        if type(exited) is not dict or type(exited.get("exited")) is not str:
+            self.restart()
+            return "the grading worker misbehaved (it was restarted)"
+        return exited["exited"]
+
+    def kill_child(self):
+        try:
+            self.control.send({"cmd": "kill"})
+            exited = self.control.receive(time.monotonic() + 10)
+            return exited["exited"]
+        except (OSError, TimeoutError, EOFError, SessionEnded, KeyError, TypeError):
+            self.restart()
+            return "the grading worker was restarted"
 
     def stop(self):
         if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
+            try:
+                os.killpg(self.process.pid, 9)
+            except ProcessLookupError:
+                pass
             self.process.wait()
+        if self.control:
+            self.control.sock.close()
 
-    def close(self):
-        self.stop()
-        for _ in range(50):  # the cgroup can be removed once the kernel has reaped its last process
-            self.cap.remove()
-            if not (self.cap.path and self.cap.path.exists()):
-                return
-            time.sleep(0.02)
-
-    def _send(self, message):
-        protocol.send(self.process.stdin.fileno(), message)
-
-    def _receive(self, deadline):
-        """The next message, or None when the deadline passes or the worker has gone."""
-        fd = self.process.stdout.fileno()
-        while True:
-            if len(self._buffer) >= protocol.HEADER.size:
-                (size,) = protocol.HEADER.unpack(self._buffer[:protocol.HEADER.size])
-                end = protocol.HEADER.size + size
-                if size > protocol.MAX_MESSAGE:
-                    return {"garbled": True}
-                if len(self._buffer) >= end:
-                    payload, self._buffer = self._buffer[protocol.HEADER.size:end], self._buffer[end:]
-                    try:
-                        return protocol.decode(payload)
-                    except ValueError:
-                        return {"garbled": True}
-            remaining = deadline - _now()
-            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
-                return None
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                return {"exited": "the sandbox ended"}
-            self._buffer += chunk
-
-    def run(self, cells, notebook_timeout=60.0, cell_timeout=30.0):
-        """Run (cell_id, source) pairs in order; stop at the first death, timeout or forged reply."""
-        result = RunResult()
-        self._send({"cmd": "run", "files": {name: f"{FILES_MOUNT}/{name}" if self.sandbox else str(path)
-                                            for name, path in self.files.items()},
-                    "limits": self.limits})
-        started = self._receive(_now() + 30)
-        if started != {"started": True}:
-            result.problem = f"the kernel did not start ({started!r})"
-            self._restart()
-            return result
-        notebook_deadline = _now() + notebook_timeout
-        for cell_id, source in cells:
-            nonce = secrets.token_hex(16)
-            self._send({"cmd": "cell", "source": source, "nonce": nonce})
-            reply = self._receive(min(notebook_deadline, _now() + cell_timeout))
-            if reply is None:
-                which = "notebook" if _now() >= notebook_deadline else "cell"
-                limit = notebook_timeout if which == "notebook" else cell_timeout
-                result.problem = f"timed out in cell {cell_id} (the {which} limit is {limit:g} s)"
-                self._restart()
-                return result
-            if "exited" in reply:
-                result.problem = f"the kernel died in cell {cell_id} ({reply['exited']})"
-                return result
-            if reply.get("nonce") != nonce:
-                result.problem = f"cell {cell_id} answered with a reply the grader did not ask for (forged output)"
-                self._restart()
-                return result
-            result.outputs[cell_id] = reply["outputs"]
-            result.tampering += [f"in cell {cell_id}: {item}" for item in reply["tampering"]]
-        self._send({"cmd": "end"})
-        if self._receive(_now() + 10) is None:
-            self._restart()
-        return result
-
-    def _restart(self):
+    def restart(self):
         self.stop()
         self.start()
 
-
-def _now():
-    return time.monotonic()
+    def close(self):
+        self.stop()
+        if self.cgroup:
+            self.cgroup.remove()

@@ -1,28 +1,36 @@
-"""`python -m graders grade <lab>`: pre-flight, sandboxed parallel execution, nbgrader scoring, a report.
+"""`python -m graders grade <lab>`: pre-flight, sandboxed execution, judging outside, nbgrader scoring, a report.
 
 Every submission in submitted/<student>/<lab>/ ends with a status:
   graded        scores stand (repairs, if any, are listed as notes);
-  needs review  scores are recorded, but a person should look: the run stopped early, locked test cells
-                were edited or deleted, student code tampered with numpy/builtins/graders, called sys.exit,
-                or matched the published values only;
+  needs review  scores are recorded, but a person should look: the run stopped early, a locked test cell was
+                edited or deleted, the notebook called sys.exit, matched the published values only, graded a
+                function it did not write, or the grader could not finish a check;
   rejected      nothing could be graded (the reason says why); never silently a 0.
+
+Each step is guarded for its student alone: nothing one submission does stops the batch or touches another's.
 """
 import csv
+import importlib
 import json
 import os
 import queue
+import re
 import shutil
+import stat
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from graders import course
-from graders.checking import HARD_CODED, NOT_OWN
-from graders.grading import executor, nbgrader_steps, preflight
+from graders import course, judging
+from graders.grading import executor, isolation, nbgrader_steps, preflight
+from graders.grading.secret import course_secret
 
 GRADED, NEEDS_REVIEW, REJECTED = "graded", "needs review", "rejected"
+PREFLIGHT_SECONDS = 30.0
+MAX_FILES = 200   # entries in one submission folder
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass
@@ -34,6 +42,11 @@ class Outcome:
     scores: dict = field(default_factory=dict)
 
 
+def shown(text):
+    """Text from a submission as it may reach a terminal or a spreadsheet: control characters escaped."""
+    return CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
 def _grading(cell):
     return cell.metadata.get("nbgrader", {})
 
@@ -43,16 +56,22 @@ def source_code(source):
     return {_grading(c)["grade_id"]: c.source for c in source.cells if _grading(c).get("grade_id")}
 
 
-def execution_plan(canonical, locked_code):
-    """(cell id, code) to run: locked cells as in the source (`locked_code`, from source_code), the student's
-    answers and own cells as written; nothing after the last graded code cell, which cannot change a score."""
+def execution_plan(canonical, locked_code, graded):
+    """[kind, cell id, payload] in order: ["cell", id, code] to run (locked cells as in the source, answers and the
+    student's own cells as written), ["check", id, name] where a test cell's check is judged outside; nothing
+    after the last graded code cell, which cannot change a score."""
     code = [c for c in canonical.cells if c.cell_type == "code"]
     last = max(i for i, c in enumerate(code) if _grading(c).get("grade"))
     plan = []
     for cell in code[:last + 1]:
         meta = _grading(cell)
-        locked = meta.get("locked") and not meta.get("solution")
-        plan.append((cell.id, locked_code[meta["grade_id"]] if locked else cell.source))
+        if meta.get("grade") and not meta.get("solution"):
+            name = meta["grade_id"].removeprefix("test_")
+            plan.append(["check", cell.id, name if name in graded else None])
+        elif meta.get("locked") and not meta.get("solution"):
+            plan.append(["cell", cell.id, locked_code[meta["grade_id"]]])
+        else:
+            plan.append(["cell", cell.id, cell.source])
     return plan
 
 
@@ -60,8 +79,28 @@ def _not_run(problem):
     return [{"output_type": "error", "ename": "NotRun", "evalue": f"not run: {problem}", "traceback": []}]
 
 
+def _symlink_inside(folder):
+    """The first symbolic link in a submission folder (at most MAX_FILES entries are looked at), or None."""
+    seen = 0
+    for directory, subfolders, files in os.walk(folder):
+        for name in subfolders + files:
+            seen += 1
+            if os.path.islink(os.path.join(directory, name)):
+                return os.path.relpath(os.path.join(directory, name), folder)
+            if seen > MAX_FILES:
+                raise preflight.Rejected(f"the submission folder holds more than {MAX_FILES} files")
+    return None
+
+
 def submitted_notebook(folder, lab):
-    """<lab>.ipynb, else the one notebook there under another name (Colab downloads 'Copy of <lab>.ipynb')."""
+    """<lab>.ipynb, else the one notebook there under another name (Colab downloads 'Copy of <lab>.ipynb').
+    A folder that is, or holds, a symbolic link is rejected: it could point at another student's work."""
+    for path in (folder.parent, folder):
+        if path.is_symlink():
+            raise preflight.Rejected(f"'{path.name}' is a symbolic link; submit the folder and notebook themselves")
+    link = _symlink_inside(folder)
+    if link:
+        raise preflight.Rejected(f"the submission holds a symbolic link ('{link}'); submit the notebook itself")
     if (folder / f"{lab}.ipynb").is_file():
         return folder / f"{lab}.ipynb"
     notebooks = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
@@ -69,6 +108,95 @@ def submitted_notebook(folder, lab):
         found = ", ".join(f"'{p.name}'" for p in notebooks) or "none"
         raise preflight.Rejected(f"no {lab}.ipynb in the submission, nor a single other notebook (found: {found})")
     return notebooks[0]
+
+
+def _prepare(folder, lab, release, locked_code, graded, staged):
+    """In a child process (graders/grading/isolation.py): read, repair, stage one submission; plain data back."""
+    try:
+        path = submitted_notebook(folder, lab)
+        checked = preflight.canonicalize(preflight.read_file(path), release)
+        staged.parent.mkdir(parents=True)
+        nbformat.write(checked.notebook, staged)
+    except preflight.Rejected as exc:
+        return {"rejected": str(exc)}
+    notes = [f"graded '{path.name}', the only notebook in the submission"] if path.name != f"{lab}.ipynb" else []
+    return {"notes": notes + checked.repairs, "concerns": checked.concerns,
+            "plan": execution_plan(checked.notebook, locked_code, graded)}
+
+
+def _students(root, lab):
+    """(student, folder) for every submission of the lab; hidden folders are ignored, as nbgrader does."""
+    submitted = Path(root) / "submitted"
+    if not submitted.is_dir():
+        return []
+    return [(entry.name, entry / lab) for entry in sorted(submitted.iterdir(), key=lambda e: e.name)
+            if not entry.name.startswith(".") and (entry / lab).exists() or (entry / lab).is_symlink()]
+
+
+class Judge:
+    """Runs one submission's plan on a worker: cells in the sandbox, checks here."""
+
+    def __init__(self, lab, checks, secret, notebook_timeout, cell_timeout):
+        self.lab, self.checks, self.secret = lab, checks, secret
+        self.notebook_timeout, self.cell_timeout = notebook_timeout, cell_timeout
+
+    def check(self, session, student, name):
+        """(outputs of the test cell, a reason for review or None): the check judged here, on the sandbox's values."""
+        if name is None:
+            return _not_run("no check is known for this test cell"), "a test cell without a known check"
+        rng = judging.check_rng(self.secret, self.lab, student, name)
+        try:
+            getattr(self.checks, name)(session, rng)
+        except judging.Fail as failure:
+            message = str(failure)
+            return ([{"output_type": "error", "ename": "AssertionError", "evalue": message,
+                      "traceback": ["AssertionError: " + line for line in message.splitlines()[:1]]
+                      + message.splitlines()[1:]}],
+                    judging.FLAG_REASONS.get(failure.flag) and f"{name}: {judging.FLAG_REASONS[failure.flag]}")
+        return [{"output_type": "stream", "name": "stdout", "text": f"✓ {name}: every hidden check passed\n"}], None
+
+    def run(self, worker, student, plan):
+        """{cell id: outputs} for the cells that ran, and the reasons for review."""
+        recorded, reasons = {}, []
+        try:
+            session = worker.open(self.notebook_timeout, self.cell_timeout)
+            for kind, cell_id, payload in plan:
+                if kind == "cell":
+                    recorded[cell_id] = session.run_cell(cell_id, payload)
+                else:
+                    session.checking(cell_id)
+                    recorded[cell_id], reason = self.check(session, student, payload)
+                    reasons += [reason] if reason else []
+            session.finish()
+        except executor.SessionEnded as exc:
+            reasons.append(str(exc))
+        return recorded, reasons
+
+
+def _run_all(lab, root, plans, judge, workers, sandbox):
+    """Every plan on `workers` sandboxes in parallel; {student: (recorded, reasons)}, one student's failure its own."""
+    files = {p.name: p for p in (root / "release" / lab).iterdir() if p.suffix != ".ipynb"}
+    pool, count = queue.Queue(), max(1, min(workers or os.cpu_count() or 1, len(plans)))
+
+    def run(student):
+        worker = pool.get()
+        try:
+            return student, judge.run(worker, student, plans[student])
+        except Exception as exc:  # our own failure on this submission: it is reviewed, the batch goes on
+            worker.restart()
+            return student, ({}, [f"the grader failed on this submission ({type(exc).__name__}: {exc})"])
+        finally:
+            pool.put(worker)
+
+    with ThreadPoolExecutor(count) as threads:
+        for worker in threads.map(lambda n: executor.Worker(lab, files, root / "build", sandbox, name=str(n)),
+                                  range(count)):
+            pool.put(worker)
+        try:
+            return dict(threads.map(run, plans))
+        finally:
+            while not pool.empty():
+                pool.get().close()
 
 
 def grade(lab, root=course.ROOT, workers=None, sandbox=True, notebook_timeout=60.0, cell_timeout=30.0):
@@ -85,56 +213,41 @@ def grade(lab, root=course.ROOT, workers=None, sandbox=True, notebook_timeout=60
         course.build_releases(root, (lab,))  # records the lab's grade cells in a new gradebook
     release = nbformat.read(root / "release" / lab / f"{lab}.ipynb", as_version=4)
     locked_code = source_code(nbformat.read(root / "source" / lab / f"{lab}.ipynb", as_version=4))
+    checks = importlib.import_module(f"graders.{lab}.checks")
 
-    outcomes, plans = {}, {}
-    for folder in sorted((root / "submitted").glob(f"*/{lab}")):
-        student = folder.parent.name
-        outcome = outcomes[student] = Outcome(student)
-        try:
-            path = submitted_notebook(folder, lab)
-            checked = preflight.canonicalize(path.read_text(encoding="utf-8", errors="replace"), release)
-        except preflight.Rejected as exc:
-            outcome.status, outcome.reasons = REJECTED, [str(exc)]
+    outcomes, jobs = {}, {}
+    for student, folder in _students(root, lab):
+        outcomes[student] = Outcome(student)
+        if CONTROL.search(student) or student != student.strip():
+            outcomes[student].status, outcomes[student].reasons = REJECTED, [
+                "the folder name has control characters or surrounding spaces; rename it to the student's id"]
             continue
-        if path.name != f"{lab}.ipynb":
-            outcome.notes.append(f"graded '{path.name}', the only notebook in the submission")
-        outcome.notes += checked.repairs
-        outcome.reasons += checked.concerns
-        (staging / student / lab).mkdir(parents=True)
-        nbformat.write(checked.notebook, staging / student / lab / f"{lab}.ipynb")
-        plans[student] = execution_plan(checked.notebook, locked_code)
+        jobs[student] = (folder, lab, release, locked_code, checks.GRADED, staging / student / lab / f"{lab}.ipynb")
+    plans = {}
+    for student, (state, result) in isolation.run_each(jobs, _prepare, PREFLIGHT_SECONDS).items():
+        outcome = outcomes[student]
+        if state == "failed" or "rejected" in result:
+            outcome.status = REJECTED
+            outcome.reasons = [result["rejected"] if state == "ok" else
+                               f"the file could not be read ({result.splitlines()[0][:300] if result else '?'})"]
+            continue
+        outcome.notes += result["notes"]
+        outcome.reasons += result["concerns"]
+        plans[student] = result["plan"]
 
-    files = {p.name: p for p in (root / "release" / lab).iterdir() if p.suffix != ".ipynb"}
-    pool = queue.Queue()
-
-    def run(student):
-        worker = pool.get()
-        try:
-            return student, worker.run(plans[student], notebook_timeout, cell_timeout)
-        finally:
-            pool.put(worker)
-
-    count = max(1, min(workers or os.cpu_count() or 1, len(plans)))
-    with ThreadPoolExecutor(count) as threads:
-        for worker in threads.map(lambda n: executor.Worker(files, root / "build", sandbox, name=str(n)),
-                                  range(count)):
-            pool.put(worker)
-        try:
-            results = dict(threads.map(run, plans))
-        finally:
-            while not pool.empty():
-                pool.get().close()
-
-    for student, result in results.items():
-        recorded = dict(result.outputs)
-        for cell_id, _ in plans[student]:
-            recorded.setdefault(cell_id, _not_run(result.problem))
+    judge = Judge(lab, checks, course_secret(root), notebook_timeout, cell_timeout)
+    for student, (recorded, reasons) in _run_all(lab, root, plans, judge, workers, sandbox).items():
+        problem = reasons[-1] if reasons else "the run stopped early"
+        for _, cell_id, _ in plans[student]:
+            recorded.setdefault(cell_id, _not_run(problem))
         (outputs_dir / f"{student}.json").write_text(json.dumps(recorded))
-        _judge(outcomes[student], result, recorded)
+        _judge(outcomes[student], reasons, recorded)
 
-    if plans:
-        nbgrader_steps.autograde_replayed(root, lab, staging, outputs_dir)
-    _forget_rejected(root, lab, [s for s, o in outcomes.items() if o.status == REJECTED])
+    failed = nbgrader_steps.autograde_replayed(root, lab, staging, outputs_dir) if plans else []
+    for student in failed:
+        outcomes[student].status = NEEDS_REVIEW
+        outcomes[student].reasons.append("nbgrader could not score this notebook (see its log); nothing recorded")
+    _forget(root, lab, [s for s, o in outcomes.items() if o.status == REJECTED] + failed)
     scores = course.score_table(root, lab)
     for student, outcome in outcomes.items():
         outcome.scores = scores.get(student, {}) if outcome.status != REJECTED else {}
@@ -142,26 +255,17 @@ def grade(lab, root=course.ROOT, workers=None, sandbox=True, notebook_timeout=60
     return outcomes
 
 
-def _judge(outcome, result, recorded):
-    if result.problem:
-        outcome.reasons.append(result.problem)
-    outcome.reasons += [f"tampering undone {item}" for item in result.tampering]
+def _judge(outcome, reasons, recorded):
+    outcome.reasons += reasons
     for cell_id, outputs in recorded.items():
-        for output in outputs:
-            if output.get("output_type") != "error":
-                continue
-            if output.get("ename") == "SystemExit":
-                outcome.reasons.append(f"cell {cell_id} called sys.exit()")
-            if HARD_CODED in output.get("evalue", ""):
-                outcome.reasons.append(f"cell {cell_id}: right at the published values only (hard-coded?)")
-            if NOT_OWN in output.get("evalue", ""):
-                outcome.reasons.append(f"cell {cell_id}: the graded function was not written in the notebook")
+        if any(o.get("output_type") == "error" and o.get("ename") == "SystemExit" for o in outputs):
+            outcome.reasons.append(f"cell {cell_id} called sys.exit()")
     if outcome.reasons:
         outcome.status = NEEDS_REVIEW
 
 
-def _forget_rejected(root, lab, students):
-    """A rejected resubmission must not keep an earlier run's scores in the gradebook (and the export)."""
+def _forget(root, lab, students):
+    """A rejected (or unscorable) resubmission must not keep an earlier run's scores in the gradebook and export."""
     from nbgrader.api import Gradebook, MissingEntry
 
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
@@ -182,17 +286,17 @@ def write_csv(path, outcomes, max_scores):
             outcome = outcomes[student]
             scores = [outcome.scores.get(c) for c in cells]
             total = "" if outcome.status == REJECTED else sum(s or 0 for s in scores)
-            writer.writerow([student, outcome.status, total, sum(max_scores.values()),
-                             *["" if s is None else s for s in scores], "; ".join(outcome.reasons)])
+            writer.writerow([shown(student), outcome.status, total, sum(max_scores.values()),
+                             *["" if s is None else s for s in scores], shown("; ".join(outcome.reasons))])
 
 
 def report(outcomes, max_scores):
-    """The text report: the score table, then each student's status and reasons."""
-    table = course.format_table({s: o.scores for s, o in outcomes.items() if o.status != REJECTED}, max_scores)
+    """The text report: the score table, then each student's status and reasons (control characters escaped)."""
+    table = course.format_table({shown(s): o.scores for s, o in outcomes.items() if o.status != REJECTED}, max_scores)
     lines = [table, ""]
     for student in sorted(outcomes):
         outcome = outcomes[student]
-        lines.append(f"{student}: {outcome.status}")
-        lines += [f"    - {reason}" for reason in outcome.reasons]
-        lines += [f"    note: {note}" for note in outcome.notes]
+        lines.append(f"{shown(student)}: {outcome.status}")
+        lines += [f"    - {shown(reason)}" for reason in outcome.reasons]
+        lines += [f"    note: {shown(note)}" for note in outcome.notes]
     return "\n".join(lines)

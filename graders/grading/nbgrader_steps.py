@@ -1,6 +1,8 @@
-"""nbgrader as the engine: its autograde with execution replayed from the sandbox, and redacted feedback."""
+"""nbgrader as the engine: its autograde with execution replayed from the sandbox, and redacted, safe feedback."""
 import json
 from pathlib import Path
+
+import nbgrader
 
 import nbformat
 from nbgrader.apps import NbGraderAPI
@@ -9,7 +11,11 @@ from nbgrader.preprocessors import CheckCellMetadata, Execute, NbGraderPreproces
 from traitlets import Unicode
 from traitlets.config import PyFileConfigLoader
 
+from graders.course import FAILED_STUDENT
+
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+NBGRADER_TEMPLATES = Path(nbgrader.__file__).resolve().parent / "server_extensions" / "formgrader" / "templates"
 
 
 class ReplayOutputs(NbGraderPreprocessor):
@@ -71,15 +77,25 @@ def autograde_replayed(root, lab, staging_dir, outputs_dir):
                      CourseDirectory={"submitted_directory": str(Path(staging_dir).relative_to(root))},
                      Autograde={"sanitize_preprocessors": sanitize, "autograde_preprocessors": grading},
                      ReplayOutputs={"outputs_dir": str(outputs_dir)})
-    result = NbGraderAPI(config=config).autograde(lab, "*", force=True, create=True)
-    if not result["success"]:
-        raise RuntimeError(f"nbgrader autograde failed:\n{result.get('error', '')}\n{result.get('log', '')}")
+    return _failed_students(NbGraderAPI(config=config).autograde(lab, "*", force=True, create=True), "autograde")
+
+
+def _failed_students(result, step):
+    """The students nbgrader could not process (it goes on with the others); an error that names none is ours."""
+    if result["success"]:
+        return []
+    failed = sorted(set(FAILED_STUDENT.findall(f"{result.get('log', '')}\n{result.get('error', '')}")))
+    if not failed:
+        raise RuntimeError(f"nbgrader {step} failed:\n{result.get('error', '')}\n{result.get('log', '')}")
+    return failed
 
 
 def generate_feedback(root, lab):
-    """nbgrader generate_feedback for every autograded student, hidden tests redacted."""
+    """nbgrader generate_feedback for every autograded student: hidden tests redacted, student markup cleaned
+    (graders/grading/safe_html.py), output HTML sanitised by nbconvert. Returns the students it could not do."""
     defaults = GenerateFeedback.class_traits()["preprocessors"].default()
-    config = _config(root, GenerateFeedback={"preprocessors": [RedactHiddenTests, *defaults]})
-    result = NbGraderAPI(config=config).generate_feedback(lab, "*", force=True)
-    if not result["success"]:
-        raise RuntimeError(f"nbgrader generate_feedback failed:\n{result.get('error', '')}\n{result.get('log', '')}")
+    config = _config(root, GenerateFeedback={"preprocessors": [RedactHiddenTests, *defaults]},
+                     HTMLExporter={"template_name": "safe_feedback", "sanitize_html": True,
+                                   "extra_template_basedirs": [str(TEMPLATES), str(NBGRADER_TEMPLATES)],
+                                   "filters": {"safe_markup": "graders.grading.safe_html.clean"}})
+    return _failed_students(NbGraderAPI(config=config).generate_feedback(lab, "*", force=True), "generate_feedback")

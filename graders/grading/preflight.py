@@ -9,6 +9,9 @@ What cannot be read is rejected with the reason; every repair is reported.
 import ast
 import itertools
 import json
+import os
+import re
+import stat
 from dataclasses import dataclass, field
 
 import nbformat
@@ -25,6 +28,15 @@ class Preflight:
     concerns: list = field(default_factory=list)  # what a person should look at ("needs review")
 
 
+MAX_FILE_BYTES = 20 * 1024 ** 2
+MAX_CELLS = 2000
+MAX_DEPTH = 64
+NBGRADER_KEYS = {"grade_id": str, "solution": bool, "grade": bool, "locked": bool, "task": bool,
+                 "points": (int, float), "schema_version": int}
+CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+BAD_CHARACTERS = re.compile("[\ud800-\udfff\x00]")
+
+
 def grade_id(cell):
     return (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
 
@@ -32,27 +44,98 @@ def grade_id(cell):
 def _defined_functions(source):
     try:
         tree = ast.parse(source)
-    except SyntaxError:
+    except Exception:  # a syntax error, or code too deeply nested for the parser: it defines nothing we can use
         return set()
     return {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
 
 
+def read_file(path):
+    """The text of a submitted file: a regular file (not a link), at most MAX_FILE_BYTES, any UTF-8 (a byte-order
+    mark or invalid bytes included)."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        raise Rejected(f"the file cannot be opened ({exc.strerror})") from None
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise Rejected("the notebook is not a regular file")
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise Rejected(f"the file is larger than {MAX_FILE_BYTES // 1024 ** 2} MB")
+    return data.decode("utf-8-sig", errors="replace")
+
+
+def _depth(value):
+    """How deeply a parsed JSON value nests (iteratively: a deep one must not exhaust the stack here)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_DEPTH:
+            return level
+        if isinstance(item, dict):
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, level + 1) for v in item)
+    return deepest
+
+
+def _text(value):
+    """A cell's source as one string (nbformat allows a list of lines), without lone surrogates or NUL."""
+    if isinstance(value, list) and all(isinstance(line, str) for line in value):
+        value = "".join(value)
+    if not isinstance(value, str):
+        return None
+    return BAD_CHARACTERS.sub("\ufffd", value)
+
+
+def _clean_cell(raw):
+    """A cell reduced to what grading reads: type, source, nbgrader metadata of the known keys, and id."""
+    if not isinstance(raw, dict) or raw.get("cell_type") not in ("code", "markdown", "raw"):
+        return None
+    source = _text(raw.get("source", ""))
+    if source is None:
+        return None
+    metadata = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
+    grading = metadata.get("nbgrader") if isinstance(metadata.get("nbgrader"), dict) else {}
+    kept = {k: v for k, v in grading.items() if k in NBGRADER_KEYS and type(v) in
+            (NBGRADER_KEYS[k] if isinstance(NBGRADER_KEYS[k], tuple) else (NBGRADER_KEYS[k],))}
+    if "grade_id" in kept:
+        kept["grade_id"] = BAD_CHARACTERS.sub("\ufffd", kept["grade_id"])[:200]
+    cell = {"cell_type": raw["cell_type"], "source": source, "metadata": {"nbgrader": kept} if kept else {}}
+    if cell["cell_type"] == "code":
+        cell.update(outputs=[], execution_count=None)
+    for key, value in (("id", raw.get("id")), ("metadata_id", metadata.get("id"))):
+        if isinstance(value, str) and CELL_ID.match(value):
+            if key == "id":
+                cell["id"] = value
+            else:
+                cell["metadata"]["id"] = value
+    return nbformat.from_dict(cell)
+
+
 def read_submission(text):
-    """The submission as an nbformat v4 notebook, or Rejected with the reason."""
+    """The submission as a notebook of clean cells, and what had to be dropped; or Rejected with the reason."""
     try:
         raw = json.loads(text)
+    except RecursionError:
+        raise Rejected(f"the file is JSON nested more than {MAX_DEPTH} levels deep") from None
     except ValueError as exc:
         raise Rejected(f"the file is not a notebook (not valid JSON: {exc})") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("cells", raw.get("worksheets")), list):
+    if _depth(raw) > MAX_DEPTH:
+        raise Rejected(f"the file is JSON nested more than {MAX_DEPTH} levels deep")
+    if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
+        if isinstance(raw, dict) and "worksheets" in raw:
+            raise Rejected("the notebook is in the old nbformat 3; open and save it in Jupyter to convert it")
         raise Rejected("the file is JSON but not a Jupyter notebook (no cells)")
-    try:
-        notebook = nbformat.reads(json.dumps(raw), as_version=4)
-    except Exception as exc:  # nbformat raises several types for notebooks it cannot convert
-        raise Rejected(f"the notebook format cannot be read ({type(exc).__name__}: {exc})") from None
-    for cell in notebook.cells:
-        if cell.get("cell_type") not in ("code", "markdown", "raw") or not isinstance(cell.get("source", ""), str):
-            raise Rejected("the notebook has a cell that is neither code, markdown nor raw")
-    return notebook
+    if len(raw["cells"]) > MAX_CELLS:
+        raise Rejected(f"the notebook has {len(raw['cells'])} cells, more than {MAX_CELLS}")
+    cells = [_clean_cell(c) for c in raw["cells"]]
+    dropped = sum(c is None for c in cells)
+    notebook = nbformat.from_dict({"cells": [c for c in cells if c is not None], "metadata": {},
+                                   "nbformat": 4, "nbformat_minor": 5})
+    return notebook, ([f"{dropped} cell(s) that are not code, markdown or raw cells with text were left out"]
+                      if dropped else [])
 
 
 def _cell_id(cell):
@@ -138,11 +221,11 @@ def match_cells(student, release):
 
 def canonicalize(text, release):
     """Preflight of one submission's text against the release notebook."""
-    student = read_submission(text)
+    student, dropped = read_submission(text)
     by_id = {grade_id(c): c for c in release.cells if grade_id(c)}
     answers = [gid for gid, c in by_id.items() if c.metadata["nbgrader"].get("solution")]
     matched, duplicates, restored = match_cells(student, release)
-    result = Preflight(notebook=None)
+    result = Preflight(notebook=None, repairs=list(dropped))
 
     how = {"source": "by the locked cell's source", "function": "by the function defined",
            "position": "by position after the cell it follows"}

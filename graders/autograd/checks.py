@@ -1,0 +1,221 @@
+"""Hidden checks of the autograd lab, judged outside the student's process (see graders/judging.py).
+
+Engine pieces are checked on expressions with reused nodes, diamonds and a deep chain. The grader traces each
+expression (graders/autograd/expressions.py), and the sandbox rebuilds it with the notebook's Value class: nodes
+of the graded operation by the student's function, every other node given with its value and local derivatives,
+the backward order answered by the grader unless `backward` is the one graded. Values and gradients come back
+and are compared here with the reference pass, so a bug costs points in its own cell only.
+"""
+import numpy as np
+
+from graders.autograd import expressions, published, reference as ref
+from graders.autograd.expressions import FLOAT
+from graders.judging import HARD_CODED, Fail, ProtocolError, as_float, describe_error, expect, expect_close
+
+GRADED = ("add", "mul", "power", "exp", "tanh", "sigmoid", "backward", "derivative_exercises", "train_linear",
+          "train_quadratic")
+OPERATIONS = ("add", "mul", "power", "exp", "tanh", "sigmoid")
+EXERCISE_EPOCHS = {"train_linear": 10, "train_quadratic": 10}
+
+
+def _chain(F, x, y):
+    out = x
+    for _ in range(150):  # 300 nodes deep: a recursive topological sort of depth 300 is still fine
+        out = F.tanh(out * 0.9 + y * 0.05)
+    return out
+
+
+def _diamond(a, x, y):
+    return (a + x) * (a - y)  # one node a, used by two others
+
+
+def _shared(t):
+    return t * t + t
+
+
+def _shared_first_reached_short(t):
+    return t + t * t  # t is reached from the root directly and through t * t: breadth-first order fails here
+
+
+# (label, f(F, x, y), the pieces it exercises) — x and y are used more than once on purpose.
+EXPRESSIONS = [
+    ("x + x", lambda F, x, y: x + x, {"add"}),
+    ("(x + y) + (x + y)", lambda F, x, y: (x + y) + (x + y) + 3.0, {"add"}),
+    ("x * x", lambda F, x, y: x * x, {"mul"}),
+    ("x * y * x", lambda F, x, y: x * y * x, {"mul"}),
+    ("(x * y) * (x + y)", lambda F, x, y: (x * y) * (x + y), {"mul", "add"}),
+    ("x ** 3 + x", lambda F, x, y: 2.0 * x ** 3 + x, {"power", "mul", "add"}),
+    ("(x * y) ** 2 / x", lambda F, x, y: (x * y) ** 2 / x, {"power", "mul"}),
+    ("x ** -1 - y ** 0.5", lambda F, x, y: x ** -1 - (y * y) ** 0.5, {"power", "add", "mul"}),
+    ("exp(x) * exp(x)", lambda F, x, y: F.exp(x) * F.exp(x), {"exp", "mul"}),
+    ("exp(x * y) + x", lambda F, x, y: F.exp(x * y) + x, {"exp", "mul", "add"}),
+    ("tanh(x) * tanh(x)", lambda F, x, y: F.tanh(x) * F.tanh(x), {"tanh", "mul"}),
+    ("tanh(tanh(x * y))", lambda F, x, y: F.tanh(F.tanh(x * y)) * y, {"tanh", "mul"}),
+    ("sigmoid(x) * x", lambda F, x, y: F.sigmoid(x) * x, {"sigmoid", "mul"}),
+    ("sigmoid(-(x * y)) + sigmoid(y)", lambda F, x, y: F.sigmoid(-(x * y)) + F.sigmoid(y), {"sigmoid", "mul", "add"}),
+    ("diamond: a = x * y; (a + x) * (a - y)", lambda F, x, y: _diamond(x * y, x, y), {"mul", "add"}),
+    ("shared node: t = tanh(x * y); t * t + t", lambda F, x, y: _shared(F.tanh(x * y)), {"tanh", "mul", "add"}),
+    ("shared node reached first by the short path: t = x * y; t + t * t",
+     lambda F, x, y: _shared_first_reached_short(x * y), {"mul", "add"}),
+    ("a 300-node chain of tanh", _chain, {"tanh", "mul", "add"}),
+]
+HINTS = {
+    "add": "d(a + b)/da = 1 and d(a + b)/db = 1, each times out.grad",
+    "mul": "d(a·b)/da = b, d(a·b)/db = a, each times out.grad",
+    "power": "d(a^k)/da = k·a^(k−1), times out.grad",
+    "exp": "d(e^a)/da = e^a, times out.grad",
+    "tanh": "d tanh(a)/da = 1 − tanh(a)², times out.grad",
+    "sigmoid": "dσ(a)/da = σ(a)(1 − σ(a)), times out.grad",
+    "backward": "visit each node once, children before parents (a topological order), set root.grad = 1, then call "
+                "backward_step from the root back to the inputs",
+}
+ACCUMULATE = "use += in backward_step (a node can be an input twice, as in x * x), and multiply by out.grad"
+
+
+def _answers(graded):
+    """The grader's stand-ins for every engine piece but `graded`."""
+    answers = {name: (lambda *numbers, name=name: expressions.operation(name, *numbers))
+               for name in OPERATIONS if name != graded}
+    if graded != "backward":
+        answers["backward"] = expressions.order
+    return answers
+
+
+def _points(rng):
+    """Three (x, y) points with |x|, |y| in [0.3, 1.6] (x is divided by, y square-rooted after squaring)."""
+    magnitudes, signs = rng.uniform(0.3, 1.6, (3, 2)), rng.choice([-1.0, 1.0], (3, 2))
+    return [tuple(float(v) for v in row) for row in magnitudes * signs]
+
+
+def _build(student, name, program):
+    result = student.probe("expression", program.items, name, answers=_answers(name))
+    try:
+        if "raised" in result:
+            raise Fail(describe_error(f"{name}, at node {result['step'] + 1} of the graph", result["raised"])
+                       + (f"\n  hint: {HINTS[name]}" if name in HINTS else ""))
+        if "not_a_node" in result:
+            raise Fail(f"{name} did not return a Value node but {result['not_a_node'].get('type', '?')}")
+        return result["values"], result["grads"], result["root_grad"]
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ProtocolError(f"the expression probe's result is malformed ({exc})") from None
+
+
+def _check_piece(student, rng, name):
+    for label, f, uses in EXPRESSIONS:
+        if name != "backward" and name not in uses:
+            continue
+        for x0, y0 in _points(rng):
+            program = expressions.trace(f, x0, y0)
+            values, grads, root_grad = _build(student, name, program)
+            expected_values, expected_grads = expressions.evaluate(program)
+            expect(len(values) == len(expected_values) and len(grads) == len(expected_grads),
+                   f"{name}: {label} did not build the expected graph")
+            expect_close(f"{name}: value of {label} at x = {x0:.4g}, y = {y0:.4g}", as_float("value", values[-1]),
+                         f(FLOAT, x0, y0), rtol=1e-12, hint=HINTS[name])
+            expect_close(f"{name}: node values of {label}", values, expected_values, rtol=1e-12, hint=HINTS[name])
+            if name == "backward":
+                expect(root_grad == 1.0, f"backward: the root's grad must be 1.0 after backward, got {root_grad}")
+            for var, got, want in (("x", grads[0], expected_grads[0]), ("y", grads[1], expected_grads[1])):
+                expect_close(f"{name}: d({label})/d{var} at x = {x0:.4g}, y = {y0:.4g}", got, want, rtol=1e-9,
+                             atol=1e-12, hint=HINTS[name] if name == "backward" else f"{HINTS[name]}; {ACCUMULATE}")
+
+
+def add(student, rng):
+    """add: values and gradients of sums, with reused nodes."""
+    _check_piece(student, rng, "add")
+
+
+def mul(student, rng):
+    """mul: values and gradients of products, x * x included."""
+    _check_piece(student, rng, "mul")
+
+
+def power(student, rng):
+    """power: a ** k for integer, negative and fractional k (division is a ** -1)."""
+    _check_piece(student, rng, "power")
+
+
+def exp(student, rng):
+    """exp: values and gradients through e^a."""
+    _check_piece(student, rng, "exp")
+
+
+def tanh(student, rng):
+    """tanh: values and gradients, including a 300-node chain."""
+    _check_piece(student, rng, "tanh")
+
+
+def sigmoid(student, rng):
+    """sigmoid: values and gradients, and no overflow at ±800."""
+    _check_piece(student, rng, "sigmoid")
+    for z in (-800.0, 800.0):
+        program = expressions.trace(lambda F, x: F.sigmoid(x), z)
+        try:
+            values, _, _ = _build(student, "sigmoid", program)
+        except Fail as exc:
+            raise Fail(f"{exc}\n  hint: for z < 0 use e^z / (1 + e^z), so exp never overflows") from None
+        expect_close(f"sigmoid({z})", as_float("value", values[-1]), ref.sigmoid_float(z), rtol=1e-12)
+
+
+def backward(student, rng):
+    """backward: topological order, each node once, on every expression (diamonds, reuse, a deep chain)."""
+    _check_piece(student, rng, "backward")
+
+
+def _exercise(student, name, *args):
+    return student.call(name, *args, answers=_answers(None)).returned(f"{name}{tuple(args)}")
+
+
+def derivative_exercises(student, rng):
+    """derivative_exercises: 7, 4 and 1 at the seed's points; the right derivatives at other points too."""
+    points = [(1.0, 1.0, 2.0)] + [tuple(float(v) for v in rng.uniform(-2.0, 2.0, 3)) for _ in range(2)]
+    for x, u, v in points:
+        got = _exercise(student, "derivative_exercises", x, u, v)
+        expect(type(got) is dict and set(got) >= set(published.POLYNOMIAL),
+               f"derivative_exercises must return a dict with keys {sorted(published.POLYNOMIAL)}")
+        expected = {"dy/dx": 6 * x * x + 1, "dy/du": v + 2 * u, "dy/dv": u}
+        if (x, u, v) != (1.0, 1.0, 2.0) and all(got[k] == published.POLYNOMIAL[k] for k in expected):
+            raise Fail(f"derivative_exercises returns 7, 4, 1 at x={x:.4g}, u={u:.4g}, v={v:.4g} too", HARD_CODED)
+        for key, want in expected.items():
+            expect_close(f"derivative_exercises(x={x:.4g}, u={u:.4g}, v={v:.4g})['{key}']", as_float(key, got[key]),
+                         want, rtol=1e-12, hint="build y with Value nodes, call y.backward(), read x.grad, u.grad, v.grad")
+
+
+def _check_training(student, rng, name, reference, data, start, published_curve, hint):
+    epochs = EXERCISE_EPOCHS[name]
+    settings = {**start, "epochs": epochs}
+    result = _exercise(student, name, *data, *settings.values())
+    expect(type(result) is tuple and len(result) == 3, f"{name} must return (epoch_losses, first, second)")
+    losses, first, second = result
+    expected_losses, *expected_weights = reference(*data, *settings.values())
+    numbers = [as_float("loss", v) for v in losses] if type(losses) in (list, tuple) else as_float("losses", losses)
+    expect(len(numbers) == epochs, f"{name} returned {len(numbers)} epoch losses for {epochs} epochs")
+    expect_close(f"{name}: epoch 1 loss (published {published_curve['first_loss']})", numbers[0],
+                 published_curve["first_loss"], rtol=published.SEED_RTOL, hint=hint)
+    expect_close(f"{name}: every epoch loss, {epochs} epochs at the lab's settings", numbers, expected_losses, hint=hint)
+    expect_close(f"{name}: final parameters", [as_float("weight", first), as_float("weight", second)],
+                 expected_weights, hint=hint)
+    x_other = sorted(float(v) for v in rng.uniform(-1.0, 2.0, 4))
+    coefficients = rng.uniform(-1.5, 1.5, 3)
+    y_other = [coefficients[0] + coefficients[1] * x + coefficients[2] * x * x for x in x_other]
+    other = (float(rng.uniform(-0.5, 0.5)), float(rng.uniform(-0.5, 0.5)), 0.05, 4)
+    got = _exercise(student, name, x_other, y_other, *other)
+    expect(type(got) is tuple and len(got) == 3, f"{name} must return (epoch_losses, first, second)")
+    expect_close(f"{name} on other data and settings: epoch losses",
+                 [as_float("loss", v) for v in got[0]] if type(got[0]) in (list, tuple) else got[0],
+                 reference(x_other, y_other, *other)[0], hint=hint)
+
+
+def train_linear(student, rng):
+    """train_linear: the seed's losses, w and prediction, and the reference on other data and settings."""
+    _check_training(student, rng, "train_linear", ref.train_linear, published.LINEAR_DATA, published.LINEAR_START,
+                    published.LINEAR,
+                    hint="per sample: ŷ = w·x + b, loss = (ŷ − y)², backward, then w -= lr·w.grad and b -= lr·b.grad "
+                         "with fresh gradients each step; the epoch loss is the mean of the per-sample losses")
+
+
+def train_quadratic(student, rng):
+    """train_quadratic: the seed's losses, and the reference on other data and settings."""
+    _check_training(student, rng, "train_quadratic", ref.train_quadratic, published.QUADRATIC_DATA,
+                    published.QUADRATIC_START, published.QUADRATIC,
+                    hint="ŷ = w2·x² + w1·x (the quadratic model, not the linear one); per-sample updates as before")

@@ -1,0 +1,369 @@
+"""Hidden checks of the backprop lab, judged outside the student's process (see graders/judging.py).
+
+Each check has the name of the function it grades and takes (student, rng): it calls the notebook's function on
+inputs drawn from rng, and compares the plain values that come back with graders/backprop/reference.py here.
+Every function is graded with the grader's own versions of what it calls (`answers=`), so one bug costs points
+once, and the notebook never holds the reference or an expected value.
+"""
+import functools
+
+import numpy as np
+
+from graders.backprop import published, reference as ref
+from graders.data import load_data
+from graders.judging import (HARD_CODED, Fail, ProtocolError, as_float, describe_error, expect, expect_close,
+                             numeric, require_own)
+from graders.sandbox.codec import Answer
+
+GRADED = ("sigmoid", "forward_propagation", "backward_propagation", "gradient_checking", "vanilla_update",
+          "momentum_update", "adam_update", "train")
+PUBLISHED_W = np.full(9, published.FORWARD_WEIGHT)
+WEIGHT_NAMES = [f"w{i}" for i in range(1, 10)]
+RANDOM_ROWS = 5
+TRAIN_ROWS, TRAIN_LEARNING_RATE, TRAIN_EPOCHS = 40, 0.02, 3
+DEFAULTS_ROWS = 10
+FORWARD_HINTS = {
+    "exp": "part 1 is exp((w1·f1 + w2·f2)² + w6)",
+    "tanh": "part 2 is tanh(exp + w7)",
+    "sigmoid": "part 3 is sigmoid(sin(w3·f3)·(w4·f4 + w5·f5) + w8)",
+    "loss": "loss is (y − y')² with y' = tanh + w9·sigmoid",
+    "dy_pred": "dy_pred is dL/dy' = −2·(y − y')",
+}
+GRADIENT_HINTS = {
+    "dw1": "dL/dw1 = dy_pred·(1 − tanh²)·exp·2(w1·f1 + w2·f2)·f1",
+    "dw2": "dL/dw2 = dy_pred·(1 − tanh²)·exp·2(w1·f1 + w2·f2)·f2",
+    "dw3": "dL/dw3 = dy_pred·w9·σ(1 − σ)·(w4·f4 + w5·f5)·cos(w3·f3)·f3",
+    "dw4": "dL/dw4 = dy_pred·w9·σ(1 − σ)·sin(w3·f3)·f4",
+    "dw5": "dL/dw5 = dy_pred·w9·σ(1 − σ)·sin(w3·f3)·f5",
+    "dw6": "dL/dw6 = dy_pred·(1 − tanh²)·exp",
+    "dw7": "dL/dw7 = dy_pred·(1 − tanh²)",
+    "dw8": "dL/dw8 = dy_pred·w9·σ(1 − σ)",
+    "dw9": "dL/dw9 = dy_pred·σ",
+}
+REFERENCE = {"sigmoid": ref.sigmoid, "forward_propagation": ref.forward_propagation,
+             "backward_propagation": ref.backward_propagation}
+
+
+def _answers(*names):
+    return {name: REFERENCE[name] for name in names}
+
+
+@functools.cache
+def _data():
+    """X, y loaded once per process, read-only."""
+    X, y = load_data()
+    X.setflags(write=False)
+    y.setflags(write=False)
+    return X, y
+
+
+def _cases(rng):
+    """(label, x, y, w): the published point, then rows and weights drawn from rng."""
+    X, y = _data()
+    yield "the published point", X[0], y[0], PUBLISHED_W
+    for row in rng.choice(len(y), RANDOM_ROWS, replace=False):
+        w = rng.normal(0.0, 0.5, 9)
+        yield f"row {row} with w = {np.array2string(w, precision=3)}", X[row], y[row], w
+
+
+def _not_hard_coded(name, label, values, published_values, decimals=None):
+    """Fail, marked for review, when an answer at another input is still exactly the published one."""
+    def rounded(value):
+        number = numeric(value)
+        if number is None or number.shape != ():
+            return None
+        return round(float(number), decimals) if decimals else float(number)
+    if label != "the published point" and all(rounded(values.get(k)) == v for k, v in published_values.items()):
+        raise Fail(f"{name} returns the published values at {label} too", HARD_CODED)
+
+
+def _unchanged(outcome, index, original, name, label):
+    expect(np.array_equal(numeric(outcome.args[index]), original, equal_nan=True),
+           f"{name} changed w at {label}; it must leave its inputs as they were")
+
+
+def sigmoid(student, rng):
+    """sigmoid: published value, arrays keep their shape, no overflow warning at ±1000."""
+    got = student.call("sigmoid", 2).returned("sigmoid(2)")
+    expect_close("sigmoid(2)", got, published.SIGMOID_AT_2, rtol=1e-12, hint="sigmoid(z) = 1 / (1 + e^(−z))")
+    half = numeric(student.call("sigmoid", 0.5).returned("sigmoid(0.5)"))
+    expect(half is not None and half.ndim == 0, "sigmoid(0.5): a scalar in must give a scalar out")
+    grid = rng.uniform(-30.0, 30.0, (4, 6))
+    expect_close("sigmoid(4×6 array)", student.call("sigmoid", grid).returned("sigmoid(4×6 array)"),
+                 ref.sigmoid(grid), rtol=1e-12, hint="apply the function elementwise and keep the input's shape")
+    for z in (np.array([-1000.0, -745.0, -0.0, 745.0, 1000.0]), -1000.0, 1000.0):
+        outcome = student.call("sigmoid", z)
+        if outcome.error and outcome.error["type"] in ("OverflowError", "FloatingPointError"):
+            raise Fail(describe_error(f"sigmoid({z})", outcome.error)
+                       + "\n  hint: take exp only of non-positive numbers: e^(−|z|)")
+        got = outcome.returned(f"sigmoid({z})")
+        expect(not outcome.warnings, f"sigmoid({z}) warned: {outcome.warnings[0] if outcome.warnings else ''}"
+               "\n  hint: for z < 0 use e^z / (1 + e^z), so exp never sees a large positive number")
+        expect_close(f"sigmoid({z})", got, ref.sigmoid(z), rtol=1e-12)
+
+
+def _forward(student, x, y, w, label):
+    outcome = student.call("forward_propagation", x, y, w, answers=_answers("sigmoid"))
+    result = outcome.returned(f"forward_propagation at {label}")
+    _unchanged(outcome, 2, w, "forward_propagation", label)
+    expect(type(result) is dict, f"forward_propagation must return a dict, got {type(result).__name__}")
+    missing = [k for k in ref.FORWARD_KEYS if k not in result]
+    expect(not missing, f"forward_propagation's dict lacks the keys {missing} (extra keys are fine)")
+    return result
+
+
+def forward_propagation(student, rng):
+    """forward_propagation: published values, then other rows and random weights against the reference."""
+    for label, x, y, w in _cases(rng):
+        result = _forward(student, x, y, w, label)
+        expected = ref.forward_propagation(x, y, w)
+        _not_hard_coded("forward_propagation", label, result, published.FORWARD)
+        rtol = 1e-12 if label == "the published point" else 1e-10
+        for key in ref.FORWARD_KEYS:
+            value = as_float(f"forward_propagation['{key}'] at {label}", result[key])
+            expect_close(f"forward_propagation['{key}'] at {label}", value, expected[key], hint=FORWARD_HINTS[key],
+                         rtol=rtol)
+
+
+def _forward_dict_for_backward(student, x, y, w):
+    """The reference forward values, plus whatever extra keys the student's own forward adds."""
+    expected = ref.forward_propagation(x, y, w)
+    own = student.call("forward_propagation", x, y, w, answers=_answers("sigmoid"))
+    extra = own.value if own.error is None and type(own.value) is dict else {}
+    return {**expected, **extra, **{k: expected[k] for k in ref.FORWARD_KEYS}}
+
+
+def backward_propagation(student, rng):
+    """backward_propagation, fed reference forward values: published gradients, then the reference elsewhere."""
+    tolerance = 0.5 * 10.0 ** -published.BACKWARD_DECIMALS
+    for label, x, y, w in _cases(rng):
+        forward_dict = _forward_dict_for_backward(student, x, y, w)
+        outcome = student.call("backward_propagation", x, y, w, forward_dict,
+                               answers=_answers("sigmoid", "forward_propagation"))
+        result = outcome.returned(f"backward_propagation at {label}")
+        _unchanged(outcome, 2, w, "backward_propagation", label)
+        expect(type(result) is dict, f"backward_propagation must return a dict, got {type(result).__name__}")
+        missing = [k for k in ref.GRADIENT_KEYS if k not in result]
+        expect(not missing, f"backward_propagation's dict lacks the keys {missing}")
+        got = {k: as_float(f"backward_propagation['{k}'] at {label}", result[k]) for k in ref.GRADIENT_KEYS}
+        _not_hard_coded("backward_propagation", label, got, published.BACKWARD, published.BACKWARD_DECIMALS)
+        expected = ref.backward_propagation(x, y, w, ref.forward_propagation(x, y, w))
+        for key in ref.GRADIENT_KEYS:
+            if label == "the published point":
+                expect_close(f"backward_propagation['{key}'] at {label} (published to 6 dp)", got[key],
+                             published.BACKWARD[key], rtol=0.0, atol=tolerance + 1e-12, hint=GRADIENT_HINTS[key])
+            expect_close(f"backward_propagation['{key}'] at {label}", got[key], expected[key],
+                         hint=GRADIENT_HINTS[key])
+
+
+def _wrong_backward(x, y, w, forward_dict):
+    """A backward pass with two classic slips (sign of dw3, factor 2 missing in dw1)."""
+    grads = ref.backward_propagation(x, y, w, forward_dict)
+    return {**grads, "dw3": -grads["dw3"], "dw1": grads["dw1"] / 2.0}
+
+
+def gradient_checking(student, rng):
+    """gradient_checking: one non-negative number, small for a right backward, large for a wrong one; w kept."""
+    X, y = _data()
+    helpers = _answers("sigmoid", "forward_propagation", "backward_propagation")
+    outcome = student.call("gradient_checking", X[0], y[0], list(published.GRADCHECK_W), published.GRADCHECK_EPS,
+                           answers=helpers)
+    value = as_float("gradient_checking at the published point", outcome.returned("gradient_checking"))
+    expect(outcome.args[2] == published.GRADCHECK_W,
+           "gradient_checking changed the w it was given (a list here); work on a copy, e.g. np.array(w, dtype=float)")
+    expect(value >= 0.0, f"gradient_checking returned {value}; a ratio of norms is never negative")
+    expect(value < published.GRADCHECK_BOUND,
+           f"gradient_checking with a correct backward returned {value:.3e}, not < {published.GRADCHECK_BOUND:g}"
+           "\n  hint: central differences (L(w + eps·e_i) − L(w − eps·e_i)) / (2·eps), one weight at a time")
+
+    for row in rng.choice(len(y), 2, replace=False):
+        w = rng.normal(0.0, 0.3, 9)
+        label = f"row {row}, eps = 1e-3"
+        outcome = student.call("gradient_checking", X[row], y[row], w, 1e-3, answers=helpers)
+        got = as_float(f"gradient_checking at {label}", outcome.returned(f"gradient_checking at {label}"))
+        expect(np.array_equal(numeric(outcome.args[2]), w), f"gradient_checking changed w at {label}; work on a copy")
+        expect_close(f"gradient_checking at {label}", got, ref.gradient_checking(X[row], y[row], w, 1e-3),
+                     rtol=1e-4, hint="use the x, y and eps you are given and central differences")
+
+        wrong_label = f"gradient_checking with a wrong backward at row {row}"
+        outcome = student.call("gradient_checking", X[row], y[row], w, 1e-7,
+                               answers={**helpers, "backward_propagation": _wrong_backward})
+        wrong = as_float(wrong_label, outcome.returned(wrong_label))
+        expected_wrong = ref.gradient_checking(X[row], y[row], w, 1e-7, backward=_wrong_backward)
+        expect(wrong > 1e-3, f"gradient_checking handed a wrong backward_propagation at row {row} returned "
+               f"{wrong:.3e}; it must compare against backward_propagation's gradients and report ~{expected_wrong:.2e}")
+        expect_close(wrong_label, wrong, expected_wrong, rtol=1e-6,
+                     hint="‖dW − dW_approx‖₂ / (‖dW‖₂ + ‖dW_approx‖₂) over all nine weights")
+
+
+# --- update rules ---------------------------------------------------------------------------------------------
+
+def _shared_state_momentum(w, dw, config):
+    """Seed bug: one velocity number carried from weight to weight."""
+    cfg = {**ref.MOMENTUM_DEFAULTS, **config}
+    velocity, new_w = cfg.get("velocity", 0.0), np.array(w, dtype=np.float64)
+    for j in range(new_w.size):
+        velocity = cfg["momentum"] * velocity - cfg["learning_rate"] * dw[j]
+        new_w[j] += velocity
+    cfg["velocity"] = velocity
+    return new_w, cfg
+
+
+def _shared_state_adam(w, dw, config):
+    """Seed bug: one m and one v carried from weight to weight."""
+    cfg = {**ref.ADAM_DEFAULTS, **config}
+    t = cfg.get("t", 0) + 1
+    m, v, new_w = cfg.get("m", 0.0), cfg.get("v", 0.0), np.array(w, dtype=np.float64)
+    for j in range(new_w.size):
+        m = cfg["beta1"] * m + (1 - cfg["beta1"]) * dw[j]
+        v = cfg["beta2"] * v + (1 - cfg["beta2"]) * dw[j] ** 2
+        new_w[j] -= cfg["learning_rate"] * (m / (1 - cfg["beta1"] ** t)) / (np.sqrt(v / (1 - cfg["beta2"] ** t))
+                                                                           + cfg["epsilon"])
+    cfg.update(t=t, m=m, v=v)
+    return new_w, cfg
+
+
+def _adam_variant(correct_m, correct_v, frozen_t=False, eps_inside=False):
+    def update(w, dw, config):
+        cfg = {**ref.ADAM_DEFAULTS, **config}
+        t = 1 if frozen_t else cfg.get("t", 0) + 1
+        m = cfg["beta1"] * cfg.get("m", 0.0) + (1 - cfg["beta1"]) * dw
+        v = cfg["beta2"] * cfg.get("v", 0.0) + (1 - cfg["beta2"]) * dw * dw
+        m_hat = m / (1 - cfg["beta1"] ** t) if correct_m else m
+        v_hat = v / (1 - cfg["beta2"] ** t) if correct_v else v
+        step = m_hat / np.sqrt(v_hat + cfg["epsilon"]) if eps_inside else m_hat / (np.sqrt(v_hat) + cfg["epsilon"])
+        cfg.update(t=t, m=m, v=v)
+        return w - cfg["learning_rate"] * step, cfg
+    return update
+
+
+KNOWN_BUGS = {
+    "momentum_update": [
+        (_shared_state_momentum, "one velocity is shared by all nine weights; keep one per weight (an array like w)"),
+    ],
+    "adam_update": [
+        (_shared_state_adam, "one m and one v are shared by all nine weights; keep them per weight (arrays like w)"),
+        (_adam_variant(False, False), "no bias correction: divide m by (1 − β1^t) and v by (1 − β2^t)"),
+        (_adam_variant(True, True, frozen_t=True), "bias correction must use the number of updates so far "
+                                                    "(t = 1, 2, 3, … kept in config), not a fixed number or the epoch"),
+        (_adam_variant(True, True, eps_inside=True), "epsilon goes outside the square root: m̂ / (√v̂ + ε)"),
+    ],
+}
+
+
+def _model_steps(rule, w0, gradients, config):
+    """The weights after each step of a rule computed here (the reference, or a model of a known bug)."""
+    w, cfg, trajectory = np.array(w0), dict(config), []
+    for dw in gradients:
+        w, cfg = rule(w, dw, cfg)
+        w = np.asarray(w, dtype=np.float64)
+        trajectory.append(w)
+    return trajectory
+
+
+def _student_steps(student, name, w0, gradients, config):
+    """The weights after each step of the notebook's rule, carrying the config it returns; Fail on misuse."""
+    result = student.probe("optimizer_steps", name, w0, gradients, config, [{}] * len(gradients))
+    try:
+        require_own(name, result["function"])
+        trajectory = []
+        for step, record in enumerate(result["steps"], start=1):
+            if "raised" in record:
+                raise Fail(describe_error(f"{name} (step {step})", record["raised"]))
+            expect(not record["mutated"], f"{name} changed its w or dw argument in place; return a new array instead")
+            expect("returned" not in record,
+                   f"{name} must return (next_w, config), got {type(record.get('returned')).__name__}")
+            expect(type(record["config"]) is dict,
+                   f"{name} must return its state as a dict, got {type(record['config']).__name__}")
+            weights = numeric(record["w"])
+            expect(weights is not None and weights.shape == (9,),
+                   f"{name} must return nine weights, got {np.shape(weights) if weights is not None else record['w']!r}")
+            trajectory.append(weights)
+    except (KeyError, TypeError) as exc:
+        raise ProtocolError(f"the optimizer probe's record is malformed ({exc})") from None
+    expect(len(trajectory) == len(gradients), f"{name} stopped after {len(trajectory)} of {len(gradients)} steps")
+    return trajectory
+
+
+def _diagnose(name, got, w0, gradients, config):
+    """The message of the known bug whose model reproduces the student's weights, or ''."""
+    for model, message in KNOWN_BUGS.get(name, []):
+        modelled = _model_steps(model, w0, gradients, config)
+        if all(np.allclose(a, b, rtol=1e-9, atol=1e-15) for a, b in zip(got, modelled)):
+            return message
+    return ""
+
+
+def _check_rule(student, rng, name, reference_rule, configs, hint):
+    w0 = rng.normal(0.0, 0.1, 9)
+    # Gradients of different sizes and signs per weight and per step, none zero.
+    gradients = [rng.normal(0.0, 1.0, 9) * np.logspace(-2, 1, 9) + 0.01 for _ in range(6)]
+    for config in configs:
+        got = _student_steps(student, name, w0, gradients, config)
+        expected = _model_steps(reference_rule, w0, gradients, config)
+        shown = dict(config) or "defaults"
+        frozen = [f"w{i + 1}" for i in range(9) if got[0][i] == w0[i]]
+        expect(not frozen, f"{name} (config {shown}) did not update {', '.join(frozen)} although "
+               "their gradients are not zero; every weight must be updated")
+        for step, (g, e) in enumerate(zip(got, expected), start=1):
+            if not np.allclose(g, e, rtol=1e-10, atol=1e-15):
+                diagnosis = _diagnose(name, got, w0, gradients, config)
+                expect(not diagnosis, f"{name}: {diagnosis}")
+                expect_close(f"{name}: weights after step {step} of {len(got)}, state carried in config "
+                             f"(config {shown})", g, e, hint=hint, labels=WEIGHT_NAMES)
+
+
+def vanilla_update(student, rng):
+    """vanilla_update: w − learning_rate·dw, for the default and a given learning rate."""
+    _check_rule(student, rng, "vanilla_update", ref.vanilla_update, [{}, {"learning_rate": 0.05}],
+                hint=f"w ← w − learning_rate·dw with learning_rate {ref.VANILLA_DEFAULTS['learning_rate']} by default")
+
+
+def momentum_update(student, rng):
+    """momentum_update: one step, then several with the velocity carried in config, per weight."""
+    _check_rule(student, rng, "momentum_update", ref.momentum_update, [{}, {"learning_rate": 0.05, "momentum": 0.5}],
+                hint="velocity ← momentum·velocity − learning_rate·dw; w ← w + velocity, velocity starting at 0")
+
+
+def adam_update(student, rng):
+    """adam_update: one step, then several with m, v and t carried in config, bias-corrected by step count."""
+    _check_rule(student, rng, "adam_update", ref.adam_update,
+                [{}, {"learning_rate": 0.01, "beta1": 0.8, "beta2": 0.99, "epsilon": 1e-6}],
+                hint="t ← t + 1; m ← β1·m + (1 − β1)·dw; v ← β2·v + (1 − β2)·dw²; "
+                     "w ← w − lr·(m / (1 − β1^t)) / (√(v / (1 − β2^t)) + ε)")
+
+
+# --- training -------------------------------------------------------------------------------------------------
+
+def _momentum_in_place(w, dw, config):
+    """The reference momentum written cs231n's way: its state stored in the config dict it was given."""
+    next_w, state = ref.momentum_update(w, dw, config)
+    config.update(state)
+    return next_w, config
+
+
+def train(student, rng):
+    """train, with the grader's graph and update rules: the reference loss curves, the caller's config kept."""
+    X, y = _data()
+    graph = _answers("sigmoid", "forward_propagation", "backward_propagation")
+    rows = np.sort(rng.choice(len(y), TRAIN_ROWS, replace=False))
+    seed = int(rng.integers(1000))
+    config = {"learning_rate": TRAIN_LEARNING_RATE}
+    label = f"train(X[rows], y[rows], momentum_update, {config}, epochs={TRAIN_EPOCHS}, seed={seed}) on {TRAIN_ROWS} rows"
+    outcome = student.call("train", X[rows], y[rows], Answer("momentum_update", _momentum_in_place), dict(config),
+                           TRAIN_EPOCHS, seed, answers=graph)
+    losses = outcome.returned(label)
+    expect(outcome.args[3] == config, "train changed the config dict it was given (the update rule stores its state "
+           "in the dict it is handed); start from a copy: config = dict(config or {})")
+    expected = ref.train(X[rows], y[rows], ref.momentum_update, config, TRAIN_EPOCHS, seed)
+    expect_close(label, losses, expected,
+                 hint="w = np.random.default_rng(seed).normal(0, 0.01, 9); for each epoch, for each row in order: "
+                      "forward, backward, one update; the epoch's loss is the mean of the per-row losses computed "
+                      "before each update")
+
+    rows = np.sort(rng.choice(len(y), DEFAULTS_ROWS, replace=False))
+    label = f"train(X[rows], y[rows], vanilla_update) on {DEFAULTS_ROWS} rows, at the default settings"
+    losses = student.call("train", X[rows], y[rows], Answer("vanilla_update", ref.vanilla_update),
+                          answers=graph).returned(label)
+    expect_close(label, losses, ref.train(X[rows], y[rows], ref.vanilla_update),
+                 hint=f"defaults: config=None (an empty config), epochs={ref.EPOCHS}, seed={ref.SEED}")

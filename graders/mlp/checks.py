@@ -1,0 +1,219 @@
+"""Hidden checks of the MLP lab, judged outside the student's process (see graders/judging.py).
+
+Inputs are random shapes, batch sizes and values drawn from rng; gradients are compared with the reference's
+(itself tested against finite differences in tests/test_mlp.py). Every function is graded with the grader's own
+versions of the lab functions it calls (`answers=`), and the grader counts those calls: network_backward must run
+the forward pass once, on the whole batch.
+"""
+import numpy as np
+
+from graders.judging import Fail, describe_error, expect, expect_close, numeric
+from graders.mlp import reference as ref
+
+GRADED = ("sigmoid", "sigmoid_derivative", "tanh_derivative", "mse_loss", "mse_gradient", "glorot_uniform",
+          "layer_forward", "network_forward", "network_backward", "gradient_step", "train")
+PIECES = GRADED[:-1]
+SIZES = [(3, 4, 2), (2, 5, 3, 1), (4, 1), (2, 3, 3, 2)]
+TRANSPOSES = "dW = Z_out(previous)ᵀ · Δ, db = Δ summed over the batch, Δ(previous) = (Δ · Wᵀ) ⊙ σ'(Z_in(previous))"
+
+
+def _answers(graded, **extra):
+    """The grader's versions of every lab function but `graded`."""
+    return {**{name: getattr(ref, name) for name in PIECES if name != graded}, **extra}
+
+
+def _random_network(sizes, rng):
+    network = ref.make_network(sizes, rng)
+    for layer in network:  # non-zero biases, so a bias bug shows
+        layer["b"] = rng.normal(0, 0.5, layer["b"].shape)
+    return network
+
+
+def _copy(network):
+    return [{k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in layer.items()} for layer in network]
+
+
+def sigmoid(student, rng):
+    """sigmoid: arrays of any shape, and ±1000 without an overflow warning."""
+    z = rng.normal(0, 4, (3, 5))
+    expect_close("sigmoid(3×5 array)", student.call("sigmoid", z).returned("sigmoid(3×5 array)"), ref.sigmoid(z),
+                 rtol=1e-12, atol=1e-15)
+    outcome = student.call("sigmoid", np.array([-1000.0, 0.0, 1000.0]))
+    extreme = outcome.returned("sigmoid([-1000, 0, 1000])")
+    expect(not outcome.warnings, f"sigmoid overflowed at -1000 ({outcome.warnings[0] if outcome.warnings else ''})"
+           "\n  hint: for z < 0 use e^z / (1 + e^z)")
+    expect_close("sigmoid([-1000, 0, 1000])", extreme, [0.0, 0.5, 1.0])
+
+
+def _derivative(student, rng, name, hint):
+    z = rng.normal(0, 2, (4, 3))
+    got = student.call(name, z, answers=_answers(name)).returned(f"{name}(4×3 array)")
+    expect_close(f"{name}(4×3 array)", got, getattr(ref, name)(z), rtol=1e-10, atol=1e-15, hint=hint)
+
+
+def sigmoid_derivative(student, rng):
+    """sigmoid_derivative: σ'(z) at the pre-activation z."""
+    _derivative(student, rng, "sigmoid_derivative",
+                "σ'(z) = σ(z)(1 − σ(z)) with σ evaluated at the input z (z(1 − z) is the formula for the output)")
+
+
+def tanh_derivative(student, rng):
+    """tanh_derivative: 1 − tanh(z)² at the pre-activation z."""
+    _derivative(student, rng, "tanh_derivative", "tanh'(z) = 1 − tanh(z)² with tanh evaluated at the input z")
+
+
+def mse_loss(student, rng):
+    """mse_loss: the mean of the squared errors over every sample and output."""
+    for shape in ((5, 1), (7, 3)):
+        Y, Y_hat = rng.normal(size=shape), rng.normal(size=shape)
+        got = student.call("mse_loss", Y, Y_hat).returned(f"mse_loss on {shape}")
+        expect_close(f"mse_loss on {shape}", got, ref.mse_loss(Y, Y_hat), rtol=1e-12,
+                     hint="np.mean((Y_hat - Y) ** 2): the mean over all elements")
+
+
+def mse_gradient(student, rng):
+    """mse_gradient: the derivative of the (mean) loss."""
+    for shape in ((5, 1), (7, 3), (1, 1)):
+        Y, Y_hat = rng.normal(size=shape), rng.normal(size=shape)
+        got = numeric(student.call("mse_gradient", Y, Y_hat, answers=_answers("mse_gradient"))
+                      .returned(f"mse_gradient on {shape}"))
+        expected = ref.mse_gradient(Y, Y_hat)
+        hint = "2·(Y_hat − Y) / (number of elements): the loss is a mean, so its gradient is divided too"
+        if got is not None and got.shape == expected.shape and Y.size > 1 and np.allclose(got, expected * Y.size):
+            hint = "this is the gradient of the sum of squared errors, but the loss is their mean: " + hint
+        expect_close(f"mse_gradient on {shape}", got, expected, rtol=1e-10, atol=1e-15, hint=hint)
+
+
+def glorot_uniform(student, rng):
+    """glorot_uniform: shape, the ±√(6/(n_in + n_out)) bound, and the documented draw from rng."""
+    for n_in, n_out in ((2, 5), (5, 3), (300, 200)):
+        seed = int(rng.integers(2 ** 31))
+        outcome = student.call("glorot_uniform", n_in, n_out, np.random.default_rng(seed))
+        got = numeric(outcome.returned(f"glorot_uniform({n_in}, {n_out}, rng)"))
+        bound = np.sqrt(6.0 / (n_in + n_out))
+        expect(got is not None and got.shape == (n_in, n_out),
+               f"glorot_uniform({n_in}, {n_out}) has shape {None if got is None else got.shape}")
+        expect(np.all(np.abs(got) <= bound), f"glorot_uniform({n_in}, {n_out}) exceeds the bound ±{bound:.4f}")
+        expect_close(f"glorot_uniform({n_in}, {n_out}, rng)", got,
+                     ref.glorot_uniform(n_in, n_out, np.random.default_rng(seed)),
+                     hint="rng.uniform(-bound, bound, size=(n_in, n_out)) with bound = sqrt(6 / (n_in + n_out))")
+
+
+def layer_forward(student, rng):
+    """layer_forward: activation(X·W + b) for both activations, with input, z_in and z_out kept on the layer."""
+    for sizes in SIZES:
+        batch = int(rng.integers(1, 8))
+        for layer in _random_network(sizes, rng):
+            X = rng.normal(size=(batch, layer["W"].shape[0]))
+            label = f"layer_forward ({layer['activation']}, X {X.shape})"
+            outcome = student.call("layer_forward", layer, X, answers=_answers("layer_forward"))
+            expected = ref.layer_forward(dict(layer), X)
+            expect_close(label, outcome.returned(label), expected, rtol=1e-12,
+                         hint="Z_in = X @ W + b, then the layer's activation")
+            kept = outcome.args[0]
+            for key in ("input", "z_in", "z_out"):
+                expect(type(kept) is dict and key in kept,
+                       f"layer_forward must keep '{key}' on the layer for the backward pass")
+            expect_close("layer['z_in'] after layer_forward", kept["z_in"], X @ layer["W"] + layer["b"])
+            expect_close("layer['input'] after layer_forward", kept["input"], X)
+
+
+def network_forward(student, rng):
+    """network_forward: every layer in order, each through layer_forward."""
+    for sizes in SIZES:
+        batch = int(rng.integers(1, 8))
+        network = _random_network(sizes, rng)
+        X = rng.normal(size=(batch, sizes[0]))
+        layers = []
+
+        def counted_layer_forward(layer, X):
+            layers.append(layer["W"].shape)
+            return ref.layer_forward(layer, X)
+
+        label = f"network_forward, sizes {sizes}, batch {batch}"
+        got = student.call("network_forward", network, X,
+                           answers=_answers("network_forward", layer_forward=counted_layer_forward)).returned(label)
+        expect_close(label, got, ref.network_forward(_copy(network), X), rtol=1e-12,
+                     hint="feed each layer's output to the next with layer_forward")
+        expect(layers == [layer["W"].shape for layer in network],
+               f"network_forward must call layer_forward once per layer, in order ({len(network)} calls expected, "
+               f"{len(layers)} made)")
+
+
+def network_backward(student, rng):
+    """network_backward: every gradient, batched (one forward pass on the whole batch), weights untouched."""
+    for sizes in SIZES:
+        batch = int(rng.integers(2, 8))
+        network = _random_network(sizes, rng)
+        X = rng.normal(size=(batch, sizes[0]))
+        Y = rng.uniform(size=(batch, sizes[-1]))
+        forwards = []
+
+        def counted(name, function):
+            def answered(network_or_layer, X):
+                forwards.append((name, len(X)))
+                return function(network_or_layer, X)
+            return answered
+
+        answers = _answers("network_backward", network_forward=counted("network", ref.network_forward),
+                           layer_forward=counted("layer", ref.layer_forward))
+        outcome = student.call("network_backward", network, X, Y, answers=answers)
+        label = f"network_backward (sizes {sizes}, batch {batch})"
+        if outcome.error is not None:  # a shape error here is nearly always a missing transpose
+            raise Fail(describe_error(label, outcome.error) + f"\n  hint: {TRANSPOSES}") from None
+        gradients = outcome.returned(label)
+        after = outcome.args[0]
+        expect(type(after) is list and all(type(a) is dict and np.array_equal(numeric(a.get("W")), layer["W"])
+                                           and np.array_equal(numeric(a.get("b")), layer["b"])
+                                           for a, layer in zip(after, network)),
+               "network_backward changed the weights; compute every gradient first, update in gradient_step")
+        passes = sum(1 for kind, _ in forwards if kind == "network") + \
+            sum(1 for kind, _ in forwards if kind == "layer") / len(network)
+        expect(passes <= 1 and all(size == batch for _, size in forwards),
+               f"network_backward ran the forward pass {len(forwards)} times on parts of a batch of {batch}: use "
+               "the whole batch at once, no Python loop over samples")
+        expected = ref.network_backward(_copy(network), X, Y)
+        expect(type(gradients) is list and len(gradients) == len(network),
+               f"network_backward must return one {{'W', 'b'}} dict per layer ({len(network)})")
+        for index, (gradient, want) in enumerate(zip(gradients, expected)):
+            for key in ("W", "b"):
+                got = numeric(gradient.get(key)) if type(gradient) is dict else None
+                expect(got is not None and got.shape == want[key].shape,
+                       f"layer {index + 1} '{key}' gradient: expected shape {want[key].shape}, got "
+                       f"{None if got is None else got.shape}\n  hint: {TRANSPOSES}")
+                expect_close(f"layer {index + 1} d loss/d{key} ({label})", got, want[key], rtol=1e-9, atol=1e-12,
+                             hint=TRANSPOSES)
+
+
+def gradient_step(student, rng):
+    """gradient_step: W ← W − lr·dW and b ← b − lr·db in every layer."""
+    network = _random_network((3, 4, 2), rng)
+    rate = float(rng.uniform(0.05, 0.5))
+    gradients = [{"W": rng.normal(size=layer["W"].shape), "b": rng.normal(size=layer["b"].shape)} for layer in network]
+    outcome = student.call("gradient_step", network, gradients, rate)
+    result = outcome.returned(f"gradient_step(lr={rate:.3g})")
+    updated = result if type(result) is list else outcome.args[0]
+    for index, (layer, gradient) in enumerate(zip(network, gradients)):
+        got = updated[index] if type(updated) is list and index < len(updated) and type(updated[index]) is dict else {}
+        expect_close(f"layer {index + 1} W after gradient_step(lr={rate:.3g})", got.get("W"),
+                     layer["W"] - rate * gradient["W"], hint="W − learning_rate·dW")
+        expect_close(f"layer {index + 1} b after gradient_step(lr={rate:.3g})", got.get("b"),
+                     layer["b"] - rate * gradient["b"], hint="b − learning_rate·db")
+
+
+def train(student, rng):
+    """train: the documented defaults, and the reference run on other data and settings, pieces answered."""
+    parameters = student.signature("train")
+    defaults = {"sizes": ref.SIZES, "epochs": ref.EPOCHS, "learning_rate": ref.LEARNING_RATE, "seed": ref.SEED}
+    shown = {k: parameters.get(k) for k in defaults}
+    expect(shown == defaults, f"train's defaults are {shown}; the lab's are {defaults}")
+    X = rng.normal(size=(6, 2))
+    Y = rng.uniform(size=(6, 1))
+    sizes, epochs, rate, seed = (2, 4, 1), 30, float(rng.uniform(0.2, 0.6)), int(rng.integers(1000))
+    label = f"train(X, Y, sizes={sizes}, epochs={epochs}, learning_rate={rate:.3g}, seed={seed})"
+    result = student.call("train", X, Y, sizes, epochs, rate, seed, answers=_answers("train")).returned(label)
+    expect(type(result) is tuple and len(result) == 2, "train must return (network, epoch_losses)")
+    _, expected = ref.train(X, Y, sizes, epochs, rate, seed)
+    expect_close(f"{label} losses", result[1], expected,
+                 hint="network = make_network(sizes, np.random.default_rng(seed)); each epoch: record the loss of the "
+                      "forward pass, then network_backward and gradient_step")

@@ -1,0 +1,317 @@
+"""The grading sandbox's fork server: warm imports once, then one clean room per submission.
+
+The grader (graders/grading/executor.py) starts `python -m graders.sandbox.server LAB` inside bubblewrap, with a
+control socket as its stdin. The server imports numpy, matplotlib, tqdm, IPython's input transformer and the lab's
+probes once (the ~0.6 s that would otherwise be paid per student), then serves:
+
+  grader → server  {"cmd": "open", "files": {name: path}, "limits": {...}}, the submission's channel attached
+  server → grader  {"opened": true}
+  grader → server  {"cmd": "kill"}                    (a timeout, or a reply the grader did not ask for)
+  server → grader  {"exited": "exit code 0" | "killed by signal SIGKILL" | ...}
+
+A submission runs in a clean room: a child forked from the warm server enters new user, mount, pid, IPC, network
+and UTS namespaces, gets an empty private /tmp and no /proc, drops every capability, and talks to the grader over
+its own channel only. It cannot see, signal or trace the server or another submission, and nothing it leaves
+(files, processes, threads, changed modules) outlives it.
+
+On the channel (JSON frames, graders/sandbox/wire.py):
+  grader → child  {"cmd": "cell", "nonce", "id", "source"}                 child → grader  {"nonce", "outputs"}
+  grader → child  {"cmd": "call" | "probe" | "signature", "nonce", ...}      child → grader  {"nonce", "outcome"}
+      meanwhile   child → grader  {"nonce", "callback": name, "args", "kwargs"}
+                  grader → child  {"cmd": "answer", "nonce", "value", "mutated"} | {"cmd": "refuse", "nonce", "message"}
+  grader → child  {"cmd": "end"}
+"""
+import ctypes
+import importlib
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import socket
+import struct
+import sys
+import traceback
+import types
+
+from graders.sandbox import wire
+
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
+CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 0x4000, 1 << 18
+PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 24, 38
+CAPABILITY_VERSION_3 = 0x20080522
+WORKDIR = "/tmp/submission"
+SANDBOX_ID = 1000
+TMP_SIZE = "256m"
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result, what):
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+
+
+def preload(lab):
+    """Everything a submission imports anyway, done once here instead of once per student."""
+    seed, config = os.environ.get("MPLCONFIG_SEED"), os.environ.get("MPLCONFIGDIR")
+    if seed and config and not os.path.isdir(config):
+        shutil.copytree(seed, config)  # the host-built font cache, writable here
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    for name in ("base64", "hashlib", "lzma", "math", "pickle", "warnings", "numpy", "tqdm", "inspect",
+                 "graders.sandbox.kernel", "graders.sandbox.runtime"):
+        importlib.import_module(name)
+    probes = importlib.import_module(f"graders.{lab}.probes")
+
+    def show(*_args, **_kwargs):
+        """Grading needs no pixels: close the figures instead of rendering them."""
+        for number in plt.get_fignums():
+            plt.close(number)
+
+    plt.show = show
+    return TransformerManager(), probes
+
+
+# --- the clean room --------------------------------------------------------------------------------
+
+def _write(path, text):
+    with open(path, "w") as handle:
+        handle.write(text)
+
+
+def _enter_namespaces():
+    """New user, mount, pid, IPC, network and UTS namespaces (our children get the pid one). Inside, the submission
+    is SANDBOX_ID, mapped to our own ids: never root (mapping root would need a capability we have dropped)."""
+    uid, gid = os.geteuid(), os.getegid()
+    _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUTS),
+           "unshare")
+    _write("/proc/self/setgroups", "deny")
+    _write("/proc/self/uid_map", f"{SANDBOX_ID} {uid} 1")
+    _write("/proc/self/gid_map", f"{SANDBOX_ID} {gid} 1")
+
+
+def _last_capability():
+    try:
+        with open("/proc/sys/kernel/cap_last_cap") as handle:
+            return int(handle.read())
+    except OSError:
+        return 63
+
+
+def _private_filesystem():
+    """An empty /tmp of our own; /proc covered (the server and other submissions are not there to be seen)."""
+    _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make mounts private")
+    _check(_libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, f"size={TMP_SIZE},mode=0700".encode()),
+           "mount /tmp")
+    _check(_libc.mount(b"tmpfs", b"/proc", b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, b"size=4k"),
+           "cover /proc")
+
+
+def _drop_capabilities(last):
+    for capability in range(last + 1):
+        _libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0)
+    header = struct.pack("II", CAPABILITY_VERSION_3, 0)
+    _check(_libc.capset(header, bytes(24)), "drop capabilities")
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no new privileges")
+
+
+def _limit(limits):
+    for name, value in limits.items():
+        which = getattr(resource, f"RLIMIT_{name.upper()}")
+        resource.setrlimit(which, (value, value))
+
+
+def _only_fds(keep):
+    """Close every inherited descriptor but `keep`; 0, 1 and 2 become /dev/null."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.closerange(3, keep)
+    os.closerange(keep + 1, 65536)
+
+
+def enter_clean_room(request, channel_fd, report_fd, isolate):
+    """In a child of the server: namespaces, a private /tmp, limits, no capabilities. Returns in the submission's
+    process (pid 1 of its own pid namespace), whose pid (as the server sees it) is written to report_fd first;
+    the intermediate process that made the namespaces only waits and passes the exit status on."""
+    if isolate:
+        _enter_namespaces()
+        last = _last_capability()
+        grandchild = os.fork()
+        if grandchild:  # the intermediate: holds nothing of the student's, waits, passes the status on
+            os.write(report_fd, str(grandchild).encode())
+            os.closerange(0, 65536)
+            _, status = os.waitpid(grandchild, 0)
+            os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
+        _write("/proc/self/oom_score_adj", "1000")  # under memory pressure, the submission goes first
+        _private_filesystem()
+        _drop_capabilities(last)
+    else:
+        os.setsid()
+        os.write(report_fd, str(os.getpid()).encode())
+    _only_fds(channel_fd)
+    os.makedirs(WORKDIR, exist_ok=True)
+    for name, path in request.get("files", {}).items():
+        shutil.copy(path, os.path.join(WORKDIR, os.path.basename(name)))
+    os.chdir(WORKDIR)
+    _limit(request.get("limits", {}))
+
+
+# --- the submission's process ----------------------------------------------------------------------------
+
+def _reap(isolated):
+    """After each cell: processes the cell started do not outlive it (as pid 1 we may signal our whole namespace)."""
+    if isolated:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def serve_submission(channel, transformer, probes, isolated):
+    """Cells and grader requests until told to end. Never returns."""
+    from graders.sandbox import kernel, runtime
+
+    main = types.ModuleType("__main__")   # notebook code is __main__, as in a kernel
+    sys.modules["__main__"] = main
+    namespace = vars(main)
+    namespace["__builtins__"] = __builtins__
+    notebook = kernel.Kernel(namespace, transformer)
+    while True:
+        message = wire.receive(channel)
+        command, nonce = message.get("cmd"), message.get("nonce")
+
+        def ask(name, args, kwargs, nonce=nonce):
+            wire.send(channel, {"nonce": nonce, "callback": name, "args": args, "kwargs": kwargs})
+            reply = wire.receive(channel)
+            if reply.get("cmd") == "answer" and reply.get("nonce") == nonce:
+                return reply
+            raise runtime.GraderRefused(str(reply.get("message", "the grader did not answer this call")))
+
+        if command == "cell":
+            outputs = notebook.run_cell(message["id"], message["source"])
+            _reap(isolated)
+            wire.send(channel, {"nonce": nonce, "outputs": outputs})
+        elif command == "call":
+            outcome = runtime.call(namespace, message["function"], message["args"], message["kwargs"],
+                                   message["answered"], ask, probes.PROXIES)
+            wire.send(channel, {"nonce": nonce, "outcome": outcome})
+        elif command == "probe":
+            outcome = runtime.probe(namespace, probes.ADAPTERS[message["adapter"]], message["args"],
+                                    message["answered"], ask, probes.PROXIES)
+            wire.send(channel, {"nonce": nonce, "outcome": outcome})
+        elif command == "signature":
+            wire.send(channel, {"nonce": nonce, "outcome": runtime.signature(namespace, message["function"])})
+        else:
+            os._exit(0)
+
+
+# --- the server --------------------------------------------------------------------------------------------
+
+def _receive_request(control):
+    """The next {"cmd": ...} on the control socket and the descriptor attached to it (or EOFError)."""
+    header, fds, _, _ = socket.recv_fds(control, wire.HEADER.size, 1)
+    if len(header) < wire.HEADER.size:
+        raise EOFError("the grader has gone")
+    (size,) = wire.HEADER.unpack(header)
+    body = b""
+    while len(body) < size:
+        chunk = control.recv(size - len(body))
+        if not chunk:
+            raise EOFError("the grader has gone")
+        body += chunk
+    return json.loads(body), fds
+
+
+def _describe_exit(status):
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {signal.Signals(os.WTERMSIG(status)).name}"
+    code = os.WEXITSTATUS(status)
+    if code > 128 and code - 128 in signal.valid_signals():
+        return f"killed by signal {signal.Signals(code - 128).name}"
+    return f"exit code {code}"
+
+
+def _submission_pid(report, deadline=30.0):
+    """The pid the clean room reports (as the server sees it), or None if it ended before reporting."""
+    if not select.select([report], [], [], deadline)[0]:
+        return None
+    text = os.read(report, 32)
+    return int(text) if text.isdigit() else None
+
+
+def _run_one(control, request, channel_fd, transformer, probes, isolate):
+    """Fork the submission's clean room; serve kill requests until it has ended; report how it ended."""
+    report, report_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(report)
+            enter_clean_room(request, channel_fd, report_write, isolate)
+            channel = socket.socket(fileno=channel_fd)
+            serve_submission(channel, transformer, probes, isolate)
+        except BaseException:  # setting up the clean room failed: say why in the worker's log (stderr until then)
+            traceback.print_exc()
+        finally:
+            os._exit(70)
+    os.close(channel_fd)
+    os.close(report_write)
+    submission = _submission_pid(report)
+    os.close(report)
+    wire.send(control, {"opened": True})
+    watcher = os.pidfd_open(pid)
+    try:
+        while True:
+            ready, _, _ = select.select([watcher, control], [], [])
+            if watcher in ready:
+                _, status = os.waitpid(pid, 0)
+                wire.send(control, {"exited": _describe_exit(status)})
+                return
+            message, fds = _receive_request(control)
+            for fd in fds:
+                os.close(fd)
+            if message.get("cmd") == "kill":
+                # pid 1 of its namespace: killing it ends every process the submission started
+                if not isolate:
+                    os.killpg(pid, signal.SIGKILL)
+                for target in {submission, pid} - {None}:
+                    try:
+                        os.kill(target, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+    finally:
+        os.close(watcher)
+
+
+def serve(lab, isolate):
+    transformer, probes = preload(lab)
+    control = socket.socket(fileno=0)
+    wire.send(control, {"ready": True})
+    while True:
+        try:
+            request, fds = _receive_request(control)
+        except EOFError:
+            return
+        if request.get("cmd") == "open" and len(fds) == 1:
+            _run_one(control, request, fds[0], transformer, probes, isolate)
+        else:
+            for fd in fds:
+                os.close(fd)
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1], isolate=sys.argv[2:] != ["--no-isolation"])
