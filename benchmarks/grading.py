@@ -1,10 +1,13 @@
 """Plain `nbgrader autograde` against `python -m graders grade`, on the same submissions, in one run.
 
-    python benchmarks/grading.py [submissions=100] [workers=cores]
+    python benchmarks/grading.py [submissions=40] [workers=cores]
 
 The submissions are the backprop sample class's gradable notebooks (right, buggy, cheating, unanswered),
 repeated to the count asked for. Each tool grades its own fresh copy of the course; the script reports wall
-time, seconds per submission (amortized) and the ratio, and checks that both gave every cell the same score.
+time, seconds per submission (amortized) and the ratio, checks that both gave every cell the same score, and
+splits the grade command's time per submission: the clean room (opening and ending it), running the cells, and
+the checks (their wall time, and the grader's own CPU in them: judging outside the student's process).
+Exit status 1 when any cell was scored differently. CI runs it at 10 submissions (tests/test_benchmarks.py).
 """
 import os
 import sys
@@ -18,45 +21,55 @@ from graders import course
 from graders.grading import grade as grading
 from graders.samples import sample_class
 
+LAB = "backprop"
+
 
 def make_course(folder, submissions):
     root = course.copy_course(Path(folder))
-    course.build_releases(root)
-    release = nbformat.read(root / "release" / "backprop" / "backprop.ipynb", as_version=4)
-    samples = [s for s in sample_class("backprop") if s.graded]
+    course.build_releases(root, (LAB,))
+    release = nbformat.read(root / "release" / LAB / f"{LAB}.ipynb", as_version=4)
+    samples = [s for s in sample_class(LAB) if s.graded]
     for i in range(submissions):
         sample = samples[i % len(samples)]
-        target = root / "submitted" / f"s{i:03d}-{sample.student}" / "backprop"
+        target = root / "submitted" / f"s{i:03d}-{sample.student}" / LAB
         target.mkdir(parents=True)
-        (target / "backprop.ipynb").write_text(sample.notebook_text(release))
+        (target / f"{LAB}.ipynb").write_text(sample.notebook_text(release))
     return root
 
 
-def main(submissions=100, workers=None):
+def main(submissions=40, workers=None):
     submissions, workers = int(submissions), int(workers) if workers else os.cpu_count()
     with tempfile.TemporaryDirectory() as plain_dir, tempfile.TemporaryDirectory() as ours_dir:
         plain_root, ours_root = make_course(plain_dir, submissions), make_course(ours_dir, submissions)
 
         started = time.perf_counter()
-        failed = course.autograde(plain_root)["backprop"]
+        failed = course.autograde(plain_root, (LAB,))[LAB]
         plain_seconds = time.perf_counter() - started
 
         started = time.perf_counter()
-        outcomes = grading.grade("backprop", ours_root, workers=workers)
+        outcomes = grading.grade(LAB, ours_root, workers=workers)
         ours_seconds = time.perf_counter() - started
 
-        plain_scores = course.score_table(plain_root)
+        plain_scores = course.score_table(plain_root, LAB)
         differing = sorted(s for s, o in outcomes.items() if o.scores != plain_scores.get(s))
     statuses = {status: sum(o.status == status for o in outcomes.values())
                 for status in (grading.GRADED, grading.NEEDS_REVIEW, grading.REJECTED)}
-    print(f"{submissions} backprop submissions on {os.cpu_count()} cores")
-    print(f"  plain nbgrader autograde      {plain_seconds:7.1f} s   {plain_seconds / submissions:6.3f} s/submission"
+    parts = {}
+    for outcome in outcomes.values():
+        for part, seconds in outcome.seconds.items():
+            parts[part] = parts.get(part, 0.0) + seconds
+    print(f"{submissions} {LAB} submissions on {os.cpu_count()} cores")
+    print(f"  plain nbgrader autograde        {plain_seconds:7.1f} s   {plain_seconds / submissions:6.3f} s/submission"
           f"   ({len(failed)} it could not grade)")
     print(f"  graders grade ({workers} workers, sandbox) {ours_seconds:7.1f} s   {ours_seconds / submissions:6.3f} "
           f"s/submission   {statuses}")
-    print(f"  ratio                         {plain_seconds / ours_seconds:7.1f}x faster")
+    print(f"  ratio                           {plain_seconds / ours_seconds:7.1f}x faster")
+    print("  grade command, per submission (summed over workers, not wall time of the batch):")
+    for part, seconds in parts.items():
+        print(f"    {part:<22} {seconds / submissions:6.3f} s")
     print(f"  submissions scored differently: {len(differing)} {differing[:5]}")
+    return 1 if differing else 0
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    sys.exit(main(*sys.argv[1:]))

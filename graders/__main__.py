@@ -50,8 +50,9 @@ def grade(args):
           + f"\nCSV (blank = not graded): build/grading/{args.lab}/grades.csv")
     if args.feedback:
         from graders.grading import nbgrader_steps
-        nbgrader_steps.generate_feedback(course.ROOT, args.lab)
-        print(f"feedback (hidden tests redacted): feedback/<student>/{args.lab}/")
+        failed = nbgrader_steps.generate_feedback(course.ROOT, args.lab)
+        print(f"feedback (hidden tests redacted, student markup cleaned): feedback/<student>/{args.lab}/"
+              + (f"; nbgrader could not write it for {', '.join(map(grading.shown, failed))}" if failed else ""))
     return 0
 
 

@@ -159,8 +159,9 @@ def describe_error(label, error):
     return f"{label} raised {error['type']}: {error['message']}{place}"
 
 
-def parse_outcome(name, raw):
-    """An Outcome from the runtime's plain outcome, every field checked (ProtocolError when it is not as sent)."""
+def parse_outcome(name, raw, sent=None):
+    """An Outcome from the runtime's plain outcome, every field checked (ProtocolError when it is not as sent);
+    `sent`, the number of arguments the call was given, which must all come back."""
     _require(type(raw) is dict, "an outcome that is not an object")
     function = raw.get("function")
     _require(type(function) is dict and all(type(v) is str or v is None for v in function.values()),
@@ -173,6 +174,8 @@ def parse_outcome(name, raw):
     except (codec.CodecError, RecursionError) as exc:
         raise ProtocolError(f"a value that is not plain data ({exc})") from None
     _require(type(outcome.args) is list, "arguments that are not a list")
+    _require(sent is None or "value" not in raw and "raised" not in raw or len(outcome.args) == sent,
+             "a call whose arguments did not all come back")
     if "raised" in raw:
         error = raw["raised"]
         _require(type(error) is dict, "an error that is not an object")
@@ -289,7 +292,7 @@ class LocalStudent(Student):
         raw = runtime.call(self.namespace, name, _through_json([codec.encode(a) for a in args]),
                            _through_json({k: codec.encode(v) for k, v in kwargs.items()}),
                            list(answers or {}), self._ask(answering), getattr(self.probes, "PROXIES", None))
-        return parse_outcome(name, _through_json(raw))
+        return parse_outcome(name, _through_json(raw), len(args))
 
     def probe(self, adapter, *args, answers=None):
         answering = Answering(answers_in(args, {}, answers))

@@ -67,3 +67,25 @@ def test_visible_checks_flag_the_buggy_cell(sample, release):
 
 def test_every_bug_sample_has_a_stated_reason():
     assert {s.student for s in SAMPLES if s.loses} == set(REASONS)
+
+
+@pytest.mark.parametrize("label, expression", [(label, f) for label, f, _ in __import__(
+    "graders.autograd.checks", fromlist=["EXPRESSIONS"]).EXPRESSIONS])
+def test_the_reference_pass_over_a_traced_expression_agrees_with_finite_differences(label, expression):
+    from graders.autograd import expressions
+
+    x0, y0, h = 0.7, -1.3, 1e-6
+    values, grads = expressions.evaluate(expressions.trace(expression, x0, y0))
+    f = lambda x, y: expression(expressions.FLOAT, x, y)  # noqa: E731
+    assert math.isclose(values[-1], f(x0, y0), rel_tol=1e-12)
+    numeric = ((f(x0 + h, y0) - f(x0 - h, y0)) / (2 * h), (f(x0, y0 + h) - f(x0, y0 - h)) / (2 * h))
+    assert all(math.isclose(g, n, rel_tol=1e-6, abs_tol=1e-8) for g, n in zip(grads[:2], numeric)), label
+
+
+def test_the_grader_orders_a_graph_children_first_each_node_once():
+    from graders.autograd.expressions import order
+
+    # root 0 uses 1 and 2; 1 uses 2 (a node first reached by the short path); 2 uses the leaf 3
+    assert order([[1, 2], [2], [3], []]) == {"root_grad": 1.0, "order": [0, 1, 2, 3]}
+    with pytest.raises(ValueError):
+        order([[5]])

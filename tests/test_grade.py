@@ -1,47 +1,56 @@
 """The grade command: hostile submissions in one batch beside honest ones, and its equivalence with nbgrader."""
 import csv
 import json
+import os
+import re
 
 import nbformat
 import pytest
 
 from graders import course
-from graders.grading import executor, grade as grading
-from graders.samples import sample_class
-from hostile import EXPECTED, HOSTILE
+from graders.grading import executor, grade as grading, nbgrader_steps
+from graders.grading.secret import SECRET_FILE, course_secret
+from graders.samples import Sample, sample_class
+from graders.samples.backprop import REFERENCE
+from hostile import EXPECTED, hostile_samples, place_files, probe, secret_paths
 
 SAMPLES = sample_class("backprop")
 HONEST = [s for s in SAMPLES if s.student in ("reference-solution", "correct-vectorized", "bug-adam-shared-state")]
 LIMITS = {"notebook_timeout": 11.0, "cell_timeout": 8.0}
 
 
-
 def _process_cap_holds():
     """Root ignores RLIMIT_NPROC: without a pids cgroup the fork bomb below would not be bounded."""
-    import os
-
-    cap = executor.ProcessCap("probe")
+    cap = executor.Cgroup("probe")
     try:
         return cap.kind == "cgroup" or os.getuid() != 0
     finally:
         cap.remove()
 
 
-def _course(fresh_course, name, samples, lab="backprop"):
-    root = fresh_course(name)
+def stage(root, samples, lab="backprop"):
     release = nbformat.read(root / "release" / lab / f"{lab}.ipynb", as_version=4)
     for sample in samples:
         folder = root / "submitted" / sample.student / lab
         folder.mkdir(parents=True)
-        (folder / f"{lab}.ipynb").write_text(sample.notebook_text(release))
+        (folder / f"{lab}.ipynb").write_text(sample.notebook_text(release), encoding="utf-8")
     return root
+
+
+def _course(fresh_course, name, samples, lab="backprop"):
+    return stage(fresh_course(name), samples, lab)
 
 
 @pytest.fixture(scope="module")
 def hostile(fresh_course):
     executor.require_sandbox()  # ./run setup installs bubblewrap; a missing sandbox fails here, loudly
     assert _process_cap_holds(), "no pids cgroup can be created here and root ignores RLIMIT_NPROC"
-    root = _course(fresh_course, "hostile", HONEST + HOSTILE)
+    root = fresh_course("hostile")
+    course_secret(root)
+    stage(root, HONEST + hostile_samples(root))
+    place_files(root)
+    missing = [p for p in secret_paths(root) if not p.exists()]
+    assert not missing, f"the probe would test nothing for {missing}"
     return root, grading.grade("backprop", root, workers=2, **LIMITS)
 
 
@@ -57,8 +66,14 @@ def _total(outcome):
         outcome.scores.get(c) or 0 for c in outcome.scores if c.startswith("test_"))
 
 
-def test_every_hostile_kind_has_an_expectation_and_there_are_at_least_twenty():
-    assert {s.student for s in HOSTILE} == set(EXPECTED) and len(HOSTILE) >= 20
+def _recorded(root, student):
+    return json.loads((root / "build" / "grading" / "backprop" / "outputs" / f"{student}.json").read_text())
+
+
+def test_every_hostile_kind_has_an_expectation_and_there_are_many(tmp_path):
+    students = {s.student for s in hostile_samples(tmp_path)} | {"h-symlink-to-classmate", "h-symlinked-folder",
+                                                                  "h-link-to-instructor-source", "h-huge-file"}
+    assert students == set(EXPECTED) and len(EXPECTED) >= 45
 
 
 @pytest.mark.parametrize("student", sorted(EXPECTED))
@@ -73,28 +88,37 @@ def test_hostile_submission_gets_its_status_score_and_reason(hostile, student):
 
 
 def test_the_batch_completes_and_honest_grades_are_what_they_are_alone(hostile, fresh_course):
-    _, outcomes = hostile
-    assert set(outcomes) == {s.student for s in HONEST + HOSTILE}
+    root, outcomes = hostile
+    assert set(outcomes) == {s.student for s in HONEST} | set(EXPECTED)
     alone_root = _course(fresh_course, "alone", HONEST)
+    (alone_root / SECRET_FILE).write_bytes((root / SECRET_FILE).read_bytes())  # the same hidden inputs
     alone = grading.grade("backprop", alone_root, workers=1, **LIMITS)
     for sample in HONEST:
         assert outcomes[sample.student].scores == alone[sample.student].scores
         assert outcomes[sample.student].status == alone[sample.student].status == grading.GRADED
+        assert _recorded(root, sample.student) == _recorded(alone_root, sample.student)
 
 
-def test_sandbox_hid_the_course_and_the_network_and_kept_the_filesystem(hostile):
+def test_the_sandbox_hid_the_course_the_server_and_the_network(hostile):
     root, _ = hostile
-    recorded = json.loads((root / "build/grading/backprop/outputs/h-reads-secrets-writes-outside-network.json")
-                          .read_text())
-    printed = "".join(o.get("text", "") for o in recorded["student-cell-0"])
-    assert "LEAKED" not in printed and printed.count("blocked") == 5, printed
-    assert not (course.ROOT / "hostile-was-here.txt").exists() and not (root / "hostile-was-here.txt").exists()
+    printed = "".join(o.get("text", "") for outputs in _recorded(root, "h-reads-secrets-writes-outside-network").values()
+                      for o in outputs if o.get("name") == "stdout")
+    assert "LEAKED" not in printed
+    assert printed.count("blocked") == len(secret_paths(root)) + 1 + 3 + 1, printed  # files, import, writes, network
+    assert "pid 2 uid 1000 proc []" in printed  # in its own pid namespace (under its init), not root, no /proc
+    assert not (root / "hostile-was-here.txt").exists() and not (course.ROOT.parent / "hostile-was-here.txt").exists()
+
+
+def test_a_test_cell_output_is_the_graders_verdict_not_the_students(hostile):
+    root, _ = hostile
+    for student in ("h-unanswered-patches-runtime", "h-unanswered-patches-wire", "h-thread-forges-replies"):
+        outputs = _recorded(root, student)["test_sigmoid"]
+        assert outputs[0]["output_type"] == "error" and "expected" not in outputs[0].get("ename", ""), outputs
 
 
 def test_huge_output_is_cut(hostile):
     root, _ = hostile
-    recorded = json.loads((root / "build/grading/backprop/outputs/h-huge-output.json").read_text())
-    assert len(json.dumps(recorded)) < 1_000_000
+    assert len(json.dumps(_recorded(root, "h-huge-output"))) < 1_000_000
 
 
 def test_rejected_and_not_graded_are_blank_in_the_csv_not_zero(hostile):
@@ -104,6 +128,49 @@ def test_rejected_and_not_graded_are_blank_in_the_csv_not_zero(hostile):
     assert rows["h-corrupt-json"]["total"] == "" and rows["h-corrupt-json"]["test_sigmoid"] == ""
     assert rows["reference-solution"]["conclusion"] == ""  # written, not graded by a person yet
     assert rows["h-infinite-loop"]["test_sigmoid"] == "0.0" and rows["h-infinite-loop"]["status"] == "needs review"
+
+
+def test_report_and_csv_escape_control_characters(hostile):
+    root, outcomes = hostile
+    text = grading.report(outcomes, course.max_scores(root, "backprop"))
+    text += (root / "build/grading/backprop/grades.csv").read_text()
+    assert "\\x1b[31mEVIL\\x07" in text
+    assert not any(ch in text for ch in "\x1b\x07\x00")
+
+
+def test_feedback_holds_no_live_student_markup_no_hidden_code_and_nothing_for_the_rejected(hostile):
+    root, outcomes = hostile
+    assert nbgrader_steps.generate_feedback(root, "backprop") == []
+    pages = {p.parts[-3]: p.read_text() for p in (root / "feedback").glob("*/backprop/backprop.html")}
+    for student in ("h-script-in-markdown", "h-html-and-script-output"):
+        live = [tag for tag in re.findall(r"<[^>]*>", pages[student]) if re.search(r"script|onerror", tag, re.I)
+                and "mathjax" not in tag.lower() and "require" not in tag.lower()]
+        assert not any("alert" in tag for tag in live) and "alert(" in pages[student], (student, live)
+    assert "<strong>bold</strong>" in pages["h-script-in-markdown"]  # harmless formatting survives
+    for student, page in pages.items():
+        assert "BEGIN HIDDEN TESTS" not in page and "import hidden as checks" not in page, student
+    rejected = {s for s, o in outcomes.items() if o.status == grading.REJECTED}
+    assert rejected and not rejected & set(pages)  # the link to the instructor's source gets no page at all
+
+
+def test_a_planted_file_or_package_never_reaches_the_next_student(fresh_course):
+    plant = ("import os, sys\nfor name in ('numpy_planted.py', 'sitecustomize.py', 'tqdm.py'):\n"
+             "    open(os.path.join('/tmp', name), 'w').write('print(\"PLANTED\")')\n"
+             "open('/tmp/secret-of-a-student.txt', 'w').write('mine')\nsys.path.insert(0, '/tmp')")
+    witness = ("import os\nprint(sorted(os.listdir('/tmp')), sorted(os.listdir('.')))\n"
+               "try:\n    import numpy_planted\nexcept ImportError:\n    print('no planted module')")
+    samples = [Sample("a-planter", "", REFERENCE, damage=_insert(plant)),
+               Sample("b-witness", "", REFERENCE, damage=_insert(witness))]
+    root = _course(fresh_course, "planted", samples)
+    outcomes = grading.grade("backprop", root, workers=1, **LIMITS)
+    printed = "".join(o.get("text", "") for outputs in _recorded(root, "b-witness").values() for o in outputs)
+    assert "['submission'] ['data.pkl']" in printed and "no planted module" in printed and "PLANTED" not in printed
+    assert (outcomes["b-witness"].status, _total(outcomes["b-witness"])) == (grading.GRADED, 15)
+
+
+def _insert(source):
+    from hostile import _insert_cell
+    return _insert_cell(source)
 
 
 def test_grading_the_sample_class_gives_plain_nbgraders_scores_to_every_honest_submission(sample_class_graded):
@@ -138,9 +205,19 @@ def test_one_worker_and_a_rerun_give_the_same_results(sample_class_graded):
            {s: (o.status, o.scores, o.reasons) for s, o in parallel.items()}
 
 
-def test_feedback_shows_hidden_test_messages_but_not_their_code(sample_class_graded):
-    from graders.grading import nbgrader_steps
+def test_another_secret_gives_the_sample_class_the_same_scores(sample_class_graded):
+    root, first = sample_class_graded
+    secret = (root / SECRET_FILE).read_bytes()
+    (root / SECRET_FILE).unlink()
+    try:
+        again = grading.grade("backprop", root, workers=2, **LIMITS)
+        assert (root / SECRET_FILE).read_bytes() != secret
+    finally:
+        (root / SECRET_FILE).write_bytes(secret)
+    assert {s: (o.status, o.scores) for s, o in again.items()} == {s: (o.status, o.scores) for s, o in first.items()}
 
+
+def test_feedback_shows_hidden_test_messages_but_not_their_code(sample_class_graded):
     root, _ = sample_class_graded
     nbgrader_steps.generate_feedback(root, "backprop")
     html = (root / "feedback" / "bug-adam-shared-state" / "backprop" / "backprop.html").read_text()
@@ -152,3 +229,8 @@ def test_without_bubblewrap_grading_stops_with_the_install_hint(monkeypatch, tmp
     monkeypatch.setattr(executor, "bwrap_path", lambda: None)
     with pytest.raises(executor.SandboxUnavailable, match="apt-get install bubblewrap"):
         grading.grade("backprop", tmp_path)
+
+
+def test_the_probe_looks_for_the_graded_courses_own_files(tmp_path):
+    assert str(tmp_path / "gradebook.db") in probe(tmp_path) and "/work/main" not in probe(tmp_path).replace(
+        str(course.ROOT), "")

@@ -6,8 +6,6 @@ of the graded operation by the student's function, every other node given with i
 the backward order answered by the grader unless `backward` is the one graded. Values and gradients come back
 and are compared here with the reference pass, so a bug costs points in its own cell only.
 """
-import numpy as np
-
 from graders.autograd import expressions, published, reference as ref
 from graders.autograd.expressions import FLOAT
 from graders.judging import HARD_CODED, Fail, ProtocolError, as_float, describe_error, expect, expect_close
@@ -15,7 +13,7 @@ from graders.judging import HARD_CODED, Fail, ProtocolError, as_float, describe_
 GRADED = ("add", "mul", "power", "exp", "tanh", "sigmoid", "backward", "derivative_exercises", "train_linear",
           "train_quadratic")
 OPERATIONS = ("add", "mul", "power", "exp", "tanh", "sigmoid")
-EXERCISE_EPOCHS = {"train_linear": 10, "train_quadratic": 10}
+EXERCISE_EPOCHS = {"train_linear": 5, "train_quadratic": 5}  # each operation is a call answered by the grader
 
 
 def _chain(F, x, y):
@@ -82,8 +80,8 @@ def _answers(graded):
 
 
 def _points(rng):
-    """Three (x, y) points with |x|, |y| in [0.3, 1.6] (x is divided by, y square-rooted after squaring)."""
-    magnitudes, signs = rng.uniform(0.3, 1.6, (3, 2)), rng.choice([-1.0, 1.0], (3, 2))
+    """Two (x, y) points with |x|, |y| in [0.3, 1.6] (x is divided by, y square-rooted after squaring)."""
+    magnitudes, signs = rng.uniform(0.3, 1.6, (2, 2)), rng.choice([-1.0, 1.0], (2, 2))
     return [tuple(float(v) for v in row) for row in magnitudes * signs]
 
 
@@ -101,10 +99,11 @@ def _build(student, name, program):
 
 
 def _check_piece(student, rng, name):
+    points = _points(rng)
     for label, f, uses in EXPRESSIONS:
         if name != "backward" and name not in uses:
             continue
-        for x0, y0 in _points(rng):
+        for x0, y0 in points[:1] if f is _chain else points:  # the long chain once: it is about depth
             program = expressions.trace(f, x0, y0)
             values, grads, root_grad = _build(student, name, program)
             expected_values, expected_grads = expressions.evaluate(program)
@@ -154,7 +153,7 @@ def sigmoid(student, rng):
             values, _, _ = _build(student, "sigmoid", program)
         except Fail as exc:
             raise Fail(f"{exc}\n  hint: for z < 0 use e^z / (1 + e^z), so exp never overflows") from None
-        expect_close(f"sigmoid({z})", as_float("value", values[-1]), ref.sigmoid_float(z), rtol=1e-12)
+        expect_close(f"sigmoid({z})", as_float("value", values[-1]), FLOAT.sigmoid(z), rtol=1e-12)
 
 
 def backward(student, rng):

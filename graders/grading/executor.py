@@ -284,6 +284,7 @@ class Session(judging.Student):
         self.notebook_deadline = time.monotonic() + notebook_timeout
         self.notebook_timeout, self.cell_timeout = notebook_timeout, cell_timeout
         self.where, self.open = "", True
+        self.hooks = set()  # trace/profile hooks seen while the checks called the notebook (best-effort, reported)
 
     def _deadline(self):
         return min(self.notebook_deadline, time.monotonic() + self.cell_timeout)
@@ -344,8 +345,12 @@ class Session(judging.Student):
 
     def _outcome(self, message, answering):
         reply = self._exchange(message, answering)
-        if set(reply) != {"nonce", "outcome"}:
+        if set(reply) != {"nonce", "outcome"} or type(reply["outcome"]) is not dict:
             self._end(f"{self.where} sent a reply of another shape")
+        hooks = reply["outcome"].get("hooks", [])
+        if type(hooks) is not list or not all(h in ("trace", "profile") for h in hooks):
+            self._end(f"{self.where} sent a malformed outcome")
+        self.hooks.update(hooks)
         return reply["outcome"]
 
     def call(self, name, *args, answers=None, **kwargs):
@@ -353,7 +358,7 @@ class Session(judging.Student):
         raw = self._outcome({"cmd": "call", "function": name, "args": [codec.encode(a) for a in args],
                              "kwargs": {k: codec.encode(v) for k, v in kwargs.items()},
                              "answered": sorted(answers or {})}, answering)
-        return self._parsed(judging.parse_outcome, name, raw)
+        return self._parsed(lambda n, value: judging.parse_outcome(n, value, len(args)), name, raw)
 
     def probe(self, adapter, *args, answers=None):
         answering = judging.Answering(judging.answers_in(args, {}, answers))
@@ -424,21 +429,22 @@ class Worker:
             raise SandboxUnavailable(f"the grading worker did not start (see {log.name})")
 
     def open(self, notebook_timeout, cell_timeout):
-        """A new clean room and its channel."""
-        host, child = socket.socketpair()
+        """A new clean room and its channel; a worker that does not answer is replaced (once)."""
         files = {name: f"{FILES_MOUNT}/{name}" if self.sandbox else str(path) for name, path in self.files.items()}
         message = wire.frame({"cmd": "open", "files": files, "limits": self.limits})
-        socket.send_fds(self.control.sock, [message], [child.fileno()])
-        child.close()
-        try:
-            opened = self.control.receive(time.monotonic() + 30)
-        except (TimeoutError, EOFError, SessionEnded):
-            opened = None
-        if opened != {"opened": True}:
+        for _ in range(2):
+            host, child = socket.socketpair()
+            try:
+                socket.send_fds(self.control.sock, [message], [child.fileno()])
+                opened = self.control.receive(time.monotonic() + 30)
+            except (OSError, TimeoutError, EOFError, SessionEnded):
+                opened = None
+            child.close()
+            if opened == {"opened": True}:
+                return Session(self, host, notebook_timeout, cell_timeout)
             host.close()
             self.restart()
-            raise SessionEnded("the grading worker did not open a clean room (it was restarted)")
-        return Session(self, host, notebook_timeout, cell_timeout)
+        raise SessionEnded("the grading worker could not open a clean room (it was replaced twice)")
 
     def wait_child(self, seconds=10.0):
         """How the clean room ended ("exit code 0", ...); after `seconds`, it is killed (or the worker restarted)."""

@@ -16,7 +16,7 @@ import os
 import queue
 import re
 import shutil
-import stat
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +40,7 @@ class Outcome:
     reasons: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     scores: dict = field(default_factory=dict)
+    seconds: dict = field(default_factory=dict)   # where its grading time went (benchmarks/grading.py sums them)
 
 
 def shown(text):
@@ -149,28 +150,50 @@ class Judge:
             getattr(self.checks, name)(session, rng)
         except judging.Fail as failure:
             message = str(failure)
+            lines = message.splitlines() or [""]
             return ([{"output_type": "error", "ename": "AssertionError", "evalue": message,
-                      "traceback": ["AssertionError: " + line for line in message.splitlines()[:1]]
-                      + message.splitlines()[1:]}],
+                      "traceback": ["AssertionError: " + lines[0], *lines[1:]]}],
                     judging.FLAG_REASONS.get(failure.flag) and f"{name}: {judging.FLAG_REASONS[failure.flag]}")
+        except judging.ProtocolError as exc:
+            return _not_run(f"malformed results ({exc})"), f"{name}: the notebook's process sent malformed results ({exc})"
+        except executor.SessionEnded:
+            raise
+        except Exception as exc:  # our own failure on this check: the cell scores 0 and a person looks
+            return (_not_run(f"the grader failed ({type(exc).__name__})"),
+                    f"the grader failed while checking {name} ({type(exc).__name__}: {exc})")
         return [{"output_type": "stream", "name": "stdout", "text": f"✓ {name}: every hidden check passed\n"}], None
 
     def run(self, worker, student, plan):
-        """{cell id: outputs} for the cells that ran, and the reasons for review."""
-        recorded, reasons = {}, []
+        """{cell id: outputs} for the cells that ran, the reasons for review, and where the time went: the clean
+        room (opening and ending it), the cells, the checks (wall) and the grader's own CPU in them."""
+        recorded, reasons, session = {}, [], None
+        seconds = dict.fromkeys(("clean room", "cells", "checks", "checks, grader CPU"), 0.0)
+
+        def timed(key, action, *args):
+            wall, cpu = time.perf_counter(), time.thread_time()
+            try:
+                return action(*args)
+            finally:
+                seconds[key] += time.perf_counter() - wall
+                if key == "checks":
+                    seconds["checks, grader CPU"] += time.thread_time() - cpu
+
         try:
-            session = worker.open(self.notebook_timeout, self.cell_timeout)
+            session = timed("clean room", worker.open, self.notebook_timeout, self.cell_timeout)
             for kind, cell_id, payload in plan:
                 if kind == "cell":
-                    recorded[cell_id] = session.run_cell(cell_id, payload)
+                    recorded[cell_id] = timed("cells", session.run_cell, cell_id, payload)
                 else:
                     session.checking(cell_id)
-                    recorded[cell_id], reason = self.check(session, student, payload)
+                    recorded[cell_id], reason = timed("checks", self.check, session, student, payload)
                     reasons += [reason] if reason else []
-            session.finish()
+            timed("clean room", session.finish)
         except executor.SessionEnded as exc:
             reasons.append(str(exc))
-        return recorded, reasons
+        if session is not None and session.hooks:
+            reasons.append(f"a {' and a '.join(sorted(session.hooks))} hook (sys.settrace / sys.setprofile) was active "
+                           "while the notebook's functions were checked")
+        return recorded, reasons, seconds
 
 
 def _run_all(lab, root, plans, judge, workers, sandbox):
@@ -184,7 +207,7 @@ def _run_all(lab, root, plans, judge, workers, sandbox):
             return student, judge.run(worker, student, plans[student])
         except Exception as exc:  # our own failure on this submission: it is reviewed, the batch goes on
             worker.restart()
-            return student, ({}, [f"the grader failed on this submission ({type(exc).__name__}: {exc})"])
+            return student, ({}, [f"the grader failed on this submission ({type(exc).__name__}: {exc})"], {})
         finally:
             pool.put(worker)
 
@@ -236,7 +259,8 @@ def grade(lab, root=course.ROOT, workers=None, sandbox=True, notebook_timeout=60
         plans[student] = result["plan"]
 
     judge = Judge(lab, checks, course_secret(root), notebook_timeout, cell_timeout)
-    for student, (recorded, reasons) in _run_all(lab, root, plans, judge, workers, sandbox).items():
+    for student, (recorded, reasons, seconds) in _run_all(lab, root, plans, judge, workers, sandbox).items():
+        outcomes[student].seconds = seconds
         problem = reasons[-1] if reasons else "the run stopped early"
         for _, cell_id, _ in plans[student]:
             recorded.setdefault(cell_id, _not_run(problem))

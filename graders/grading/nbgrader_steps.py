@@ -14,6 +14,8 @@ from traitlets.config import PyFileConfigLoader
 from graders.course import FAILED_STUDENT
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+# templates/feedback/safe.html.j2 extends nbgrader's own feedback template (the folder shares its name, so nbgrader's
+# template_name "feedback" finds both, ours first).
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 NBGRADER_TEMPLATES = Path(nbgrader.__file__).resolve().parent / "server_extensions" / "formgrader" / "templates"
 
@@ -95,7 +97,7 @@ def generate_feedback(root, lab):
     (graders/grading/safe_html.py), output HTML sanitised by nbconvert. Returns the students it could not do."""
     defaults = GenerateFeedback.class_traits()["preprocessors"].default()
     config = _config(root, GenerateFeedback={"preprocessors": [RedactHiddenTests, *defaults]},
-                     HTMLExporter={"template_name": "safe_feedback", "sanitize_html": True,
+                     HTMLExporter={"sanitize_html": True, "template_file": "safe.html.j2",
                                    "extra_template_basedirs": [str(TEMPLATES), str(NBGRADER_TEMPLATES)],
                                    "filters": {"safe_markup": "graders.grading.safe_html.clean"}})
     return _failed_students(NbGraderAPI(config=config).generate_feedback(lab, "*", force=True), "generate_feedback")

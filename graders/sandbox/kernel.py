@@ -12,7 +12,7 @@ import time
 import traceback
 import types
 
-from graders.sandbox.runtime import CELL_PREFIX, cell_filename, remember_source
+from graders.sandbox.runtime import CELL_PREFIX, cell_filename, leave_if_forked, remember_source
 
 STREAM_LIMIT = 100_000  # characters kept per stream and cell; the rest is cut, as nbgrader's LimitOutput does
 QUIET_MAGICS = ("matplotlib", "config", "load_ext", "autoreload", "pylab")
@@ -116,6 +116,7 @@ class Kernel:
         """Execute one cell; returns its nbformat outputs (streams, then a result or an error)."""
         self.filename = cell_filename(cell_id)
         remember_source(self.filename, source)
+        me = os.getpid()
         streams = {"stdout": _Stream(), "stderr": _Stream()}
         captured = {fd: tempfile.TemporaryFile() for fd in (1, 2)}   # C-level writes, as ipykernel captures them
         saved = {fd: os.dup(fd) for fd in (1, 2)}
@@ -128,6 +129,7 @@ class Kernel:
         except BaseException as exc:  # SystemExit and KeyboardInterrupt included: a kernel reports them too
             error = exc
         finally:
+            leave_if_forked(me)
             sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
             for fd, copy in saved.items():
                 os.dup2(copy, fd)

@@ -13,6 +13,8 @@ import contextlib
 import inspect
 import io
 import linecache
+import os
+import sys
 import traceback
 import types
 import warnings
@@ -33,6 +35,12 @@ class GraderRefused(RuntimeError):
 def cell_filename(cell_id):
     """The file name a notebook cell's code runs under; tracebacks and `describe` recognise it."""
     return f"{CELL_PREFIX}{cell_id}>"
+
+
+def leave_if_forked(pid):
+    """A process the student's code forked must never reach the grader's channel: it ends here."""
+    if os.getpid() != pid:
+        os._exit(0)
 
 
 def remember_source(filename, source):
@@ -163,18 +171,26 @@ def call(namespace, name, args=(), kwargs=None, answered=(), ask=None, special=N
     make = maker(namespace, ask, special)
     values = [codec.decode(a, answer=make) for a in args]
     keywords = {k: codec.decode(v, answer=make) for k, v in (kwargs or {}).items()}
-    recorded = []
+    recorded, me = [], os.getpid()
     with substituted(namespace, {n: make(n) for n in answered}):
         try:
             with quiet(recorded):
                 result = function(*values, **keywords)
         except BaseException as exc:  # SystemExit included: the student's function ended badly, nothing more
+            leave_if_forked(me)
             outcome["raised"] = student_error(exc)
         else:
+            leave_if_forked(me)
             outcome["value"] = codec.encode(result)
     outcome["args"] = [codec.encode(v) for v in values]
     outcome["warnings"] = recorded
-    return outcome
+    return {**outcome, **hooks()}
+
+
+def hooks():
+    """{"hooks": [...]} when a trace or profile hook is set (tracing can rewrite what the runtime reports), else {}."""
+    active = [name for name, hook in (("trace", sys.gettrace()), ("profile", sys.getprofile())) if hook is not None]
+    return {"hooks": active} if active else {}
 
 
 def signature(namespace, name):
@@ -192,8 +208,12 @@ def probe(namespace, adapter, args=(), answered=(), ask=None, special=None):
     """Run a lab's adapter (graders/<lab>/probes.py): adapter(namespace, make_proxy, *args) -> a plain value."""
     make = maker(namespace, ask, special)
     values = [codec.decode(a, answer=make) for a in args]
+    me = os.getpid()
     with substituted(namespace, {n: make(n) for n in answered}):
         try:
-            return {"value": codec.encode(adapter(namespace, make, *values))}
+            value = adapter(namespace, make, *values)
         except BaseException as exc:  # the adapter reports the student's errors itself; this is a last resort
-            return {"raised": student_error(exc)}
+            leave_if_forked(me)
+            return {"raised": student_error(exc), **hooks()}
+        leave_if_forked(me)
+        return {"value": codec.encode(value), **hooks()}

@@ -32,6 +32,7 @@ import signal
 import socket
 import struct
 import sys
+import time
 import traceback
 import types
 
@@ -137,22 +138,34 @@ def _only_fds(keep):
     os.closerange(keep + 1, 65536)
 
 
+def _init(kernel):
+    """pid 1 of the clean room: reap every orphan until the kernel ends, then end, which ends every process left."""
+    while True:
+        pid, status = os.wait()
+        if pid == kernel:
+            os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
+
+
 def enter_clean_room(request, channel_fd, report_fd, isolate):
-    """In a child of the server: namespaces, a private /tmp, limits, no capabilities. Returns in the submission's
-    process (pid 1 of its own pid namespace), whose pid (as the server sees it) is written to report_fd first;
-    the intermediate process that made the namespaces only waits and passes the exit status on."""
+    """In a child of the server: namespaces, a private /tmp, no capabilities, limits. Returns in the submission's
+    kernel process; above it, pid 1 of the new pid namespace reaps orphans, and above that the process that made
+    the namespaces reports pid 1's pid (as the server sees it) to report_fd, waits, and passes the status on."""
     if isolate:
         _enter_namespaces()
         last = _last_capability()
-        grandchild = os.fork()
-        if grandchild:  # the intermediate: holds nothing of the student's, waits, passes the status on
-            os.write(report_fd, str(grandchild).encode())
+        init = os.fork()
+        if init:  # the intermediate: holds nothing of the student's
+            os.write(report_fd, str(init).encode())
             os.closerange(0, 65536)
-            _, status = os.waitpid(grandchild, 0)
+            _, status = os.waitpid(init, 0)
             os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
         _write("/proc/self/oom_score_adj", "1000")  # under memory pressure, the submission goes first
         _private_filesystem()
         _drop_capabilities(last)
+        kernel = os.fork()
+        if kernel:  # pid 1: a kernel that kills itself dies, as in Jupyter (pid 1 would ignore the signal)
+            os.closerange(0, 65536)
+            _init(kernel)
     else:
         os.setsid()
         os.write(report_fd, str(os.getpid()).encode())
@@ -167,19 +180,22 @@ def enter_clean_room(request, channel_fd, report_fd, isolate):
 # --- the submission's process ----------------------------------------------------------------------------
 
 def _reap(isolated):
-    """After each cell: processes the cell started do not outlive it (as pid 1 we may signal our whole namespace)."""
-    if isolated:
-        try:
-            os.kill(-1, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    while True:
+    """After each cell: processes the cell started do not outlive it (kill(-1) reaches every process of the clean
+    room's pid namespace but its pid 1 and ourselves, and nothing outside it)."""
+    if not isolated:
+        return
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:  # our own children, until gone (orphans are pid 1's to reap)
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
-            return
+            time.sleep(0.001)
 
 
 def serve_submission(channel, transformer, probes, isolated):
@@ -285,7 +301,7 @@ def _run_one(control, request, channel_fd, transformer, probes, isolate):
             for fd in fds:
                 os.close(fd)
             if message.get("cmd") == "kill":
-                # pid 1 of its namespace: killing it ends every process the submission started
+                # pid 1 of its pid namespace: killing it ends every process the submission started
                 if not isolate:
                     os.killpg(pid, signal.SIGKILL)
                 for target in {submission, pid} - {None}:

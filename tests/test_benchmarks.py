@@ -1,0 +1,14 @@
+"""The benchmark the docs cite runs in CI at a small size, so it cannot rot (figures come from larger runs)."""
+import subprocess
+import sys
+
+from graders import course
+
+
+def test_the_grading_benchmark_runs_and_both_graders_agree_on_every_cell():
+    result = subprocess.run([sys.executable, "benchmarks/grading.py", "10"], cwd=course.ROOT, capture_output=True,
+                            text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "submissions scored differently: 0" in result.stdout
+    for part in ("clean room", "cells", "checks", "checks, grader CPU"):
+        assert part in result.stdout

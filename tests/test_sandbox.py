@@ -1,0 +1,335 @@
+"""The trust boundary piece by piece: what crosses it (codec), what the sandbox holds (runtime only), what a clean
+room leaves to the next (nothing), and the host-side guards (pre-flight bounds, per-student isolation, secrets)."""
+import ast
+import json
+import os
+import time
+
+import numpy as np
+import pytest
+
+from graders import course, judging
+from graders.grading import executor, isolation, preflight
+from graders.sandbox import codec, runtime
+
+LAB_FILES = {"data.pkl": course.ROOT / "release" / "backprop" / "data.pkl"}
+
+
+# --- what may cross --------------------------------------------------------------------------------------
+
+def test_plain_values_cross_and_come_back_equal():
+    rng = np.random.default_rng(3)
+    rng.normal(size=5)
+    value = {"a": [1, 2.5, float("nan"), None, True, "text"], "t": (1, (2, 3)), "w": np.arange(6.0).reshape(2, 3),
+             "i": np.arange(3), "b": np.array([True, False]), "n": np.float64(2.5), "rng": rng}
+    back = codec.decode(json.loads(json.dumps(codec.encode(value))))
+    assert back["t"] == (1, (2, 3)) and back["a"][:2] == [1, 2.5] and back["n"] == 2.5
+    assert back["w"].dtype == np.float64 and np.array_equal(back["w"], value["w"])
+    assert back["i"].dtype == np.int64 and back["b"].dtype == np.bool_
+    assert back["rng"].normal() == rng.normal()  # the generator's state came along
+
+
+@pytest.mark.parametrize("value, what", [
+    (type("Sneaky", (float,), {"__float__": lambda self: 1 / 0})(1.0), "Sneaky"),
+    (type("MyDict", (dict,), {})(a=1), "MyDict"),
+    ({1: "a"}, "keys are not all strings"),
+    (np.array(["a"]), "dtype <U1"),
+    (lambda: None, "function"),
+    (2 ** 300, "integer too large"),
+])
+def test_anything_else_becomes_unsupported_without_being_called(value, what):
+    encoded = codec.encode(value)
+    assert what in encoded["unsupported"]
+    assert type(codec.decode(encoded)) is codec.Unsupported
+
+
+def test_a_list_that_holds_itself_is_unsupported_not_a_recursion():
+    loop = []
+    loop.append(loop)
+    assert "nested too deeply" in codec.encode(loop)[0]["unsupported"]
+
+
+@pytest.mark.parametrize("structure", [
+    {"array": {"dtype": "float64", "shape": [2], "data": [1.0]}},
+    {"array": {"dtype": "object", "shape": [1], "data": [1]}},
+    {"tuple": [1], "dict": {}},
+    {"eval": "1 + 1"},
+    {"rng": {"bit_generator": "MT19937"}},
+    [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],
+])
+def test_the_grader_refuses_every_structure_it_does_not_expect(structure):
+    with pytest.raises(codec.CodecError):
+        codec.decode(structure)
+
+
+# --- the grader's side of a call ------------------------------------------------------------------------
+
+def test_answers_are_plain_values_and_changes_to_arguments_go_back():
+    def grow(layer, X):
+        layer["z"] = X * 2
+        return X.sum()
+
+    answering = judging.Answering({"grow": grow})
+    reply = answering("grow", [codec.encode({"W": 1.0}), codec.encode(np.ones(2))], {})
+    assert codec.decode(reply["value"]) == 2.0
+    assert list(reply["mutated"]) == ["0"] and np.array_equal(codec.decode(reply["mutated"]["0"])["z"], [2.0, 2.0])
+    with pytest.raises(judging.Refused, match="not answered"):
+        answering("other", [], {})
+    with pytest.raises(judging.Refused, match="could not be computed"):
+        answering("grow", [codec.encode(None), codec.encode(1.0)], {})
+
+
+def test_a_student_cannot_make_the_grader_answer_without_bound():
+    answering = judging.Answering({"f": lambda: 1}, limit=3)
+    for _ in range(3):
+        answering("f", [], {})
+    with pytest.raises(judging.Refused, match="more than 3 calls"):
+        answering("f", [], {})
+
+
+def test_an_outcome_of_another_shape_is_a_protocol_error():
+    for raw in ([], {"function": "x"}, {"function": {}, "value": {"eval": 1}},
+                {"function": {}, "raised": {"type": 1}}, {"function": {"kind": "function"}, "value": 1, "args": []}):
+        with pytest.raises(judging.ProtocolError):
+            judging.parse_outcome("f", raw, sent=1)
+
+
+def test_hidden_inputs_follow_the_secret_student_and_check():
+    draw = lambda *key: judging.check_rng(*key).normal(size=3).tolist()  # noqa: E731
+    assert draw(b"s", "backprop", "ann", "train") == draw(b"s", "backprop", "ann", "train")
+    assert draw(b"s", "backprop", "ann", "train") != draw(b"t", "backprop", "ann", "train")
+    assert draw(b"s", "backprop", "ann", "train") != draw(b"s", "backprop", "bob", "train")
+
+
+# --- what the sandbox holds -------------------------------------------------------------------------------
+
+def _imports(path):
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            names |= {f"{node.module}.{a.name}" for a in node.names} | {node.module}
+    return names
+
+
+@pytest.mark.parametrize("lab", course.LABS)
+def test_the_sandbox_holds_the_runtime_and_the_labs_probes_and_nothing_else(lab, tmp_path):
+    code = executor.sandbox_code(tmp_path / "code", lab)
+    files = sorted(str(p.relative_to(code)) for p in code.rglob("*.py"))
+    assert files == sorted(["graders/__init__.py", f"graders/{lab}/__init__.py", f"graders/{lab}/probes.py",
+                            *(f"graders/{f}" for f in executor.SANDBOX_FILES)])
+    for path in code.rglob("*.py"):
+        graders_imports = {n for n in _imports(path) if n.startswith("graders")}
+        assert all(n.startswith("graders.sandbox") for n in graders_imports), (path, graders_imports)
+        assert path.name == "__init__.py" or path.read_text() == (course.ROOT / path.relative_to(code)).read_text()
+    assert (code / "graders" / "__init__.py").read_text() == ""
+
+
+@pytest.fixture(scope="module")
+def worker(tmp_path_factory):
+    executor.require_sandbox()
+    built = executor.Worker("backprop", LAB_FILES, tmp_path_factory.mktemp("worker"), sandbox=True, name="t")
+    yield built
+    built.close()
+
+
+def _printed(outputs):
+    return "".join(o.get("text", "") for o in outputs if o["output_type"] == "stream")
+
+
+def test_a_clean_room_starts_with_nothing_the_last_one_left(worker):
+    first = worker.open(30, 20)
+    first.run_cell("leave", "import os, subprocess, threading, time, numpy\n"
+                            "open('/tmp/left.txt', 'w').write('x')\n"
+                            "numpy.left_behind = 1\n"
+                            "threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n"
+                            "subprocess.Popen(['sleep', '60'])")
+    first.finish()
+    second = worker.open(30, 20)
+    printed = _printed(second.run_cell("look", "import os, threading, numpy\n"
+                                                "print(sorted(os.listdir('/tmp')), hasattr(numpy, 'left_behind'),\n"
+                                                "      threading.active_count(), os.listdir('/proc'), os.getuid())"))
+    second.finish()
+    assert printed.strip() == "['submission'] False 1 [] 1000"
+
+
+def test_a_clean_room_cannot_signal_or_see_the_server(worker):
+    session = worker.open(30, 20)
+    printed = _printed(session.run_cell("kill", "import os, signal\nhit = []\nfor pid in range(3, 2000):\n"
+                                                "    try:\n        os.kill(pid, signal.SIGKILL)\n        hit.append(pid)\n"
+                                                "    except OSError:\n        pass\nprint(hit, os.getpid(), os.getppid())"))
+    session.finish()
+    assert printed.strip() == "[] 2 1"  # nothing but itself (2) and its init (1) exists in its pid namespace
+    after = worker.open(30, 20)
+    assert _printed(after.run_cell("alive", "print('still serving')")) == "still serving\n"
+    after.finish()
+
+
+def test_nothing_of_the_course_is_importable_inside(worker):
+    session = worker.open(30, 20)
+    printed = _printed(session.run_cell("imports", "import graders, sys\nfor name in ('graders.backprop.reference', "
+                                                   "'graders.backprop.checks', 'graders.backprop.published', "
+                                                   "'graders.judging', 'graders.grading'):\n    try:\n"
+                                                   "        __import__(name)\n        print('IMPORTED', name)\n"
+                                                   "    except ImportError:\n        print('absent')\n"
+                                                   "print(list(graders.__path__))"))
+    session.finish()
+    assert printed.count("absent") == 5 and "IMPORTED" not in printed and "['/grading-code/graders']" in printed
+
+
+def test_a_dead_worker_is_replaced_and_the_next_submission_is_graded(worker):
+    os.killpg(worker.process.pid, 9)
+    worker.process.wait()
+    session = worker.open(30, 20)
+    assert _printed(session.run_cell("after", "print(1 + 1)")) == "2\n"
+    session.finish()
+
+
+def test_a_timeout_ends_the_session_and_the_worker_goes_on(worker):
+    session = worker.open(30, 1.0)
+    started = time.monotonic()
+    with pytest.raises(executor.SessionEnded, match="the cell limit is 1 s"):
+        session.run_cell("spin", "while True:\n    pass")
+    assert time.monotonic() - started < 5
+    after = worker.open(30, 20)
+    assert _printed(after.run_cell("after", "print('ok')")) == "ok\n"
+    after.finish()
+
+
+# --- host-side guards ---------------------------------------------------------------------------------------
+
+def test_each_host_job_is_bounded_and_fails_alone():
+    def job(kind):
+        if kind == "recurse":
+            def deeper(n):
+                return deeper(n + 1)
+            deeper(0)
+        if kind == "hang":
+            time.sleep(60)
+        if kind == "memory":
+            return len(bytearray(8 * 1024 ** 3))
+        return kind
+
+    started = time.monotonic()
+    results = isolation.run_each({k: (k,) for k in ("ok", "recurse", "hang", "memory")}, job, timeout=2.0,
+                                 memory=1024 ** 3)
+    assert time.monotonic() - started < 10
+    assert results["ok"] == ("ok", "ok")
+    assert results["recurse"][0] == results["hang"][0] == results["memory"][0] == "failed"
+    assert "RecursionError" in results["recurse"][1] and "longer than 2 s" in results["hang"][1]
+    assert "MemoryError" in results["memory"][1]
+
+
+def _notebook(cells, **extra):
+    return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5, **extra})
+
+
+def test_preflight_reads_damaged_metadata_as_absent_and_bad_characters_as_replaced():
+    text = _notebook([{"cell_type": "code", "metadata": {"nbgrader": "a string"}, "source": ["x = '\ud800'\n"]},
+                      {"cell_type": "code", "metadata": [], "source": 5},
+                      {"cell_type": "video", "source": "?"},
+                      {"cell_type": "markdown", "metadata": {"nbgrader": {"grade_id": 7, "points": "lots"}},
+                       "source": "a\x00b"}])
+    notebook, notes = preflight.read_submission(text)
+    assert [c.source for c in notebook.cells] == ["x = '\ufffd'\n", "a\ufffdb"]
+    assert all(c.metadata == {} for c in notebook.cells) and "2 cell(s)" in notes[0]
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("[" * 100_000 + "]" * 100_000, "nested more than"),
+    (_notebook([], metadata={"deep": json.loads("[" * 70 + "]" * 70)}), "nested more than 64"),
+    (_notebook([{"cell_type": "raw", "source": ""}] * 2001), "more than 2000"),
+    (json.dumps({"worksheets": []}), "nbformat 3"),
+])
+def test_preflight_rejects_what_it_cannot_bound(text, reason):
+    with pytest.raises(preflight.Rejected, match=reason):
+        preflight.read_submission(text)
+
+
+def test_preflight_reads_a_windows_file_with_a_byte_order_mark(tmp_path):
+    path = tmp_path / "n.ipynb"
+    path.write_bytes(b"\xef\xbb\xbf" + _notebook([{"cell_type": "code", "source": "x = 1"}]).replace("\n", "\r\n")
+                     .encode())
+    notebook, _ = preflight.read_submission(preflight.read_file(path))
+    assert notebook.cells[0].source == "x = 1"
+
+
+def test_preflight_refuses_links_and_large_files(tmp_path):
+    (tmp_path / "big.ipynb").write_bytes(b" " * (preflight.MAX_FILE_BYTES + 1))
+    os.symlink(tmp_path / "big.ipynb", tmp_path / "link.ipynb")
+    with pytest.raises(preflight.Rejected, match="larger than"):
+        preflight.read_file(tmp_path / "big.ipynb")
+    with pytest.raises(preflight.Rejected, match="cannot be opened"):
+        preflight.read_file(tmp_path / "link.ipynb")
+
+
+def test_runtime_reports_a_crash_at_the_students_own_line():
+    namespace = {"__name__": "__main__"}
+    source = "def f(x):\n    y = x + 1\n    return y / 0\n"
+    filename = runtime.cell_filename("f")
+    runtime.remember_source(filename, source)
+    exec(compile(source, filename, "exec"), namespace)
+    outcome = judging.LocalStudent(namespace).call("f", 1)
+    with pytest.raises(judging.Fail, match=r"ZeroDivisionError.*\n  at line 3 of your cell 'f': return y / 0"):
+        outcome.returned()
+
+
+def test_processes_a_cell_starts_do_not_outlive_it_and_etc_holds_only_the_loader_cache(worker):
+    session = worker.open(30, 20)
+    session.run_cell("start", "import os, subprocess\nchild = subprocess.Popen(['sleep', '60']).pid")
+    printed = _printed(session.run_cell("look", "try:\n    os.kill(child, 0)\n    print('ALIVE')\n"
+                                                "except ProcessLookupError:\n    print('gone')\nprint(os.listdir('/etc'))"))
+    session.finish()
+    assert printed == "gone\n['ld.so.cache']\n"
+
+
+def test_a_worker_gets_a_pids_cap_and_a_memory_cap_where_the_machine_has_the_controllers():
+    cgroup = executor.Cgroup("caps")
+    try:
+        controllers = executor._controllers()
+        limits = [f.read_text().strip() for p in cgroup.paths
+                  for f in (p / "pids.max", p / "memory.limit_in_bytes", p / "memory.max") if f.exists()]
+        if "pids" in controllers:
+            assert str(executor.MAX_PROCESSES) in limits
+        if "memory" in controllers:
+            assert str(executor.MAX_MEMORY) in limits
+    finally:
+        cgroup.remove()
+
+
+def test_a_channel_stops_at_its_byte_budget_and_at_oversized_frames():
+    import socket
+
+    left, right = socket.socketpair()
+    channel = executor.Channel(left, budget=1000)
+    right.sendall(b"\x00\x00\x03\xe8" + b"x" * 1000)
+    with pytest.raises(executor.SessionEnded, match="more than"):
+        channel.receive(time.monotonic() + 5)
+    left, right = socket.socketpair()
+    right.sendall(b"\x7f\xff\xff\xff")
+    with pytest.raises(executor.SessionEnded, match="over the limit"):
+        executor.Channel(left).receive(time.monotonic() + 5)
+
+
+def test_only_plain_outputs_are_kept():
+    kept = executor.clean_outputs([{"output_type": "stream", "name": "stdout", "text": "a\ud800\x00b"},
+                                   {"output_type": "execute_result", "data": {"text/plain": "1"}}])
+    assert kept[0]["text"] == "a\ufffd\ufffdb" and kept[1]["data"] == {"text/plain": "1"}
+    for output in ({"output_type": "display_data", "data": {"text/html": "<script>"}},
+                   {"output_type": "execute_result", "data": {"text/plain": "1", "text/html": "<b>"}},
+                   {"output_type": "stream", "name": "stdin", "text": ""}):
+        with pytest.raises(executor.SessionEnded):
+            executor.clean_outputs([output])
+
+
+def test_the_secret_is_made_once_and_never_committed(tmp_path):
+    import subprocess
+
+    from graders.grading.secret import SECRET_FILE, course_secret
+
+    assert course_secret(tmp_path) == course_secret(tmp_path) and len(course_secret(tmp_path)) == 32
+    assert oct((tmp_path / SECRET_FILE).stat().st_mode)[-3:] == "600"
+    ignored = subprocess.run(["git", "check-ignore", SECRET_FILE], cwd=course.ROOT, capture_output=True, text=True)
+    assert ignored.stdout.strip() == SECRET_FILE

@@ -1,0 +1,30 @@
+"""Hidden inputs are drawn per course secret, student and check: the verdict on every sample must not depend on
+the draw. Each sample of each lab, judged in this process with several secrets, fails exactly its own cells."""
+import importlib
+
+import pytest
+
+from graders import course, judging
+from graders.samples import sample_class
+from conftest import notebook_namespace, read_notebook
+
+SECRETS = [b"first course secret", b"second course secret", b"third course secret"]
+
+
+@pytest.mark.parametrize("secret", SECRETS, ids=lambda s: s.decode().split()[0])
+@pytest.mark.parametrize("lab", course.LABS)
+def test_every_sample_fails_exactly_its_cells_whatever_the_secret(lab, secret):
+    checks = importlib.import_module(f"graders.{lab}.checks")
+    probes = importlib.import_module(f"graders.{lab}.probes")
+    release = read_notebook("release", lab)
+    for sample in sample_class(lab):
+        if not sample.graded:
+            continue
+        student = judging.LocalStudent(notebook_namespace(sample.notebook(release), lab), probes)
+        failed = set()
+        for name in checks.GRADED:
+            try:
+                getattr(checks, name)(student, judging.check_rng(secret, lab, sample.student, name))
+            except judging.Fail:
+                failed.add(f"test_{name}")
+        assert failed == set(sample.loses), (sample.student, failed)
