@@ -23,6 +23,8 @@ from graders.sandbox import codec, runtime
 RTOL = 1e-10   # float64 answers written differently agree to ~1e-15; every real bug is far outside this
 ATOL = 1e-15
 MAX_CALLBACKS = 20_000   # calls of the grader's answered functions in one request
+# What the grader computes for a call must stay small whatever the student passes: bounded arguments bound the work.
+MAX_ANSWER_ITEMS, MAX_ANSWER_DIMENSION = 100_000, 1_000
 HARD_CODED, NOT_OWN = "hard-coded", "not own"
 FLAG_REASONS = {HARD_CODED: "right at the published values only (hard-coded?)",
                 NOT_OWN: "the graded function was not written in the notebook"}
@@ -206,6 +208,10 @@ class Answering:
         function = self.functions.get(name)
         if function is None:
             raise Refused(f"{name} is not answered by the grader in this check")
+        items, largest = codec.measure([args, list(kwargs.values())])
+        if items > MAX_ANSWER_ITEMS or largest > MAX_ANSWER_DIMENSION:
+            raise Refused(f"{name} was given arguments too large to answer (more than {MAX_ANSWER_ITEMS} numbers, "
+                          f"or an array dimension over {MAX_ANSWER_DIMENSION})")
         try:
             values = [codec.decode(a) for a in args]
             keywords = {str(k): codec.decode(v) for k, v in kwargs.items()}
@@ -257,8 +263,12 @@ def parse_signature(name, raw):
     require_own(name, parse_outcome(name, {"function": raw.get("function")}).function)
     parameters = {}
     for item in raw["parameters"]:
-        _require(type(item) is list and len(item) == 2 and type(item[0]) is str, "a malformed parameter")
-        parameters[item[0]] = None if item[1] is None else codec.decode(item[1].get("default"))
+        _require(type(item) is list and len(item) == 2 and type(item[0]) is str
+                 and (item[1] is None or type(item[1]) is dict), "a malformed parameter")
+        try:
+            parameters[item[0]] = None if item[1] is None else codec.decode(item[1].get("default"))
+        except (codec.CodecError, RecursionError) as exc:
+            raise ProtocolError(f"a default that is not plain data ({exc})") from None
     return parameters
 
 

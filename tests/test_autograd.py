@@ -1,6 +1,7 @@
 """The autograd lab: reference vs the seed's numbers, one source of truth, each hidden check vs each sample."""
 import math
 
+import numpy as np
 import pytest
 
 from graders.autograd import hidden, published, reference as ref
@@ -89,3 +90,18 @@ def test_the_grader_orders_a_graph_children_first_each_node_once():
     assert order([[1, 2], [2], [3], []]) == {"root_grad": 1.0, "order": [0, 1, 2, 3]}
     with pytest.raises(ValueError):
         order([[5]])
+
+
+def test_an_operation_borrowing_the_graders_node_builder_earns_nothing(release):
+    """The sandbox's stand-ins build nodes with a generic chain rule; an answer that imports it (with a fallback
+    for Colab) did not write backward_step, and is flagged for review instead of scored."""
+    from graders import judging
+    from graders.autograd import checks, probes
+    from graders.samples import reference_sample
+
+    namespace = notebook_namespace(reference_sample("autograd").notebook(release), "autograd")
+    exec("def mul(a, b):\n    from graders.autograd.probes import given_node\n    a, b = as_value(a), as_value(b)\n"
+         "    return given_node(Value, a.data * b.data, (a, b), (b.data, a.data), '*')", namespace)
+    with pytest.raises(judging.Fail, match="not written in the notebook") as failure:
+        checks.mul(judging.LocalStudent(namespace, probes), np.random.default_rng(0))
+    assert failure.value.flag == judging.NOT_OWN

@@ -65,3 +65,16 @@ def test_visible_checks_flag_the_buggy_cell(sample, release):
 
 def test_every_bug_sample_has_a_stated_reason():
     assert {s.student for s in SAMPLES if s.loses} == set(REASONS)
+
+
+def test_a_function_cannot_borrow_the_graders_answer_for_itself(release):
+    """layer_forward written as a one-layer network_forward: the grader does not answer network_forward while it
+    grades layer_forward (its reference holds layer_forward's), so the student's own one is called, and fails."""
+    from graders import judging
+    from graders.mlp import probes
+    from graders.samples import reference_sample
+
+    namespace = notebook_namespace(reference_sample("mlp").notebook(release), "mlp")
+    exec("def layer_forward(layer, X):\n    return network_forward([layer], X)", namespace)
+    with pytest.raises(judging.Fail, match="RecursionError"):
+        checks.layer_forward(judging.LocalStudent(namespace, probes), np.random.default_rng(0))

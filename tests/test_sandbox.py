@@ -333,3 +333,19 @@ def test_the_secret_is_made_once_and_never_committed(tmp_path):
     assert oct((tmp_path / SECRET_FILE).stat().st_mode)[-3:] == "600"
     ignored = subprocess.run(["git", "check-ignore", SECRET_FILE], cwd=course.ROOT, capture_output=True, text=True)
     assert ignored.stdout.strip() == SECRET_FILE
+
+
+def test_the_grader_answers_only_calls_of_bounded_size():
+    answering = judging.Answering({"outer": lambda a, b: np.outer(a, b)})
+    small = codec.encode(np.ones(10))
+    assert codec.decode(answering("outer", [small, small], {})["value"]).shape == (10, 10)
+    for big in (np.ones(50_000), np.ones((1, 2_000)), [1.0] * 200_000):
+        with pytest.raises(judging.Refused, match="too large"):
+            answering("outer", [codec.encode(big), small], {})
+
+
+def test_a_student_cannot_make_the_grader_draw_a_huge_matrix():
+    from graders.mlp.checks import _answers
+
+    with pytest.raises(judging.Refused, match="never needs"):
+        _answers("train")["glorot_uniform"](30_000, 30_000, np.random.default_rng(0))

@@ -8,7 +8,7 @@ and are compared here with the reference pass, so a bug costs points in its own 
 """
 from graders.autograd import expressions, published, reference as ref
 from graders.autograd.expressions import FLOAT
-from graders.judging import HARD_CODED, Fail, ProtocolError, as_float, describe_error, expect, expect_close
+from graders.judging import HARD_CODED, NOT_OWN, Fail, ProtocolError, as_float, describe_error, expect, expect_close
 
 GRADED = ("add", "mul", "power", "exp", "tanh", "sigmoid", "backward", "derivative_exercises", "train_linear",
           "train_quadratic")
@@ -93,6 +93,9 @@ def _build(student, name, program):
                        + (f"\n  hint: {HINTS[name]}" if name in HINTS else ""))
         if "not_a_node" in result:
             raise Fail(f"{name} did not return a Value node but {result['not_a_node'].get('type', '?')}")
+        if "step_not_own" in result:
+            raise Fail(f"{name}: the node's backward_step was not written in the notebook (it comes from "
+                       f"{result['step_not_own'].get('module')!r}); write it in the cell", NOT_OWN)
         return result["values"], result["grads"], result["root_grad"]
     except (KeyError, TypeError, AttributeError) as exc:
         raise ProtocolError(f"the expression probe's result is malformed ({exc})") from None

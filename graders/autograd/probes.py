@@ -87,6 +87,9 @@ def expression(namespace, make_proxy, program, graded):
                     return {"raised": runtime.student_error(exc), "step": step}
                 if not isinstance(node, Value):
                     return {"not_a_node": codec.encode(runtime.describe(node)), "step": step}
+                origin = runtime.describe(getattr(node, "backward_step", None))
+                if origin.get("module") != "__main__":  # e.g. a node borrowed from the grader's stand-ins
+                    return {"step_not_own": origin, "step": step}
             else:
                 parents = [a if type(spec) is int else as_value(a) for a, spec in zip(args, item["args"])
                            if type(spec) is int or "number" in spec]

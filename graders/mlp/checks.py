@@ -7,7 +7,7 @@ the forward pass once, on the whole batch.
 """
 import numpy as np
 
-from graders.judging import Fail, describe_error, expect, expect_close, numeric
+from graders.judging import Fail, Refused, describe_error, expect, expect_close, numeric
 from graders.mlp import reference as ref
 
 GRADED = ("sigmoid", "sigmoid_derivative", "tanh_derivative", "mse_loss", "mse_gradient", "glorot_uniform",
@@ -17,9 +17,26 @@ SIZES = [(3, 4, 2), (2, 5, 3, 1), (4, 1), (2, 3, 3, 2)]
 TRANSPOSES = "dW = Z_out(previous)ᵀ · Δ, db = Δ summed over the batch, Δ(previous) = (Δ · Wᵀ) ⊙ σ'(Z_in(previous))"
 
 
+def _glorot_uniform(n_in, n_out, rng):
+    """The reference draw, for sizes a check could ask for (a student's code picks them: the grader's memory)."""
+    if not (type(n_in) is int and type(n_out) is int and 0 < n_in * n_out <= 100_000):
+        raise Refused(f"glorot_uniform({n_in!r}, {n_out!r}): sizes this lab never needs")
+    return ref.glorot_uniform(n_in, n_out, rng)
+
+
+ACTIVATIONS = ("sigmoid", "sigmoid_derivative", "tanh_derivative")
+# What each graded function may call, answered by the grader: never a function whose reference holds the graded one
+# (network_forward's holds layer_forward's, so layer_forward is graded without it).
+CALLS = {"sigmoid_derivative": ("sigmoid",), "tanh_derivative": (), "mse_gradient": (), "layer_forward": ACTIVATIONS,
+         "network_forward": ("layer_forward", *ACTIVATIONS),
+         "network_backward": ("network_forward", "layer_forward", "mse_loss", "mse_gradient", *ACTIVATIONS),
+         "train": PIECES}
+
+
 def _answers(graded, **extra):
-    """The grader's versions of every lab function but `graded`."""
-    return {**{name: getattr(ref, name) for name in PIECES if name != graded}, **extra}
+    """The grader's versions of what `graded` may call (CALLS), with `extra` in place of some."""
+    reference = {**{name: getattr(ref, name) for name in PIECES}, "glorot_uniform": _glorot_uniform}
+    return {**{name: reference[name] for name in CALLS[graded]}, **extra}
 
 
 def _random_network(sizes, rng):

@@ -107,6 +107,24 @@ def _encode_array(array, budget):
     return {"array": {"dtype": dtype, "shape": list(array.shape), "data": data}}
 
 
+def measure(structure):
+    """(numbers and containers in an encoded value, its largest array dimension), without decoding it."""
+    items, largest, stack = 0, 0, [structure]
+    while stack:
+        item = stack.pop()
+        items += 1
+        if type(item) is list:
+            stack.extend(item)
+        elif type(item) is dict:
+            body = item.get("array")
+            if type(body) is dict and type(body.get("shape")) is list and type(body.get("data")) is list:
+                items += len(body["data"])
+                largest = max([largest, *(n for n in body["shape"] if type(n) is int)])
+            else:
+                stack.extend(item.values())
+    return items, largest
+
+
 def decode(structure, answer=None):
     """The value a structure stands for; `answer(name)` makes the callable for an {"answer": name} tag."""
     return _decode(structure, 0, answer)
