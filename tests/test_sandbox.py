@@ -349,3 +349,23 @@ def test_a_student_cannot_make_the_grader_draw_a_huge_matrix():
 
     with pytest.raises(judging.Refused, match="never needs"):
         _answers("train")["glorot_uniform"](30_000, 30_000, np.random.default_rng(0))
+
+
+def test_a_python_installation_under_tmp_stays_visible_in_every_clean_room(tmp_path):
+    """A clone under /tmp puts the course's venv there; each clean room's fresh /tmp must not hide it."""
+    import site
+    import subprocess
+    import sys
+
+    assert str(tmp_path).startswith("/tmp/")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", tmp_path / "venv"], check=True)
+    packages = next((tmp_path / "venv" / "lib").glob("python*/site-packages"))
+    (packages / "course.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    script = ("import sys\nfrom pathlib import Path\nfrom graders.grading import executor\n"
+              f"worker = executor.Worker('backprop', {{}}, Path({str(tmp_path / 'build')!r}), name='tmp')\n"
+              "session = worker.open(30, 20)\n"
+              "print(session.run_cell('look', 'import os, sys, numpy.linalg\\nprint(sys.prefix, os.path.isdir(sys.prefix))'))\n"
+              "session.finish()\nworker.close()")
+    result = subprocess.run([tmp_path / "venv" / "bin" / "python", "-c", script], cwd=course.ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert f"{tmp_path / 'venv'} True" in result.stdout, result.stdout + result.stderr

@@ -86,6 +86,12 @@ def _system_binds():
     return binds + ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
 
 
+def python_paths():
+    """What the interpreter imports from: its installation, its venv, and any site-packages folder on its path."""
+    sites = {p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages") and os.path.isdir(p)}
+    return sorted({sys.base_prefix, sys.prefix, *sites})
+
+
 def sandbox_argv(code, files, mpl_seed):
     """bwrap options: read-only system and Python, no network, nothing of the course but the sandbox runtime and
     the lab's data files, a private /tmp, no capabilities, and everything dies with the grader."""
@@ -94,13 +100,17 @@ def sandbox_argv(code, files, mpl_seed):
     argv = [bwrap_path(), "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_ID), "--gid", str(SANDBOX_ID),
             "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             *_system_binds(), "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-    for path in sorted({sys.base_prefix, sys.prefix, str(mpl_seed)}):
+    for path in sorted({*python_paths(), str(mpl_seed)}):
         argv += ["--ro-bind", path, path]
     argv += ["--ro-bind", str(code), CODE_MOUNT]
     for name, path in files.items():
         argv += ["--ro-bind", str(path), f"{FILES_MOUNT}/{name}"]
+    # Each clean room mounts an empty /tmp: what the sandbox binds under /tmp (a Python installation in a clone
+    # there, say) is bound back into it.
+    keep = [path for path in python_paths() if path.startswith("/tmp/")]
     argv += ["--remount-ro", "/",
-             "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
+             "--clearenv", "--setenv", "GRADING_KEEP", json.dumps(keep),
+             "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
              "--setenv", "PYTHONPATH", CODE_MOUNT, "--setenv", "MPLCONFIG_SEED", str(mpl_seed),
              "--setenv", "MPLCONFIGDIR", "/tmp/mplconfig", "--chdir", "/tmp"]
     return argv

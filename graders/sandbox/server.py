@@ -40,7 +40,7 @@ from graders.sandbox import wire
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 0x4000, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 32, 4096, 0x4000, 1 << 18
 PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 24, 38
 CAPABILITY_VERSION_3 = 0x20080522
 WORKDIR = "/tmp/submission"
@@ -106,11 +106,20 @@ def _last_capability():
         return 63
 
 
-def _private_filesystem():
-    """An empty /tmp of our own; /proc covered (the server and other submissions are not there to be seen)."""
+def _private_filesystem(keep):
+    """An empty /tmp of our own, with the paths in `keep` (the Python installation, where it lives under /tmp)
+    bound back read-only; /proc covered (the server and other submissions are not there to be seen)."""
     _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make mounts private")
+    held = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in keep]
     _check(_libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, f"size={TMP_SIZE},mode=0700".encode()),
            "mount /tmp")
+    for path, descriptor in held:
+        os.makedirs(path, exist_ok=True)
+        _check(_libc.mount(f"/proc/self/fd/{descriptor}".encode(), path.encode(), None, MS_BIND | MS_REC, None),
+               f"bind {path}")
+        _check(_libc.mount(None, path.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, None),
+               f"read-only {path}")
+        os.close(descriptor)
     _check(_libc.mount(b"tmpfs", b"/proc", b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, b"size=4k"),
            "cover /proc")
 
@@ -160,7 +169,7 @@ def enter_clean_room(request, channel_fd, report_fd, isolate):
             _, status = os.waitpid(init, 0)
             os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
         _write("/proc/self/oom_score_adj", "1000")  # under memory pressure, the submission goes first
-        _private_filesystem()
+        _private_filesystem(json.loads(os.environ.get("GRADING_KEEP", "[]")))
         _drop_capabilities(last)
         kernel = os.fork()
         if kernel:  # pid 1: a kernel that kills itself dies, as in Jupyter (pid 1 would ignore the signal)
