@@ -24,7 +24,7 @@ RTOL = 1e-10   # float64 answers written differently agree to ~1e-15; every real
 ATOL = 1e-15
 MAX_CALLBACKS = 20_000   # calls of the grader's answered functions in one request
 # What the grader computes for a call must stay small whatever the student passes: bounded arguments bound the work.
-MAX_ANSWER_ITEMS, MAX_ANSWER_DIMENSION = 100_000, 1_000
+MAX_ANSWER_ITEMS, MAX_ANSWER_DIMENSION, MAX_ANSWER_AXES, MAX_ANSWER_STRING = 100_000, 1_000, 2, 1_000
 HARD_CODED, NOT_OWN = "hard-coded", "not own"
 FLAG_REASONS = {HARD_CODED: "right at the published values only (hard-coded?)",
                 NOT_OWN: "the graded function was not written in the notebook"}
@@ -68,6 +68,11 @@ def _shown(value):
         return repr(value)
     text = repr(value)
     return f"{type(value).__name__} {text[:80]}{'…' if len(text) > 80 else ''}"
+
+
+def same(a, b):
+    """Whether two plain values are equal as data (NaN equal to NaN, no elementwise truth values)."""
+    return json.dumps(codec.encode(a), sort_keys=True) == json.dumps(codec.encode(b), sort_keys=True)
 
 
 def numeric(value):
@@ -208,10 +213,12 @@ class Answering:
         function = self.functions.get(name)
         if function is None:
             raise Refused(f"{name} is not answered by the grader in this check")
-        items, largest = codec.measure([args, list(kwargs.values())])
-        if items > MAX_ANSWER_ITEMS or largest > MAX_ANSWER_DIMENSION:
-            raise Refused(f"{name} was given arguments too large to answer (more than {MAX_ANSWER_ITEMS} numbers, "
-                          f"or an array dimension over {MAX_ANSWER_DIMENSION})")
+        items, largest, axes, longest = codec.measure([args, list(kwargs.values())])
+        if (items > MAX_ANSWER_ITEMS or largest > MAX_ANSWER_DIMENSION or axes > MAX_ANSWER_AXES
+                or longest > MAX_ANSWER_STRING):
+            raise Refused(f"{name} was given arguments too large to answer (more than {MAX_ANSWER_ITEMS} numbers, an "
+                          f"array dimension over {MAX_ANSWER_DIMENSION} or with more than {MAX_ANSWER_AXES} axes, "
+                          f"or a string over {MAX_ANSWER_STRING} characters)")
         try:
             values = [codec.decode(a) for a in args]
             keywords = {str(k): codec.decode(v) for k, v in kwargs.items()}
@@ -226,6 +233,25 @@ class Answering:
         after = [codec.encode(v) for v in values]
         return {"value": codec.encode(result),
                 "mutated": {str(i): a for i, (a, b) in enumerate(zip(after, args)) if a != b}}
+
+
+def answer_number(value, what, limit=1e6):
+    """A finite number of at most `limit` in size, from a student's call of a function the grader answers."""
+    if type(value) in (float, int, np.float64, np.int64) or (type(value) is np.ndarray and value.shape == ()
+                                                              and value.dtype.kind in "iuf"):
+        number = float(value)
+        if math.isfinite(number) and abs(number) <= limit:
+            return number
+    raise Refused(f"{what} must be a finite number (of at most {limit:g}), not {_shown(value)}")
+
+
+def answer_array(value, what, shape=None):
+    """A float64 array (of `shape`, when given) from a student's call of a function the grader answers."""
+    array = numeric(value)
+    if array is None or (shape is not None and array.shape != shape):
+        expected = f"numbers of shape {shape}" if shape is not None else "numbers"
+        raise Refused(f"{what} must be {expected}, not {_shown(value)}")
+    return array
 
 
 def answers_in(args, kwargs, answers):

@@ -165,6 +165,18 @@ def hook(frame, event, arg):
     return hook
 sys.settrace(hook)"""
 
+STOPS_READING = "import time\nimport graders.sandbox.wire as wire\nwire.receive = lambda sock: time.sleep(10 ** 6)"
+
+HUGE_REQUESTS = """def train(X, y, update_rule, config=None, epochs=20, seed=0):
+    for arguments in ((np.zeros((600, 1, 1)), np.zeros((1, 1, 600)), {"momentum": np.ones((600, 1, 1))}),
+                      ([0.0], [0.0], {"momentum": 3000, "velocity": "x" * 1_000_000}),
+                      ([0.0] * 9, [0.0] * 9, {"momentum": 10 ** 6, "velocity": "x" * 999})):
+        try:
+            update_rule(*arguments)
+        except Exception:
+            pass
+    return honest_train(X, y, update_rule, config, epochs, seed)"""
+
 SLOW = "import time\ntime.sleep(2.5)"
 BUGGY_SIGMOID = next(s for s in SAMPLES if s.student == "bug-sigmoid-overflows").cells["sigmoid"]
 HARD_CODED = next(s for s in SAMPLES if s.student == "cheat-hardcoded-forward").cells["forward_propagation"]
@@ -283,6 +295,18 @@ def hostile_samples(root):
         Sample("h-unanswered-snoops-gc-and-frames", "", UNANSWERED, damage=_insert_cell(SNOOP)),
         Sample("h-trace-hook", "", {**REFERENCE, "forward_propagation": BUGGY_FORWARD},
                damage=_insert_cell(TRACE_HOOK)),
+        Sample("h-stops-reading", "", REFERENCE, damage=lambda text: _insert_cell("# " + "x" * 2_000_000)(
+            _insert_cell(STOPS_READING)(text))),
+        Sample("h-huge-requests-to-the-grader", "", {**REFERENCE, "train": REFERENCE["train"].replace(
+            "def train(", "def honest_train(") + "\n\n\n" + HUGE_REQUESTS}),
+        Sample("h-changes-w-into-an-array", "", {**REFERENCE, "gradient_checking": REFERENCE["gradient_checking"]
+                                                 .replace("def gradient_checking(", "def honest_gradient_checking(")
+                                                 + "\n\n\ndef gradient_checking(x, y, w, eps=1e-7):\n"
+                                                 "    ratio = honest_gradient_checking(x, y, w, eps)\n"
+                                                 "    w[0] = np.array([1.0, 2.0])\n    return ratio"}),
+        Sample("=HYPERLINK(\"http:x\",\"ok\")", "", REFERENCE),
+        Sample("h-direction\u202eoverride", "", REFERENCE),
+        Sample("h-glob[1]", "", REFERENCE),
     ]
 
 
@@ -357,4 +381,10 @@ EXPECTED = {  # status, autograded total, a phrase of the reasons ("" for none)
     "h-symlinked-folder": ("rejected", None, "symbolic link"),
     "h-link-to-instructor-source": ("rejected", None, "symbolic link"),
     "h-huge-file": ("rejected", None, "larger than 20 MB"),
+    "h-stops-reading": ("needs review", 0, "the cell limit"),
+    "h-huge-requests-to-the-grader": ("graded", 15, ""),
+    "h-changes-w-into-an-array": ("graded", 15 - POINTS["test_gradient_checking"], ""),
+    '=HYPERLINK("http:x","ok")': ("graded", 15, ""),
+    "h-direction\u202eoverride": ("graded", 15, ""),
+    "h-glob[1]": ("rejected", None, "reads as a pattern"),
 }

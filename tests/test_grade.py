@@ -73,7 +73,7 @@ def _recorded(root, student):
 def test_every_hostile_kind_has_an_expectation_and_there_are_many(tmp_path):
     students = {s.student for s in hostile_samples(tmp_path)} | {"h-symlink-to-classmate", "h-symlinked-folder",
                                                                   "h-link-to-instructor-source", "h-huge-file"}
-    assert students == set(EXPECTED) and len(EXPECTED) >= 45
+    assert students == set(EXPECTED) and len(EXPECTED) >= 55
 
 
 @pytest.mark.parametrize("student", sorted(EXPECTED))
@@ -130,12 +130,14 @@ def test_rejected_and_not_graded_are_blank_in_the_csv_not_zero(hostile):
     assert rows["h-infinite-loop"]["test_sigmoid"] == "0.0" and rows["h-infinite-loop"]["status"] == "needs review"
 
 
-def test_report_and_csv_escape_control_characters(hostile):
+def test_report_and_csv_escape_control_characters_and_never_hold_a_formula(hostile):
     root, outcomes = hostile
-    text = grading.report(outcomes, course.max_scores(root, "backprop"))
-    text += (root / "build/grading/backprop/grades.csv").read_text()
-    assert "\\x1b[31mEVIL\\x07" in text
-    assert not any(ch in text for ch in "\x1b\x07\x00")
+    csv_text = (root / "build/grading/backprop/grades.csv").read_text()
+    text = grading.report(outcomes, course.max_scores(root, "backprop")) + csv_text
+    assert "\\x1b[31mEVIL\\x07" in text and "h-direction\\u202eoverride" in text
+    assert not any(ch in text for ch in "\x1b\x07\x00\u202e")
+    rows = {row["student"] for row in csv.DictReader(open(root / "build/grading/backprop/grades.csv"))}
+    assert "'=HYPERLINK(\"http:x\",\"ok\")" in rows and not any(s.startswith(("=", "+", "-", "@")) for s in rows)
 
 
 def test_feedback_holds_no_live_student_markup_no_hidden_code_and_nothing_for_the_rejected(hostile):
@@ -234,3 +236,19 @@ def test_without_bubblewrap_grading_stops_with_the_install_hint(monkeypatch, tmp
 def test_the_probe_looks_for_the_graded_courses_own_files(tmp_path):
     assert str(tmp_path / "gradebook.db") in probe(tmp_path) and "/work/main" not in probe(tmp_path).replace(
         str(course.ROOT), "")
+
+
+def test_a_regrade_draws_the_same_hidden_inputs_and_a_changed_file_others(fresh_course):
+    """A train that ignores its seed fails with the seed it was given in the message: the same file graded twice
+    sees the same seed, the file with one comment added sees another (feedback says nothing of the next inputs)."""
+    ignores_seed = REFERENCE["train"].replace("np.random.default_rng(seed)", "np.random.default_rng(1234)")
+    samples = [Sample("a", "", {**REFERENCE, "train": ignores_seed}),
+               Sample("b", "", {**REFERENCE, "train": ignores_seed + "\n# one more line"})]
+    root = _course(fresh_course, "inputs", samples)
+    messages = []
+    for _ in range(2):
+        grading.grade("backprop", root, workers=1, **LIMITS)
+        messages.append({s.student: _recorded(root, s.student)["test_train"][0]["evalue"] for s in samples})
+    assert messages[0] == messages[1]
+    seeds = {student: re.search(r"seed=(\d+)", message).group(1) for student, message in messages[0].items()}
+    assert seeds["a"] != seeds["b"]

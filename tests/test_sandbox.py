@@ -369,3 +369,49 @@ def test_a_python_installation_under_tmp_stays_visible_in_every_clean_room(tmp_p
     result = subprocess.run([tmp_path / "venv" / "bin" / "python", "-c", script], cwd=course.ROOT,
                             capture_output=True, text=True, timeout=120)
     assert f"{tmp_path / 'venv'} True" in result.stdout, result.stdout + result.stderr
+
+
+def test_dev_and_dev_shm_are_not_shared_between_clean_rooms(worker):
+    first = worker.open(30, 20)
+    printed = _printed(first.run_cell("write", "for path in ('/dev/left', '/dev/shm/left'):\n    try:\n"
+                                               "        open(path, 'w').write('x')\n        print('wrote', path)\n"
+                                               "    except OSError as exc:\n        print(type(exc).__name__)\n"
+                                               "open('/dev/null', 'w').write('devices still work')"))
+    first.finish()
+    second = worker.open(30, 20)
+    seen = _printed(second.run_cell("look", "import os\nprint(sorted(os.listdir('/dev/shm')), "
+                                            "os.path.exists('/dev/left'))"))
+    second.finish()
+    assert printed == "OSError\nwrote /dev/shm/left\n" and seen == "[] False\n"
+
+
+@pytest.mark.parametrize("arguments", [
+    (np.zeros((600, 1, 1)), np.zeros((1, 1, 600))),   # broadcasting: three axes multiply
+    ([0.0], "x" * 2_000),                             # a long string, to be repeated
+])
+def test_the_grader_refuses_arguments_whose_work_would_multiply(arguments):
+    answering = judging.Answering({"f": lambda a, b: a * b})
+    with pytest.raises(judging.Refused, match="too large"):
+        answering("f", [codec.encode(a) for a in arguments], {})
+
+
+def test_an_answered_update_rule_refuses_a_config_that_is_not_numbers():
+    from graders.backprop import checks, reference
+
+    rule = checks._update(reference.momentum_update)
+    with pytest.raises(judging.Refused, match="config\\['momentum'\\] must be a finite number"):
+        rule(np.zeros(9), np.zeros(9), {"momentum": "x" * 10, "velocity": 1.0})
+    with pytest.raises(judging.Refused, match="shape"):
+        rule(np.zeros((9, 9)), np.zeros(9), {})
+
+
+def test_a_frame_of_countless_empty_lists_is_refused_before_it_is_parsed():
+    import socket
+
+    import threading
+
+    left, right = socket.socketpair()
+    payload = b"[" + b"[]," * 250_000 + b"[]]"
+    threading.Thread(target=right.sendall, args=(len(payload).to_bytes(4, "big") + payload,), daemon=True).start()
+    with pytest.raises(executor.SessionEnded, match="lists and objects"):
+        executor.Channel(left).receive(time.monotonic() + 5)

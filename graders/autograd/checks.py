@@ -8,7 +8,8 @@ and are compared here with the reference pass, so a bug costs points in its own 
 """
 from graders.autograd import expressions, published, reference as ref
 from graders.autograd.expressions import FLOAT
-from graders.judging import HARD_CODED, NOT_OWN, Fail, ProtocolError, as_float, describe_error, expect, expect_close
+from graders.judging import (HARD_CODED, NOT_OWN, Fail, ProtocolError, as_float, describe_error, expect, expect_close,
+                             same)
 
 GRADED = ("add", "mul", "power", "exp", "tanh", "sigmoid", "backward", "derivative_exercises", "train_linear",
           "train_quadratic")
@@ -96,7 +97,10 @@ def _build(student, name, program):
         if "step_not_own" in result:
             raise Fail(f"{name}: the node's backward_step was not written in the notebook (it comes from "
                        f"{result['step_not_own'].get('module')!r}); write it in the cell", NOT_OWN)
-        return result["values"], result["grads"], result["root_grad"]
+        values, grads = result["values"], result["grads"]
+        if type(values) is not list or type(grads) is not list:
+            raise TypeError("values and grads must be lists")
+        return values, grads, result["root_grad"]
     except (KeyError, TypeError, AttributeError) as exc:
         raise ProtocolError(f"the expression probe's result is malformed ({exc})") from None
 
@@ -116,7 +120,7 @@ def _check_piece(student, rng, name):
                          f(FLOAT, x0, y0), rtol=1e-12, hint=HINTS[name])
             expect_close(f"{name}: node values of {label}", values, expected_values, rtol=1e-12, hint=HINTS[name])
             if name == "backward":
-                expect(root_grad == 1.0, f"backward: the root's grad must be 1.0 after backward, got {root_grad}")
+                expect(same(root_grad, 1.0), f"backward: the root's grad must be 1.0 after backward, got {root_grad}")
             for var, got, want in (("x", grads[0], expected_grads[0]), ("y", grads[1], expected_grads[1])):
                 expect_close(f"{name}: d({label})/d{var} at x = {x0:.4g}, y = {y0:.4g}", got, want, rtol=1e-9,
                              atol=1e-12, hint=HINTS[name] if name == "backward" else f"{HINTS[name]}; {ACCUMULATE}")
@@ -176,7 +180,7 @@ def derivative_exercises(student, rng):
         expect(type(got) is dict and set(got) >= set(published.POLYNOMIAL),
                f"derivative_exercises must return a dict with keys {sorted(published.POLYNOMIAL)}")
         expected = {"dy/dx": 6 * x * x + 1, "dy/du": v + 2 * u, "dy/dv": u}
-        if (x, u, v) != (1.0, 1.0, 2.0) and all(got[k] == published.POLYNOMIAL[k] for k in expected):
+        if (x, u, v) != (1.0, 1.0, 2.0) and all(same(got[k], published.POLYNOMIAL[k]) for k in expected):
             raise Fail(f"derivative_exercises returns 7, 4, 1 at x={x:.4g}, u={u:.4g}, v={v:.4g} too", HARD_CODED)
         for key, want in expected.items():
             expect_close(f"derivative_exercises(x={x:.4g}, u={u:.4g}, v={v:.4g})['{key}']", as_float(key, got[key]),
@@ -190,7 +194,8 @@ def _check_training(student, rng, name, reference, data, start, published_curve,
     expect(type(result) is tuple and len(result) == 3, f"{name} must return (epoch_losses, first, second)")
     losses, first, second = result
     expected_losses, *expected_weights = reference(*data, *settings.values())
-    numbers = [as_float("loss", v) for v in losses] if type(losses) in (list, tuple) else as_float("losses", losses)
+    expect(type(losses) in (list, tuple), f"{name} must return its epoch losses as a list, got {type(losses).__name__}")
+    numbers = [as_float("loss", v) for v in losses]
     expect(len(numbers) == epochs, f"{name} returned {len(numbers)} epoch losses for {epochs} epochs")
     expect_close(f"{name}: epoch 1 loss (published {published_curve['first_loss']})", numbers[0],
                  published_curve["first_loss"], rtol=published.SEED_RTOL, hint=hint)
@@ -203,8 +208,8 @@ def _check_training(student, rng, name, reference, data, start, published_curve,
     other = (float(rng.uniform(-0.5, 0.5)), float(rng.uniform(-0.5, 0.5)), 0.05, 4)
     got = _exercise(student, name, x_other, y_other, *other)
     expect(type(got) is tuple and len(got) == 3, f"{name} must return (epoch_losses, first, second)")
-    expect_close(f"{name} on other data and settings: epoch losses",
-                 [as_float("loss", v) for v in got[0]] if type(got[0]) in (list, tuple) else got[0],
+    expect(type(got[0]) in (list, tuple), f"{name} must return its epoch losses as a list")
+    expect_close(f"{name} on other data and settings: epoch losses", [as_float("loss", v) for v in got[0]],
                  reference(x_other, y_other, *other)[0], hint=hint)
 
 

@@ -11,8 +11,8 @@ import numpy as np
 
 from graders.backprop import published, reference as ref
 from graders.data import load_data
-from graders.judging import (HARD_CODED, Fail, ProtocolError, as_float, describe_error, expect, expect_close,
-                             numeric, require_own)
+from graders.judging import (HARD_CODED, Fail, ProtocolError, Refused, answer_array, answer_number, as_float,
+                             describe_error, expect, expect_close, numeric, require_own, same)
 from graders.sandbox.codec import Answer
 
 GRADED = ("sigmoid", "forward_propagation", "backward_propagation", "gradient_checking", "vanilla_update",
@@ -40,8 +40,45 @@ GRADIENT_HINTS = {
     "dw8": "dL/dw8 = dy_pred·w9·σ(1 − σ)",
     "dw9": "dL/dw9 = dy_pred·σ",
 }
-REFERENCE = {"sigmoid": ref.sigmoid, "forward_propagation": ref.forward_propagation,
-             "backward_propagation": ref.backward_propagation}
+# The grader's answers to the notebook's calls take only what the lab passes: a student's code chooses the arguments.
+HYPER_PARAMETERS = ("learning_rate", "momentum", "beta1", "beta2", "epsilon")
+
+
+def _sigmoid(z):
+    return ref.sigmoid(answer_number(z, "z") if np.ndim(z) == 0 else answer_array(z, "z"))
+
+
+def _forward(x, y, w):
+    return ref.forward_propagation(answer_array(x, "x", (5,)), answer_number(y, "y"), answer_array(w, "w", (9,)))
+
+
+def _backward(x, y, w, forward_dict):
+    if type(forward_dict) is not dict:
+        raise Refused(f"forward_dict must be a dict, not {type(forward_dict).__name__}")
+    return ref.backward_propagation(answer_array(x, "x", (5,)), answer_number(y, "y"), answer_array(w, "w", (9,)),
+                                    {k: answer_number(forward_dict.get(k), f"forward_dict['{k}']") for k in ref.FORWARD_KEYS})
+
+
+def _update(rule):
+    """rule answered for the notebook: w and dw nine numbers, the config's numbers checked, its other keys kept."""
+    def answered(w, dw, config):
+        if type(config) is not dict:
+            raise Refused(f"config must be a dict, not {type(config).__name__}")
+        checked = dict(config)
+        for key in HYPER_PARAMETERS:
+            if key in checked:
+                checked[key] = answer_number(checked[key], f"config['{key}']")
+        for key in ("velocity", "m", "v"):
+            if key in checked:
+                value = checked[key]
+                checked[key] = answer_number(value, key) if np.ndim(value) == 0 else answer_array(value, key, (9,))
+        if "t" in checked:
+            checked["t"] = int(answer_number(checked["t"], "config['t']", limit=1e7))
+        return rule(answer_array(w, "w", (9,)), answer_array(dw, "dw", (9,)), checked)
+    return answered
+
+
+REFERENCE = {"sigmoid": _sigmoid, "forward_propagation": _forward, "backward_propagation": _backward}
 
 
 def _answers(*names):
@@ -159,7 +196,7 @@ def backward_propagation(student, rng):
 def _wrong_backward(x, y, w, forward_dict):
     """A backward pass with a classic slip: the sign of its largest gradient flipped. Whatever the point, that puts
     the norm ratio at |dw_k| / ‖dW‖ ≥ 1/3, far above what any correct backward gives."""
-    grads = ref.backward_propagation(x, y, w, forward_dict)
+    grads = _backward(x, y, w, forward_dict)
     largest = max(grads, key=lambda k: abs(grads[k]))
     return {**grads, largest: -grads[largest]}
 
@@ -171,7 +208,7 @@ def gradient_checking(student, rng):
     outcome = student.call("gradient_checking", X[0], y[0], list(published.GRADCHECK_W), published.GRADCHECK_EPS,
                            answers=helpers)
     value = as_float("gradient_checking at the published point", outcome.returned("gradient_checking"))
-    expect(outcome.args[2] == published.GRADCHECK_W,
+    expect(same(outcome.args[2], published.GRADCHECK_W),
            "gradient_checking changed the w it was given (a list here); work on a copy, e.g. np.array(w, dtype=float)")
     expect(value >= 0.0, f"gradient_checking returned {value}; a ratio of norms is never negative")
     expect(value < published.GRADCHECK_BOUND,
@@ -339,7 +376,7 @@ def adam_update(student, rng):
 
 def _momentum_in_place(w, dw, config):
     """The reference momentum written cs231n's way: its state stored in the config dict it was given."""
-    next_w, state = ref.momentum_update(w, dw, config)
+    next_w, state = _update(ref.momentum_update)(w, dw, config)
     config.update(state)
     return next_w, config
 
@@ -355,7 +392,7 @@ def train(student, rng):
     outcome = student.call("train", X[rows], y[rows], Answer("momentum_update", _momentum_in_place), dict(config),
                            TRAIN_EPOCHS, seed, answers=graph)
     losses = outcome.returned(label)
-    expect(outcome.args[3] == config, "train changed the config dict it was given (the update rule stores its state "
+    expect(same(outcome.args[3], config), "train changed the config dict it was given (the update rule stores its state "
            "in the dict it is handed); start from a copy: config = dict(config or {})")
     expected = ref.train(X[rows], y[rows], ref.momentum_update, config, TRAIN_EPOCHS, seed)
     expect_close(label, losses, expected,
@@ -366,11 +403,11 @@ def train(student, rng):
     rows = np.sort(rng.choice(len(y), NO_CONFIG_ROWS, replace=False))
     seed = int(rng.integers(1000))
     label = f"train(X[rows], y[rows], vanilla_update, epochs={NO_CONFIG_EPOCHS}, seed={seed}), no config given"
-    losses = student.call("train", X[rows], y[rows], Answer("vanilla_update", ref.vanilla_update),
+    losses = student.call("train", X[rows], y[rows], Answer("vanilla_update", _update(ref.vanilla_update)),
                           epochs=NO_CONFIG_EPOCHS, seed=seed, answers=graph).returned(label)
     expect_close(label, losses, ref.train(X[rows], y[rows], ref.vanilla_update, None, NO_CONFIG_EPOCHS, seed),
                  hint="config=None means an empty config: the update rule's defaults")
     defaults = student.signature("train")
     documented = {"config": None, "epochs": ref.EPOCHS, "seed": ref.SEED}
     shown = {k: defaults.get(k) for k in documented}
-    expect(shown == documented, f"train's defaults are {shown}; the lab's are {documented} (keep the given signature)")
+    expect(same(shown, documented), f"train's defaults are {shown}; the lab's are {documented} (keep the given signature)")

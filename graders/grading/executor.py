@@ -36,6 +36,7 @@ DEFAULT_LIMITS = {
 MAX_PROCESSES = 64                  # per worker (server, one submission, whatever it starts): a fork bomb stops there
 MAX_MEMORY = 4 * 1024 ** 3          # per worker, where a memory cgroup can be made
 MAX_SESSION_BYTES = 256 * 1024 ** 2  # everything one submission may send
+MAX_CONTAINERS = 200_000            # lists and objects in one frame: what parsing it may cost the grader
 STARTUP_SECONDS = 120.0
 OUTPUT_TYPES = {"stream": {"name", "text"}, "error": {"ename", "evalue", "traceback"},
                 "execute_result": {"data", "metadata", "execution_count"}}
@@ -156,6 +157,12 @@ class Cgroup:
         self.paths = []
         limits = {"pids": MAX_PROCESSES, "memory": MAX_MEMORY}
         for controller, mount in _controllers().items():
+            for stale in mount.glob("backprop-grading-*-*"):  # left by a grader that was killed: empty by now
+                if not Path(f"/proc/{stale.name.split('-')[2]}").exists():
+                    try:
+                        stale.rmdir()
+                    except OSError:
+                        pass
             path = mount / f"backprop-grading-{os.getpid()}-{name}"
             version = "v2" if (mount / "cgroup.subtree_control").exists() else "v1"
             try:
@@ -205,13 +212,16 @@ class Channel:
         self.sock, self.buffer, self.budget = sock, b"", budget
         sock.setblocking(False)
 
-    def send(self, message):
+    def send(self, message, deadline):
+        """Send a frame; TimeoutError when the other side stops reading before the deadline."""
         data = memoryview(wire.frame(message))
         while data:
             try:
                 data = data[self.sock.send(data):]
             except BlockingIOError:
-                select.select([], [self.sock], [], 5.0)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not select.select([], [self.sock], [], remaining)[1]:
+                    raise TimeoutError from None
 
     def receive(self, deadline):
         """The next frame as parsed JSON; SessionEnded on timeout, end of stream, size or JSON violations."""
@@ -223,6 +233,8 @@ class Channel:
                 end = wire.HEADER.size + size
                 if len(self.buffer) >= end:
                     payload, self.buffer = self.buffer[wire.HEADER.size:end], self.buffer[end:]
+                    if payload.count(b"[") + payload.count(b"{") > MAX_CONTAINERS:
+                        raise SessionEnded(f"sent a message of more than {MAX_CONTAINERS} lists and objects")
                     try:
                         return json.loads(payload)
                     except (ValueError, RecursionError):
@@ -310,9 +322,7 @@ class Session(judging.Student):
         try:
             return self.channel.receive(deadline)
         except TimeoutError:
-            which = "notebook" if time.monotonic() >= self.notebook_deadline else "cell"
-            limit = self.notebook_timeout if which == "notebook" else self.cell_timeout
-            self._end(f"timed out in {self.where} (the {which} limit is {limit:g} s)")
+            self._timed_out()
         except EOFError:
             self.open = False
             self.channel.sock.close()
@@ -320,11 +330,26 @@ class Session(judging.Student):
         except SessionEnded as exc:
             self._end(f"{self.where} {exc}")
 
+    def _send(self, message, deadline):
+        try:
+            self.channel.send(message, deadline)
+        except TimeoutError:
+            self._timed_out()
+        except OSError:
+            self.open = False
+            self.channel.sock.close()
+            raise SessionEnded(f"the kernel died in {self.where} ({self.worker.wait_child()})") from None
+
+    def _timed_out(self):
+        which = "notebook" if time.monotonic() >= self.notebook_deadline else "cell"
+        limit = self.notebook_timeout if which == "notebook" else self.cell_timeout
+        self._end(f"timed out in {self.where} (the {which} limit is {limit:g} s)")
+
     def _exchange(self, message, answering=None):
         """Send a request; answer its callbacks; return the reply (its nonce checked)."""
         nonce = secrets.token_hex(16)
-        self.channel.send({**message, "nonce": nonce})
         deadline = self._deadline()
+        self._send({**message, "nonce": nonce}, deadline)
         while True:
             reply = self._receive(deadline)
             if type(reply) is not dict or reply.get("nonce") != nonce:
@@ -335,9 +360,10 @@ class Session(judging.Student):
             if answering is None or type(name) is not str or type(args) is not list or type(kwargs) is not dict:
                 self._end(f"{self.where} sent a call the grader did not expect")
             try:
-                self.channel.send({"cmd": "answer", "nonce": nonce, **answering(name, args, kwargs)})
+                answer = {"cmd": "answer", "nonce": nonce, **answering(name, args, kwargs)}
             except judging.Refused as exc:
-                self.channel.send({"cmd": "refuse", "nonce": nonce, "message": str(exc)[:1000]})
+                answer = {"cmd": "refuse", "nonce": nonce, "message": str(exc)[:1000]}
+            self._send(answer, deadline)
 
     def run_cell(self, cell_id, source):
         """The cell's outputs (cleaned), or SessionEnded."""
@@ -391,8 +417,8 @@ class Session(judging.Student):
             return
         self.open = False
         try:
-            self.channel.send({"cmd": "end"})
-        except OSError:
+            self.channel.send({"cmd": "end"}, time.monotonic() + 1.0)
+        except (OSError, TimeoutError):
             pass
         self.channel.sock.close()
         self.worker.wait_child()
@@ -472,7 +498,7 @@ class Worker:
 
     def kill_child(self):
         try:
-            self.control.send({"cmd": "kill"})
+            self.control.send({"cmd": "kill"}, time.monotonic() + 10)
             exited = self.control.receive(time.monotonic() + 10)
             return exited["exited"]
         except (OSError, TimeoutError, EOFError, SessionEnded, KeyError, TypeError):

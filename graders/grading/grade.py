@@ -10,6 +10,7 @@ Every submission in submitted/<student>/<lab>/ ends with a status:
 Each step is guarded for its student alone: nothing one submission does stops the batch or touches another's.
 """
 import csv
+import hashlib
 import importlib
 import json
 import os
@@ -17,6 +18,7 @@ import queue
 import re
 import shutil
 import time
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +33,7 @@ GRADED, NEEDS_REVIEW, REJECTED = "graded", "needs review", "rejected"
 PREFLIGHT_SECONDS = 30.0
 MAX_FILES = 200   # entries in one submission folder
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+GLOB = re.compile(r"[*?\[\]]")
 
 
 @dataclass
@@ -43,9 +46,22 @@ class Outcome:
     seconds: dict = field(default_factory=dict)   # where its grading time went (benchmarks/grading.py sums them)
 
 
+def _escaped(character):
+    code = ord(character)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def shown(text):
-    """Text from a submission as it may reach a terminal or a spreadsheet: control characters escaped."""
-    return CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+    """Text from a submission as it may reach a terminal: control and invisible formatting characters (the
+    direction overrides among them) escaped."""
+    return "".join(_escaped(c) if CONTROL.match(c) or unicodedata.category(c) in ("Cf", "Zl", "Zp") else c
+                   for c in str(text))
+
+
+def spreadsheet_safe(text):
+    """shown(text), and never a formula: a cell a spreadsheet would evaluate starts with a quote (OWASP)."""
+    text = shown(text)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 def _grading(cell):
@@ -142,7 +158,8 @@ class Judge:
         self.notebook_timeout, self.cell_timeout = notebook_timeout, cell_timeout
 
     def check(self, session, student, name):
-        """(outputs of the test cell, a reason for review or None): the check judged here, on the sandbox's values."""
+        """(outputs of the test cell, a reason for review or None): the check judged here, on the sandbox's values.
+        `student` names the submission: the student and a digest of what they submitted."""
         if name is None:
             return _not_run("no check is known for this test cell"), "a test cell without a known check"
         rng = judging.check_rng(self.secret, self.lab, student, name)
@@ -168,6 +185,9 @@ class Judge:
         room (opening and ending it), the cells, the checks (wall) and the grader's own CPU in them."""
         recorded, reasons, session = {}, [], None
         seconds = dict.fromkeys(("clean room", "cells", "checks", "checks, grader CPU"), 0.0)
+        # Hidden inputs per student and per submitted file: a regrade sees the same ones, a changed file others, so
+        # what feedback shows about one submission's inputs is no use to the next.
+        submission = f"{student}\0{hashlib.sha256(json.dumps(plan).encode()).hexdigest()}"
 
         def timed(key, action, *args):
             wall, cpu = time.perf_counter(), time.thread_time()
@@ -185,7 +205,7 @@ class Judge:
                     recorded[cell_id] = timed("cells", session.run_cell, cell_id, payload)
                 else:
                     session.checking(cell_id)
-                    recorded[cell_id], reason = timed("checks", self.check, session, student, payload)
+                    recorded[cell_id], reason = timed("checks", self.check, session, submission, payload)
                     reasons += [reason] if reason else []
             timed("clean room", session.finish)
         except executor.SessionEnded as exc:
@@ -241,9 +261,10 @@ def grade(lab, root=course.ROOT, workers=None, sandbox=True, notebook_timeout=60
     outcomes, jobs = {}, {}
     for student, folder in _students(root, lab):
         outcomes[student] = Outcome(student)
-        if CONTROL.search(student) or student != student.strip():
+        if CONTROL.search(student) or student != student.strip() or GLOB.search(student):
             outcomes[student].status, outcomes[student].reasons = REJECTED, [
-                "the folder name has control characters or surrounding spaces; rename it to the student's id"]
+                "the folder name has control characters, surrounding spaces or characters nbgrader reads as a "
+                "pattern (*?[]); rename it to the student's id"]
             continue
         jobs[student] = (folder, lab, release, locked_code, checks.GRADED, staging / student / lab / f"{lab}.ipynb")
     plans = {}
@@ -310,8 +331,8 @@ def write_csv(path, outcomes, max_scores):
             outcome = outcomes[student]
             scores = [outcome.scores.get(c) for c in cells]
             total = "" if outcome.status == REJECTED else sum(s or 0 for s in scores)
-            writer.writerow([shown(student), outcome.status, total, sum(max_scores.values()),
-                             *["" if s is None else s for s in scores], shown("; ".join(outcome.reasons))])
+            writer.writerow([spreadsheet_safe(student), outcome.status, total, sum(max_scores.values()),
+                             *["" if s is None else s for s in scores], spreadsheet_safe("; ".join(outcome.reasons))])
 
 
 def report(outcomes, max_scores):

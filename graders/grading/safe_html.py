@@ -3,15 +3,15 @@
 Feedback renders the student's written answers and own markdown cells; rendered as they are, a <script> or an
 onerror= in them would run in whoever opens the page. `clean` keeps text formatting, lists, tables, headings,
 sub/superscripts, code, links to http(s) and images embedded as data URIs, and drops everything else
-(bleach, the sanitiser nbconvert itself uses).
+(bleach, the sanitiser nbconvert itself uses). No class or style attribute: a student's answer must not dress up as
+the page's own score badges.
 """
 import bleach
 
 TAGS = {"a", "abbr", "b", "blockquote", "br", "code", "del", "div", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
         "i", "img", "li", "ol", "p", "pre", "span", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead",
         "tr", "ul"}
-ATTRIBUTES = {"a": ["href", "title"], "img": ["src", "alt", "title"], "*": ["class"], "td": ["align"],
-              "th": ["align"]}
+ATTRIBUTES = {"a": ["href", "title"], "img": ["src", "alt", "title"], "td": ["align"], "th": ["align"]}
 
 
 def _attribute_allowed(tag, name, value):
@@ -19,7 +19,7 @@ def _attribute_allowed(tag, name, value):
         return tag == "img" and value.startswith("data:image/") and ";base64," in value
     if name == "href":
         return value.startswith(("http://", "https://", "#"))
-    return name in ATTRIBUTES.get(tag, []) or name in ATTRIBUTES["*"]
+    return name in ATTRIBUTES.get(tag, [])  # no class or style: the page's own look is not the student's to borrow
 
 
 def clean(html):

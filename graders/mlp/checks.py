@@ -7,7 +7,8 @@ the forward pass once, on the whole batch.
 """
 import numpy as np
 
-from graders.judging import Fail, Refused, describe_error, expect, expect_close, numeric
+from graders.judging import (Fail, Refused, answer_array, answer_number, describe_error, expect, expect_close,
+                             numeric, same)
 from graders.mlp import reference as ref
 
 GRADED = ("sigmoid", "sigmoid_derivative", "tanh_derivative", "mse_loss", "mse_gradient", "glorot_uniform",
@@ -15,6 +16,83 @@ GRADED = ("sigmoid", "sigmoid_derivative", "tanh_derivative", "mse_loss", "mse_g
 PIECES = GRADED[:-1]
 SIZES = [(3, 4, 2), (2, 5, 3, 1), (4, 1), (2, 3, 3, 2)]
 TRANSPOSES = "dW = Z_out(previous)ᵀ · Δ, db = Δ summed over the batch, Δ(previous) = (Δ · Wᵀ) ⊙ σ'(Z_in(previous))"
+
+
+# The grader's answers to the notebook's calls take only what the lab passes: a student's code chooses the arguments.
+
+def _array(value, what, axes=None):
+    array = answer_array(value, what)
+    if axes is not None and array.ndim != axes:
+        raise Refused(f"{what} must have {axes} axes, not shape {array.shape}")
+    return array
+
+
+def _layer(layer, what="layer"):
+    """The layer dict itself (the grader's versions store input, z_in and z_out on it), its W and b checked."""
+    if type(layer) is not dict or layer.get("activation") not in ("tanh", "sigmoid"):
+        raise Refused(f"{what} must be a dict with 'W', 'b' and an activation 'tanh' or 'sigmoid'")
+    layer["W"], layer["b"] = _array(layer.get("W"), f"{what}['W']", 2), _array(layer.get("b"), f"{what}['b']", 1)
+    if layer["b"].shape != layer["W"].shape[1:]:
+        raise Refused(f"{what}: b of shape {layer['b'].shape} does not fit W of shape {layer['W'].shape}")
+    return layer
+
+
+def _network(network):
+    if type(network) is not list or not 0 < len(network) <= 20:
+        raise Refused("network must be a list of layers")
+    layers = [_layer(layer, f"layer {i + 1}") for i, layer in enumerate(network)]
+    if any(a["W"].shape[1] != b["W"].shape[0] for a, b in zip(layers, layers[1:])):
+        raise Refused("the network's layers do not fit one another")
+    return network
+
+
+def _batch(X, inputs, what="X"):
+    X = _array(X, what, 2)
+    if X.shape[1] != inputs:
+        raise Refused(f"{what} has {X.shape[1]} columns for {inputs} inputs")
+    return X
+
+
+def _elementwise(function):
+    return lambda z: function(answer_number(z, "z") if np.ndim(z) == 0 else _array(z, "z"))
+
+
+def _paired(function):
+    def answered(Y, Y_hat):
+        Y, Y_hat = _array(Y, "Y"), _array(Y_hat, "Y_hat")
+        if Y.shape != Y_hat.shape:
+            raise Refused(f"Y {Y.shape} and Y_hat {Y_hat.shape} differ in shape")
+        return function(Y, Y_hat)
+    return answered
+
+
+def _layer_forward(layer, X):
+    layer = _layer(layer)
+    return ref.layer_forward(layer, _batch(X, layer["W"].shape[0]))
+
+
+def _network_forward(network, X):
+    network = _network(network)
+    return ref.network_forward(network, _batch(X, network[0]["W"].shape[0]))
+
+
+def _network_backward(network, X, Y):
+    network = _network(network)
+    X = _batch(X, network[0]["W"].shape[0])
+    Y = _array(Y, "Y", 2)
+    if Y.shape != (len(X), network[-1]["W"].shape[1]):
+        raise Refused(f"Y of shape {Y.shape} does not fit the batch and the output layer")
+    return ref.network_backward(network, X, Y)
+
+
+def _gradient_step(network, gradients, learning_rate):
+    network = _network(network)
+    if type(gradients) is not list or len(gradients) != len(network) or not all(type(g) is dict for g in gradients):
+        raise Refused("gradients must be one {'W', 'b'} dict per layer")
+    checked = [{"W": _array(g.get("W"), "dW"), "b": _array(g.get("b"), "db")} for g in gradients]
+    if any(g["W"].shape != l["W"].shape or g["b"].shape != l["b"].shape for g, l in zip(checked, network)):
+        raise Refused("gradients do not fit the network's weights")
+    return ref.gradient_step(network, checked, answer_number(learning_rate, "learning_rate"))
 
 
 def _glorot_uniform(n_in, n_out, rng):
@@ -35,7 +113,11 @@ CALLS = {"sigmoid_derivative": ("sigmoid",), "tanh_derivative": (), "mse_gradien
 
 def _answers(graded, **extra):
     """The grader's versions of what `graded` may call (CALLS), with `extra` in place of some."""
-    reference = {**{name: getattr(ref, name) for name in PIECES}, "glorot_uniform": _glorot_uniform}
+    reference = {"sigmoid": _elementwise(ref.sigmoid), "sigmoid_derivative": _elementwise(ref.sigmoid_derivative),
+                 "tanh_derivative": _elementwise(ref.tanh_derivative), "mse_loss": _paired(ref.mse_loss),
+                 "mse_gradient": _paired(ref.mse_gradient), "glorot_uniform": _glorot_uniform,
+                 "layer_forward": _layer_forward, "network_forward": _network_forward,
+                 "network_backward": _network_backward, "gradient_step": _gradient_step}
     return {**{name: reference[name] for name in CALLS[graded]}, **extra}
 
 
@@ -153,7 +235,7 @@ def network_forward(student, rng):
         calls = []
         label = f"network_forward, sizes {sizes}, batch {batch}"
         got = student.call("network_forward", network, X, answers=_answers(
-            "network_forward", layer_forward=_counted(calls, "layer", ref.layer_forward))).returned(label)
+            "network_forward", layer_forward=_counted(calls, "layer", _layer_forward))).returned(label)
         expect_close(label, got, ref.network_forward(_copy(network), X), rtol=1e-12,
                      hint="feed each layer's output to the next with layer_forward")
         expect([shape for _, _, shape in calls] == [layer["W"].shape for layer in network],
@@ -169,8 +251,8 @@ def network_backward(student, rng):
         X = rng.normal(size=(batch, sizes[0]))
         Y = rng.uniform(size=(batch, sizes[-1]))
         forwards = []
-        answers = _answers("network_backward", network_forward=_counted(forwards, "network", ref.network_forward),
-                           layer_forward=_counted(forwards, "layer", ref.layer_forward))
+        answers = _answers("network_backward", network_forward=_counted(forwards, "network", _network_forward),
+                           layer_forward=_counted(forwards, "layer", _layer_forward))
         outcome = student.call("network_backward", network, X, Y, answers=answers)
         label = f"network_backward (sizes {sizes}, batch {batch})"
         if outcome.error is not None:  # a shape error here is nearly always a missing transpose
@@ -220,7 +302,7 @@ def train(student, rng):
     parameters = student.signature("train")
     defaults = {"sizes": ref.SIZES, "epochs": ref.EPOCHS, "learning_rate": ref.LEARNING_RATE, "seed": ref.SEED}
     shown = {k: parameters.get(k) for k in defaults}
-    expect(shown == defaults, f"train's defaults are {shown}; the lab's are {defaults}")
+    expect(same(shown, defaults), f"train's defaults are {shown}; the lab's are {defaults}")
     X = rng.normal(size=(6, 2))
     Y = rng.uniform(size=(6, 1))
     sizes, epochs, rate, seed = (2, 4, 1), 30, float(rng.uniform(0.2, 0.6)), int(rng.integers(1000))

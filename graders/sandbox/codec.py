@@ -13,8 +13,8 @@ import math
 import numpy as np
 
 MAX_DEPTH = 32
-MAX_ITEMS = 2_000_000        # numbers, strings and containers in one value
-MAX_STRING = 1_000_000       # characters
+MAX_ITEMS = 200_000          # numbers, strings and containers in one value (a frame stays a few MB)
+MAX_STRING = 100_000         # characters
 MAX_INT_BITS = 256
 ARRAY_DTYPES = {"b": "bool", "i": "int64", "u": "int64", "f": "float64"}
 NUMPY_SCALARS = {np.float64: float, np.float32: float, np.float16: float, np.int64: int, np.int32: int,
@@ -108,21 +108,25 @@ def _encode_array(array, budget):
 
 
 def measure(structure):
-    """(numbers and containers in an encoded value, its largest array dimension), without decoding it."""
-    items, largest, stack = 0, 0, [structure]
+    """(numbers and containers, largest array dimension, most array axes, longest string) of an encoded value,
+    without decoding it."""
+    items, largest, axes, longest, stack = 0, 0, 0, 0, [structure]
     while stack:
         item = stack.pop()
         items += 1
         if type(item) is list:
             stack.extend(item)
+        elif type(item) is str:
+            longest = max(longest, len(item))
         elif type(item) is dict:
             body = item.get("array")
             if type(body) is dict and type(body.get("shape")) is list and type(body.get("data")) is list:
                 items += len(body["data"])
                 largest = max([largest, *(n for n in body["shape"] if type(n) is int)])
+                axes = max(axes, len(body["shape"]))
             else:
                 stack.extend(item.values())
-    return items, largest
+    return items, largest, axes, longest
 
 
 def decode(structure, answer=None):

@@ -15,6 +15,7 @@ import types
 from graders.sandbox.runtime import CELL_PREFIX, cell_filename, leave_if_forked, remember_source
 
 STREAM_LIMIT = 100_000  # characters kept per stream and cell; the rest is cut, as nbgrader's LimitOutput does
+TRACEBACK_LINE_LIMIT = 10_000
 QUIET_MAGICS = ("matplotlib", "config", "load_ext", "autoreload", "pylab")
 
 
@@ -161,7 +162,7 @@ def _error_output(exc):
     if lines and lines[0].startswith("Traceback"):
         lines = lines[1:]
     return {"output_type": "error", "ename": type(exc).__name__, "evalue": evalue[:STREAM_LIMIT],
-            "traceback": [line.rstrip("\n")[:STREAM_LIMIT] for line in lines][-50:]}
+            "traceback": [line.rstrip("\n")[:TRACEBACK_LINE_LIMIT] for line in lines][-50:]}
 
 
 def _shown(value):

@@ -45,7 +45,7 @@ PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 24, 38
 CAPABILITY_VERSION_3 = 0x20080522
 WORKDIR = "/tmp/submission"
 SANDBOX_ID = 1000
-TMP_SIZE = "256m"
+TMP_SIZE, SHM_SIZE = "256m", "64m"
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -107,8 +107,9 @@ def _last_capability():
 
 
 def _private_filesystem(keep):
-    """An empty /tmp of our own, with the paths in `keep` (the Python installation, where it lives under /tmp)
-    bound back read-only; /proc covered (the server and other submissions are not there to be seen)."""
+    """An empty /tmp and /dev/shm of our own, with the paths in `keep` (the Python installation, where it lives
+    under /tmp) bound back read-only; the rest of /dev read-only; /proc covered (the server and other submissions
+    are not there to be seen)."""
     _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make mounts private")
     held = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in keep]
     _check(_libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, f"size={TMP_SIZE},mode=0700".encode()),
@@ -120,6 +121,11 @@ def _private_filesystem(keep):
         _check(_libc.mount(None, path.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, None),
                f"read-only {path}")
         os.close(descriptor)
+    # /dev is the worker's: read-only here (its device nodes still work), with a /dev/shm of our own
+    _check(_libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                       f"size={SHM_SIZE},mode=1777".encode()), "mount /dev/shm")
+    _check(_libc.mount(None, b"/dev", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, None),
+           "read-only /dev")
     _check(_libc.mount(b"tmpfs", b"/proc", b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, b"size=4k"),
            "cover /proc")
 

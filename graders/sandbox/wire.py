@@ -7,7 +7,7 @@ import json
 import struct
 
 HEADER = struct.Struct(">I")
-MAX_FRAME = 32 * 1024 * 1024
+MAX_FRAME = 8 * 1024 * 1024   # a cell's outputs are cut to well under this (graders/sandbox/kernel.py)
 
 
 def frame(message):
