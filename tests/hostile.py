@@ -198,6 +198,13 @@ MARKDOWN_SCRIPT = "Notes <script>alert('markdown')</script> <img src=x onerror=a
 CONTROL_GRADE_ID = {"nbgrader": {"grade_id": "\x1b[31mEVIL\x07", "grade": False, "solution": False, "locked": False}}
 
 
+def kept_under_tmp():
+    """What a clean room's fresh /tmp holds besides the submission: the Python installation, where it lives there."""
+    from graders.grading import executor
+
+    return {Path(p).relative_to("/tmp").parts[0] for p in executor.python_paths() if p.startswith("/tmp/")}
+
+
 def secret_paths(root):
     """What no sandbox may see, in the course being graded (each must exist on the host, which the test checks)."""
     return [root / "gradebook.db", root / "source" / "backprop" / "backprop.ipynb", root / "submitted",

@@ -12,7 +12,7 @@ from graders.grading import executor, grade as grading, nbgrader_steps
 from graders.grading.secret import SECRET_FILE, course_secret
 from graders.samples import Sample, sample_class
 from graders.samples.backprop import REFERENCE
-from hostile import EXPECTED, hostile_samples, place_files, probe, secret_paths
+from hostile import EXPECTED, hostile_samples, kept_under_tmp, place_files, probe, secret_paths
 
 SAMPLES = sample_class("backprop")
 HONEST = [s for s in SAMPLES if s.student in ("reference-solution", "correct-vectorized", "bug-adam-shared-state")]
@@ -166,7 +166,8 @@ def test_a_planted_file_or_package_never_reaches_the_next_student(fresh_course):
     root = _course(fresh_course, "planted", samples)
     outcomes = grading.grade("backprop", root, workers=1, **LIMITS)
     printed = "".join(o.get("text", "") for outputs in _recorded(root, "b-witness").values() for o in outputs)
-    assert "['submission'] ['data.pkl']" in printed and "no planted module" in printed and "PLANTED" not in printed
+    listing = f"{sorted({'submission', *kept_under_tmp()})} ['data.pkl']"
+    assert listing in printed and "no planted module" in printed and "PLANTED" not in printed
     assert (outcomes["b-witness"].status, _total(outcomes["b-witness"])) == (grading.GRADED, 15)
 
 
