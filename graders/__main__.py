@@ -59,10 +59,16 @@ def grade(args):
 def embed(_args):
     from graders.data import embed_data
     from graders.figures import embed_graph
+    from graders.visible import embed_messages
 
-    path = course.ROOT / "source" / "backprop" / "backprop.ipynb"  # the lab with a drawn figure and a data file
-    nbformat.write(embed_data(embed_graph(nbformat.read(path, as_version=4))), path)
-    print(f"graph figure and data/data.pkl embedded in {path.relative_to(course.ROOT)}; now ./run build")
+    for lab in course.LABS:
+        path = course.ROOT / "source" / lab / f"{lab}.ipynb"
+        notebook = embed_messages(nbformat.read(path, as_version=4), lab)
+        if lab == "backprop":  # the lab with a drawn figure and a data file
+            notebook = embed_data(embed_graph(notebook))
+        nbformat.write(notebook, path)
+    print("the visible checks' messages (all labs), the graph figure and data/data.pkl (backprop) embedded in "
+          "source/; now ./run build")
 
 
 def links(_args):
@@ -85,8 +91,8 @@ def main(argv=None):
     grading.add_argument("--cell-timeout", type=float, default=30.0, help="seconds per cell (default 30)")
     grading.add_argument("--feedback", action="store_true", help="also write redacted feedback with nbgrader")
     grading.set_defaults(run=grade)
-    commands.add_parser("embed", help="re-embed the graph figure and data/data.pkl in the backprop source notebook"
-                        ).set_defaults(run=embed)
+    commands.add_parser("embed", help="re-embed the visible checks' messages, the graph figure and data/data.pkl in "
+                        "the source notebooks").set_defaults(run=embed)
     commands.add_parser("links", help="rewrite the README's Colab links from course.REPOSITORY and course.BRANCH"
                         ).set_defaults(run=links)
     args = parser.parse_args(argv)

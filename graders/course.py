@@ -93,7 +93,7 @@ def score_table(root=ROOT, lab="backprop"):
                 table[submission.student_id] = {
                     grade.name: (grade.score if (grade.auto_score is not None or grade.manual_score is not None)
                                  else None)
-                    for grade in notebook.grades
+                    for grade in notebook.grades if grade.max_score  # a mark-scheme task carries no points
                 }
     return table
 

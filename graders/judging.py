@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,6 +37,38 @@ class Fail(AssertionError):
     def __init__(self, message, flag=None):
         super().__init__(message)
         self.flag = flag
+
+
+class Partial:
+    """Part of a cell's points: `points` parts right (a check has one part per point), `failures` the others."""
+
+    def __init__(self, points, failures):
+        self.points, self.failures = points, failures
+
+    def report(self, name):
+        return "\n".join([*self.failures, f"{name}: {self.points:g} of {self.points + len(self.failures):g} points"])
+
+
+def parts(results):
+    """The verdict of a check made of independent parts ({part: failure message or None}, one point each): None when
+    all are right, Partial when some are, Fail with every message when none is."""
+    failures = [message for message in results.values() if message]
+    if not failures:
+        return None
+    if len(failures) == len(results):
+        raise Fail("\n".join(failures))
+    return Partial(len(results) - len(failures), failures)
+
+
+def part(check, *args, **kwargs):
+    """The failure message of one part of a check, or None when it passes (a flagged failure is not a part's)."""
+    try:
+        check(*args, **kwargs)
+    except Fail as failure:
+        if failure.flag:
+            raise
+        return str(failure)
+    return None
 
 
 class Refused(Exception):
@@ -158,12 +191,30 @@ def require_own(name, function):
         raise Fail(f"{name} comes from the module {function.get('module')!r}; write it in its cell", NOT_OWN)
 
 
+# Hints for the crashes students meet most, by the error's text (the visible checks hold a copy: graders/visible.py).
+CRASH_HINTS = [
+    (r"only (length-1|0-dimensional|size-1) arrays can be converted|truth value of an array",
+     "this line works on one number at a time: for arrays use numpy's elementwise functions (np.exp, np.where, "
+     "np.abs) instead of math.* or an if on the value"),
+    (r"math range error", "math.exp overflows above e^709: take exp only of non-positive numbers"),
+    (r"matmul|not aligned|could not be broadcast",
+     "the shapes in this product do not fit: print them and check which factor needs a transpose"),
+    (r"NoneType", "a function you call returned None: does it end with return?"),
+    (r"KeyError", "a dict lacks the key this line reads: print its keys"),
+]
+
+
+def crash_hint(text):
+    return next((hint for pattern, hint in CRASH_HINTS if re.search(pattern, text)), "")
+
+
 def describe_error(label, error):
     if error["type"] == "NotImplementedError":
         return f"{label} is not implemented yet (it raised NotImplementedError)"
     where = error.get("where")
     place = f"\n  at line {where['line']} of your cell '{where['cell']}': {where['code']}" if where else ""
-    return f"{label} raised {error['type']}: {error['message']}{place}"
+    hint = crash_hint(f"{error['type']}: {error['message']}")
+    return f"{label} raised {error['type']}: {error['message']}{place}" + (f"\n  hint: {hint}" if hint else "")
 
 
 def parse_outcome(name, raw, sent=None):
@@ -352,8 +403,13 @@ TRUSTING_SECRET = b"the trusting path draws its inputs from this fixed, public s
 
 
 def run_in_process(check, function, name, lab, probes):
-    """A check on a function of the notebook running in this very process (plain nbgrader's hidden test cells)."""
+    """A check on a function of the notebook running in this very process (plain nbgrader's hidden test cells).
+    Partial credit is the cell's result, a number, which nbgrader scores as that many points."""
     namespace = getattr(function, "__globals__", None)
     if type(namespace) is not dict or namespace.get(name) is not function:
         namespace = {name: function}
-    check(LocalStudent(namespace, probes), check_rng(TRUSTING_SECRET, lab, "", name))
+    result = check(LocalStudent(namespace, probes), check_rng(TRUSTING_SECRET, lab, "", name))
+    if isinstance(result, Partial):
+        print(result.report(name))
+        return result.points
+    return None

@@ -1,12 +1,13 @@
 """Shared fixtures: a throwaway copy of the course, and the sample class graded once per test run."""
 import contextlib
-import io
 import shutil
 
 import nbformat
 import pytest
+from IPython.core.inputtransformer2 import TransformerManager
 
 from graders import course
+from graders.sandbox.kernel import Kernel
 
 
 @pytest.fixture(scope="session")
@@ -39,31 +40,31 @@ def notebook_namespace(notebook, lab="backprop"):
     """Run a notebook's code cells up to its last test cell, tests excluded, in one namespace, in the lab's
     release folder (for its data files): what the functions under test need, without the plots."""
     namespace = {"__name__": "__main__"}  # as in a kernel: notebook functions belong to __main__
+    kernel = Kernel(namespace, TransformerManager())  # the grade command's kernel: magics, errors kept as outputs
     code = [c for c in notebook.cells if c.cell_type == "code"]
     last_test = max(i for i, c in enumerate(code) if c.metadata.get("nbgrader", {}).get("grade"))
     with contextlib.chdir(course.ROOT / "release" / lab):
         for cell in code[:last_test]:
-            if cell.metadata.get("nbgrader", {}).get("grade_id", "").startswith("test_"):
-                continue
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                try:
-                    exec(cell.source, namespace)
-                except Exception:  # a broken cell breaks that sample's function only, as in a kernel
-                    pass
+            if not cell.metadata.get("nbgrader", {}).get("grade_id", "").startswith("test_"):
+                kernel.run_cell(cell.get("id", "cell"), cell.source)  # a broken cell breaks its own function only
     return namespace
 
 
-def check_failures(namespace, checks, names, errors=AssertionError):
+def check_failures(namespace, checks, names, errors=AssertionError, partial=None):
     """{test_<name>: message} for every check in `checks` (the hidden module or the visible class) that fails.
+    A check that gives part of its points returns that number: it goes into `partial` when given.
 
     Hidden checks turn every student error into AssertionError; visible ones let it through (errors=Exception).
     """
     failures = {}
     for name in names:
         try:
-            getattr(checks, name)(namespace.get(name))
+            points = getattr(checks, name)(namespace.get(name))
         except errors as exc:
             failures[f"test_{name}"] = str(exc)
+        else:
+            if points is not None and partial is not None:
+                partial[f"test_{name}"] = points
     return failures
 
 

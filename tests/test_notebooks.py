@@ -1,6 +1,7 @@
 """Notebook hygiene, one source of truth, visible checks, and release/ freshness with nbgrader's own tools."""
 import ast
 import filecmp
+import importlib
 import inspect
 import re
 
@@ -99,6 +100,18 @@ def test_visible_and_hidden_checks_cover_the_same_functions(lab):
     assert shown == graded and all(callable(getattr(hidden_module, n)) for n in graded)
 
 
+@pytest.mark.parametrize("lab", ["backprop"])
+def test_the_visible_checks_messages_are_the_graders(lab):
+    """Every hint a student reads comes from one place: the visible checks hold the graders' HINTS and CRASH_HINTS."""
+    from graders import visible
+
+    cell = _cell(read_notebook("source", lab), visible.VISIBLE_CHECKS_CELL)
+    assert visible.written_block(cell.source) == visible.messages_block(lab), "stale: run python -m graders embed"
+    namespace = {}
+    exec(visible.written_block(cell.source), namespace)
+    assert namespace["HINTS"] == importlib.import_module(f"graders.{lab}.checks").HINTS
+
+
 def test_graph_figure_embedded_is_what_the_code_draws(source_notebook):
     cell = next(c for c in source_notebook.cells if c.id == GRAPH_CELL_ID)
     assert f"attachment:{GRAPH_ATTACHMENT}" in cell.source
@@ -172,20 +185,17 @@ def test_notebook_uses_the_embedded_copy_alone_and_refuses_a_damaged_file_beside
 # Visible checks run a function with the student's own helpers (there is no reference in Colab), so a
 # forward or backward bug also shows in the visible gradient check and training: that is what gradient
 # checking is for. Grading isolates each function; see test_hidden_checks.py.
-USES = {"forward_propagation": ("gradient_checking", "train"), "backward_propagation": ("gradient_checking", "train")}
+USES = {"forward_propagation": ("gradient_checking", "train"), "backward_propagation": ("gradient_checking", "train"),
+        "vanilla_update": ("train",)}
 
 
 @pytest.mark.parametrize("sample", [s for s in sample_class("backprop") if s.graded], ids=lambda s: s.student)
 def test_visible_checks_flag_the_buggy_cell_and_only_cells_that_use_it(sample, release_notebook):
     namespace = notebook_namespace(sample.notebook(release_notebook))
     failures = set(check_failures(namespace, namespace["checks"], FUNCTIONS, errors=Exception))
-    if sample.student.startswith("cheat-"):
-        # hard-coding the published values fools the visible forward check; hidden tests catch it
-        assert "test_forward_propagation" not in failures
-        return
-    buggy = {c.removeprefix("test_") for c in sample.loses}
-    downstream = {f"test_{user}" for name in buggy for user in USES.get(name, ())}
-    assert set(sample.loses) <= failures <= set(sample.loses) | downstream
+    charged = {*sample.loses, *sample.partial}  # a visible check is all or nothing
+    downstream = {f"test_{user}" for name in charged for user in USES.get(name.removeprefix("test_"), ())}
+    assert charged <= failures <= charged | downstream
 
 
 # --- nbgrader: release is fresh, source validates, release stubs fail --------------------------------

@@ -84,3 +84,15 @@ def test_training_at_default_settings_orders_the_optimizers(xy):
     X, y = xy
     finals = {name: ref.train(X, y, rule)[-1] for name, rule in ref.UPDATE_RULES.items()}
     assert finals["adam"] < finals["momentum"] < finals["vanilla"] < 0.01
+
+
+def test_the_visible_checks_values_beyond_the_published_ones_are_the_references(xy):
+    X, y = xy
+    w = np.full(9, published.FORWARD_WEIGHT)
+    shifted = ref.forward_propagation(X[0], y[0], w + np.array(published.FORWARD_SHIFT))
+    assert {k: shifted[k] for k in published.FORWARD_SHIFTED} == published.FORWARD_SHIFTED
+    grads = ref.backward_propagation(X[0], y[0], w, shifted)
+    assert {k: round(grads[k], published.BACKWARD_DECIMALS) for k in grads} == published.BACKWARD_SHIFTED
+    small = published.TRAIN_SMALL
+    losses = ref.train(X[:small["rows"]], y[:small["rows"]], ref.vanilla_update, {}, small["epochs"], small["seed"])
+    assert losses.tolist() == small["losses"]

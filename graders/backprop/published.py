@@ -31,3 +31,15 @@ GRADCHECK_W = [0.00271756, 0.01260512, 0.00167639, -0.00207756, 0.00720768,
                0.00114524, 0.00684168, 0.02242521, 0.01296444]
 GRADCHECK_EPS = 1e-7
 GRADCHECK_BOUND = 1e-7
+
+# Not from the original assignment: computed by graders/backprop/reference.py for the visible checks of what the
+# text pins (tests/test_reference.py recomputes them).
+# backward_propagation(X[0], y[0], 0.1·ones(9), forward_dict) with forward_dict computed at other w6…w9
+# (w + FORWARD_SHIFT): right only when backward reads forward_dict instead of recomputing the forward pass.
+FORWARD_SHIFT = [0.0, 0.0, 0.0, 0.0, 0.0, 0.3, -0.2, 0.25, 0.4]
+FORWARD_SHIFTED = {"exp": 1.5216913847772184, "tanh": 0.889951240112178, "sigmoid": 0.5894731951157385,
+                   "loss": 0.45449344453174956, "dy_pred": -1.3483225794026437}
+BACKWARD_SHIFTED = {"dw1": -0.154757, "dw2": -0.014421, "dw3": -0.003819, "dw4": -0.003162, "dw5": -0.000684,
+                    "dw6": -0.426733, "dw7": -0.280433, "dw8": -0.032629, "dw9": -0.7948}
+# train(X[:5], y[:5], vanilla_update, {}, epochs=2, seed=3): the seed through np.random.default_rng, rows in order.
+TRAIN_SMALL = {"rows": 5, "epochs": 2, "seed": 3, "losses": [1.008798876842059, 0.9011265163655746]}

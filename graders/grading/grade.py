@@ -164,7 +164,7 @@ class Judge:
             return _not_run("no check is known for this test cell"), "a test cell without a known check"
         rng = judging.check_rng(self.secret, self.lab, student, name)
         try:
-            getattr(self.checks, name)(session, rng)
+            result = getattr(self.checks, name)(session, rng)
         except judging.Fail as failure:
             message = str(failure)
             lines = message.splitlines() or [""]
@@ -178,6 +178,10 @@ class Judge:
         except Exception as exc:  # our own failure on this check: the cell scores 0 and a person looks
             return (_not_run(f"the grader failed ({type(exc).__name__})"),
                     f"the grader failed while checking {name} ({type(exc).__name__}: {exc})")
+        if isinstance(result, judging.Partial):  # nbgrader scores a test cell whose result is a number as its points
+            return [{"output_type": "stream", "name": "stdout", "text": result.report(name) + "\n"},
+                    {"output_type": "execute_result", "execution_count": None, "metadata": {},
+                     "data": {"text/plain": f"{result.points:g}"}}], None
         return [{"output_type": "stream", "name": "stdout", "text": f"✓ {name}: every hidden check passed\n"}], None
 
     def run(self, worker, student, plan):

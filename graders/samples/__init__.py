@@ -36,6 +36,7 @@ class Sample:
     loses: tuple = ()                            # test cells that must score 0
     damage: Optional[Callable[[str], str]] = None  # applied to the written .ipynb text
     graded: bool = True                          # False: nbgrader cannot grade it at all (every cell None)
+    partial: dict = field(default_factory=dict)  # test cells scoring part of their points: grade_id → points
 
     def notebook(self, release):
         notebook = nbformat.from_dict(release)  # a deep copy
@@ -53,12 +54,12 @@ class Sample:
         return self.damage(text) if self.damage else text
 
     def expected_scores(self, max_scores):
-        """{grade_id: points}: test cells full or 0 (nbgrader is all-or-nothing per cell); a written answer
-        waits for a person (None), an untouched one nbgrader scores 0 by itself."""
+        """{grade_id: points}: test cells full, 0, or the partial points stated; a written answer waits for a
+        person (None), an untouched one nbgrader scores 0 by itself."""
         if not self.graded:
             return dict.fromkeys(max_scores)
-        return {grade_id: (0.0 if grade_id in self.loses else float(points)) if grade_id.startswith("test_")
-                else (None if grade_id in self.cells else 0.0)
+        return {grade_id: (0.0 if grade_id in self.loses else float(self.partial.get(grade_id, points)))
+                if grade_id.startswith("test_") else (None if grade_id in self.cells else 0.0)
                 for grade_id, points in max_scores.items()}
 
 

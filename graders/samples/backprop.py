@@ -125,6 +125,10 @@ def sigmoid(z):
 }
 
 SEED_BUGS = {
+    "bug-sigmoid-where-computes-both-branches": ("sigmoid", '''def sigmoid(z):
+    """Both stable formulas, chosen with np.where: which still computes both for every z."""
+    z = np.asarray(z, dtype=float)
+    return np.where(z >= 0, 1 / (1 + np.exp(-z)), np.exp(z) / (1 + np.exp(z)))[()]'''),
     "bug-sigmoid-overflows": ("sigmoid", '''def sigmoid(z):
     """The textbook formula: overflows for large negative z."""
     return 1 / (1 + np.exp(-np.asarray(z, dtype=float)))'''),
@@ -224,10 +228,59 @@ NOISY_FORWARD = replaced(REFERENCE["forward_propagation"], "    ### BEGIN SOLUTI
     np.log(np.zeros(1))  # numpy's own 'divide by zero' RuntimeWarning
 """)
 
+# What the task texts pin, broken one sentence at a time: each costs its own cell (tests/test_hidden_checks.py).
+PINNED = {
+    "bug-forward-inlines-the-sigmoid": ("forward_propagation", "Use your sigmoid.", replaced(
+        REFERENCE["forward_propagation"], "    part3 = sigmoid(math.sin(w[2] * x[2]) * second_sum + w[7])\n",
+        "    z3 = math.sin(w[2] * x[2]) * second_sum + w[7]\n    part3 = 1.0 / (1.0 + math.exp(-z3))\n")),
+    "bug-backward-recomputes-the-forward-pass": ("backward_propagation", "Use the values in forward_dict instead of "
+                                                 "recomputing them.", replaced(
+        REFERENCE["backward_propagation"], '    dy_pred, s = forward_dict["dy_pred"], forward_dict["sigmoid"]\n',
+        '    forward_dict = forward_propagation(x, y, w)  # recomputed instead of read\n'
+        '    dy_pred, s = forward_dict["dy_pred"], forward_dict["sigmoid"]\n')),
+    "bug-vanilla-updates-in-place": ("vanilla_update", "Do not change w or dw in place.", replaced(
+        REFERENCE["vanilla_update"], '    next_w = w - config["learning_rate"] * dw\n',
+        '    w -= config["learning_rate"] * dw  # in place\n    next_w = w\n')),
+    "bug-momentum-rate-outside-velocity": ("momentum_update", "v ← μv − η·dw, then w ← w + v.", replaced(
+        REFERENCE["momentum_update"],
+        '    velocity = config["momentum"] * config.get("velocity", np.zeros_like(w)) - config["learning_rate"] * dw\n'
+        '    next_w = w + velocity\n',
+        '    velocity = config["momentum"] * config.get("velocity", np.zeros_like(w)) + dw\n'
+        '    next_w = w - config["learning_rate"] * velocity\n')),
+    "bug-adam-v-not-squared": ("adam_update", "v ← β2·v + (1 − β2)·dw² (a NaN follows, reported as a value).", replaced(
+        REFERENCE["adam_update"], "(1.0 - beta2) * np.square(dw)", "(1.0 - beta2) * dw")),
+    "bug-train-changes-the-callers-config": ("train", "Start from a copy of config.", replaced(
+        REFERENCE["train"], "config = dict(config or {})", "config = config if config is not None else {}")),
+    "bug-train-seeds-the-global-generator": ("train", "w = np.random.default_rng(seed).normal(0, 0.01, 9).", replaced(
+        REFERENCE["train"], "    w = np.random.default_rng(seed).normal(0.0, 0.01, 9)\n",
+        "    np.random.seed(seed)\n    w = np.random.normal(0.0, 0.01, 9)\n")),
+    "bug-train-returns-a-list": ("train", "Return the epoch losses as a numpy array.", replaced(
+        REFERENCE["train"], "    return epoch_losses\n", "    return list(epoch_losses)\n")),
+}
+
+TIMED = {  # %%time and %time, as a student times a cell: the code runs as it would in a kernel
+    "sigmoid": "%%time\n" + REFERENCE["sigmoid"],
+    "forward_propagation": REFERENCE["forward_propagation"] + "\n\n%time _ = forward_propagation(X[0], y[0], np.ones(9))",
+}
+
+HARD_CODED_BACKWARD = '''def backward_propagation(x, y, w, forward_dict):
+    """Cheat: the published gradients, whatever the input."""
+    return {"dw1": -0.229733, "dw2": -0.021408, "dw3": -0.005625, "dw4": -0.004658, "dw5": -0.001008,
+            "dw6": -0.633475, "dw7": -0.561942, "dw8": -0.048063, "dw9": -1.018104}'''
+
 HARD_CODED_FORWARD = '''def forward_propagation(x, y, w):
     """Cheat: the published values, whatever the input."""
     return {"exp": 1.1272967040973583, "tanh": 0.8417934192562146, "sigmoid": 0.5279179387419721,
             "loss": 0.9298048963072919, "dy_pred": -1.9285278284819143}'''
+
+# A bug on one path of the graph costs that path's point only (graders/backprop/checks.py PATHS).
+PARTIAL = {"bug-backward-dw3-sin-for-cos": {"test_backward_propagation": 2}}
+
+
+def _charged(student, cell):
+    """What a one-function bug costs: part of its cell's points (PARTIAL), or the whole cell."""
+    return {"partial": PARTIAL[student]} if student in PARTIAL else {"loses": (f"test_{cell}",)}
+
 
 SAMPLES = [
     Sample("reference-solution", "the instructor's solution", REFERENCE),
@@ -236,12 +289,17 @@ SAMPLES = [
            _with(**MATH_MODULE)),
     Sample("correct-noisy", "right answers that print to stderr and raise RuntimeWarnings",
            _with(forward_propagation=NOISY_FORWARD)),
-    *[Sample(student, f"the seeds' bug in {cell}", _with(**{cell: source}), loses=(f"test_{cell}",))
+    Sample("correct-timed-cells", "right answers in cells timed with %%time and %time", _with(**TIMED)),
+    *[Sample(student, f"the seeds' bug in {cell}", _with(**{cell: source}), **_charged(student, cell))
       for student, (cell, source) in SEED_BUGS.items()],
     Sample("bug-adam-bias-by-epoch", "the seeds' bug: Adam's bias correction by epoch", _with(**BIAS_BY_EPOCH),
            loses=("test_adam_update",)),
+    *[Sample(student, f"breaks what the text pins: {pinned}", _with(**{cell: source}), loses=(f"test_{cell}",))
+      for student, (cell, pinned, source) in PINNED.items()],
     Sample("cheat-hardcoded-forward", "returns the published forward values for every input",
            _with(forward_propagation=HARD_CODED_FORWARD), loses=("test_forward_propagation",)),
+    Sample("cheat-hardcoded-backward", "returns the published gradients for every input",
+           _with(backward_propagation=HARD_CODED_BACKWARD), loses=("test_backward_propagation",)),
     Sample("unanswered", "the release as handed out",
            loses=("test_sigmoid", "test_forward_propagation", "test_backward_propagation", "test_gradient_checking",
                   "test_vanilla_update", "test_momentum_update", "test_adam_update", "test_train")),
