@@ -172,6 +172,7 @@ class Outcome:
     error: dict = None
     args: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    lines: int = None   # lines of notebook code run, when counted
 
     def returned(self, label=None):
         """The value, or Fail saying why there is none (not defined, not the notebook's own, raised)."""
@@ -245,6 +246,8 @@ def parse_outcome(name, raw, sent=None):
     warnings = raw.get("warnings", [])
     _require(type(warnings) is list, "warnings that are not a list")
     outcome.warnings = [_text(w, 500) for w in warnings[:runtime.MAX_WARNINGS]]
+    _require(type(raw.get("lines", 0)) is int, "a line count that is not a number")
+    outcome.lines = raw.get("lines")
     return outcome
 
 
@@ -317,8 +320,9 @@ def answers_in(args, kwargs, answers):
 class Student:
     """The notebook under test, as a check sees it (RemoteStudent in the grade command, LocalStudent here)."""
 
-    def call(self, name, *args, answers=None, **kwargs):
-        """Call the notebook's `name` on copies of args; names in `answers` are answered by the grader meanwhile."""
+    def call(self, name, *args, answers=None, count_lines=False, **kwargs):
+        """Call the notebook's `name` on copies of args; names in `answers` are answered by the grader meanwhile;
+        count_lines: count the lines of notebook code it runs (Outcome.lines)."""
         raise NotImplementedError
 
     def probe(self, adapter, *args, answers=None):
@@ -374,11 +378,12 @@ class LocalStudent(Student):
                 raise runtime.GraderRefused(str(exc)) from None
         return ask
 
-    def call(self, name, *args, answers=None, **kwargs):
+    def call(self, name, *args, answers=None, count_lines=False, **kwargs):
         answering = Answering(answers_in(args, kwargs, answers))
         raw = runtime.call(self.namespace, name, _through_json([codec.encode(a) for a in args]),
                            _through_json({k: codec.encode(v) for k, v in kwargs.items()}),
-                           list(answers or {}), self._ask(answering), getattr(self.probes, "PROXIES", None))
+                           list(answers or {}), self._ask(answering), getattr(self.probes, "PROXIES", None),
+                           count_lines)
         return parse_outcome(name, _through_json(raw), len(args))
 
     def probe(self, adapter, *args, answers=None):

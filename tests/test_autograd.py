@@ -20,6 +20,9 @@ REASONS = {
     "bug-linear-gradients-pile-up": "fresh gradients each step",
     "bug-quadratic-uses-linear-model": "not the linear one",
     "cheat-hardcoded-derivatives": "returns 7, 4, 1",
+    "bug-backward-breadth-first": "breadth-first order is not a topological order",
+    "bug-backward-adds-one-to-root": "set it, do not add to it",
+    "bug-derivatives-without-the-engine": "ran backward 0 times",
     "unanswered": "NotImplementedError",
 }
 

@@ -3,6 +3,7 @@ import ast
 import filecmp
 import importlib
 import inspect
+import json
 import re
 
 import numpy as np
@@ -100,7 +101,7 @@ def test_visible_and_hidden_checks_cover_the_same_functions(lab):
     assert shown == graded and all(callable(getattr(hidden_module, n)) for n in graded)
 
 
-@pytest.mark.parametrize("lab", ["backprop"])
+@pytest.mark.parametrize("lab", course.LABS)
 def test_the_visible_checks_messages_are_the_graders(lab):
     """Every hint a student reads comes from one place: the visible checks hold the graders' HINTS and CRASH_HINTS."""
     from graders import visible
@@ -110,6 +111,33 @@ def test_the_visible_checks_messages_are_the_graders(lab):
     namespace = {}
     exec(visible.written_block(cell.source), namespace)
     assert namespace["HINTS"] == importlib.import_module(f"graders.{lab}.checks").HINTS
+
+
+def _region(source, begin, end):
+    lines, inside = [], False
+    for line in source.splitlines():
+        inside = (inside or begin in line) and end not in line
+        if inside and begin not in line:
+            lines.append(line)
+    return lines
+
+
+@pytest.mark.parametrize("lab", course.LABS)
+def test_no_release_holds_a_solution_a_model_answer_or_a_mark_scheme(lab):
+    release = (course.ROOT / "release" / lab / f"{lab}.ipynb").read_text()
+    secret = []
+    for cell in read_notebook("source", lab).cells:
+        grading = cell.metadata.get("nbgrader", {})
+        if grading.get("solution") and cell.cell_type == "markdown":
+            secret += cell.source.splitlines()  # a model answer
+        secret += _region(cell.source, "BEGIN SOLUTION", "END SOLUTION")
+        secret += _region(cell.source, "BEGIN MARK SCHEME", "END MARK SCHEME")
+        secret += _region(cell.source, "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+    hints = json.dumps(importlib.import_module(f"graders.{lab}.checks").HINTS, ensure_ascii=False)
+    telling = [line.strip() for line in secret if len(line.strip()) > 25 and line.strip() not in hints]
+    assert telling, "nothing to look for"  # (a line a hint spells out for students on purpose is not a leak)
+    leaked = [line for line in telling if json.dumps(line)[1:-1] in release]
+    assert leaked == []
 
 
 def test_graph_figure_embedded_is_what_the_code_draws(source_notebook):

@@ -399,7 +399,7 @@ def test_the_grader_refuses_arguments_whose_work_would_multiply(arguments):
 def test_an_answered_update_rule_refuses_a_config_that_is_not_numbers():
     from graders.backprop import checks, reference
 
-    rule = checks._update(reference.momentum_update)
+    rule = checks._answer_update(reference.momentum_update)
     with pytest.raises(judging.Refused, match="config\\['momentum'\\] must be a finite number"):
         rule(np.zeros(9), np.zeros(9), {"momentum": "x" * 10, "velocity": 1.0})
     with pytest.raises(judging.Refused, match="shape"):

@@ -21,10 +21,13 @@ def test_every_sample_fails_exactly_its_cells_whatever_the_secret(lab, secret):
         if not sample.graded:
             continue
         student = judging.LocalStudent(notebook_namespace(sample.notebook(release), lab), probes)
-        failed = set()
+        failed, partial = set(), {}
         for name in checks.GRADED:
             try:
-                getattr(checks, name)(student, judging.check_rng(secret, lab, sample.student, name))
+                result = getattr(checks, name)(student, judging.check_rng(secret, lab, sample.student, name))
             except judging.Fail:
                 failed.add(f"test_{name}")
-        assert failed == set(sample.loses), (sample.student, failed)
+            else:
+                if isinstance(result, judging.Partial):
+                    partial[f"test_{name}"] = result.points
+        assert (failed, partial) == (set(sample.loses), sample.partial), sample.student

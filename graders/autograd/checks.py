@@ -58,6 +58,7 @@ EXPRESSIONS = [
      lambda F, x, y: _shared_first_reached_short(x * y), {"mul", "add"}),
     ("a 300-node chain of tanh", _chain, {"tanh", "mul", "add"}),
 ]
+# Every hint a student reads, hidden or visible (the visible checks hold a copy: graders/visible.py).
 HINTS = {
     "add": "d(a + b)/da = 1 and d(a + b)/db = 1, each times out.grad",
     "mul": "d(a·b)/da = b, d(a·b)/db = a, each times out.grad",
@@ -65,10 +66,19 @@ HINTS = {
     "exp": "d(e^a)/da = e^a, times out.grad",
     "tanh": "d tanh(a)/da = 1 − tanh(a)², times out.grad",
     "sigmoid": "dσ(a)/da = σ(a)(1 − σ(a)), times out.grad",
-    "backward": "visit each node once, children before parents (a topological order), set root.grad = 1, then call "
-                "backward_step from the root back to the inputs",
+    "accumulate": "use += in backward_step (a node can be an input twice, as in x * x), and multiply by out.grad",
+    "sigmoid overflow": "for a < 0 use e^a / (1 + e^a), so exp never overflows",
+    "backward": "visit each node once, children before parents (a topological order: depth-first, a node after its "
+                "parents), set root.grad = 1, then call backward_step from the root back to the inputs",
+    "backward root": "set root.grad = 1.0 (it may hold a value from before: set it, do not add to it)",
+    "backward breadth first": "a node reached by a short and a long path must wait for both: breadth-first order is not "
+                              "a topological order; add each node after its parents (depth-first), then reverse",
+    "derivatives engine": "compute with Value nodes and backward: y = 2 * x ** 3 + x with x = Value(x), then "
+                          "y.backward() and read x.grad (likewise for u and v)",
+    "train_linear": "per sample: ŷ = w·x + b, loss = (ŷ − y)², backward, then w -= lr·w.grad and b -= lr·b.grad with "
+                    "fresh gradients each step; the epoch loss is the mean of the per-sample losses",
+    "train_quadratic": "ŷ = w2·x² + w1·x (the quadratic model, not the linear one); per-sample updates as before",
 }
-ACCUMULATE = "use += in backward_step (a node can be an input twice, as in x * x), and multiply by out.grad"
 
 
 def _answers(graded):
@@ -87,7 +97,9 @@ def _points(rng):
 
 
 def _build(student, name, program):
-    result = student.probe("expression", program.items, name, answers=_answers(name))
+    # backward is handed a root that holds an earlier gradient: "set root.grad = 1.0" means set, not add
+    result = student.probe("expression", program.items, name, 0.5 if name == "backward" else None,
+                           answers=_answers(name))
     try:
         if "raised" in result:
             raise Fail(describe_error(f"{name}, at node {result['step'] + 1} of the graph", result["raised"])
@@ -120,10 +132,14 @@ def _check_piece(student, rng, name):
                          f(FLOAT, x0, y0), rtol=1e-12, hint=HINTS[name])
             expect_close(f"{name}: node values of {label}", values, expected_values, rtol=1e-12, hint=HINTS[name])
             if name == "backward":
-                expect(same(root_grad, 1.0), f"backward: the root's grad must be 1.0 after backward, got {root_grad}")
+                expect(same(root_grad, 1.0), f"backward: the root's grad must be 1.0 after backward (it held 0.5 "
+                       f"before), got {root_grad}\n  hint: {HINTS['backward root']}")
+            hint = f"{HINTS[name]}; {HINTS['accumulate']}"
+            if name == "backward":
+                hint = HINTS["backward breadth first"] if "short path" in label else HINTS["backward"]
             for var, got, want in (("x", grads[0], expected_grads[0]), ("y", grads[1], expected_grads[1])):
                 expect_close(f"{name}: d({label})/d{var} at x = {x0:.4g}, y = {y0:.4g}", got, want, rtol=1e-9,
-                             atol=1e-12, hint=HINTS[name] if name == "backward" else f"{HINTS[name]}; {ACCUMULATE}")
+                             atol=1e-12, hint=hint)
 
 
 def add(student, rng):
@@ -159,7 +175,7 @@ def sigmoid(student, rng):
         try:
             values, _, _ = _build(student, "sigmoid", program)
         except Fail as exc:
-            raise Fail(f"{exc}\n  hint: for z < 0 use e^z / (1 + e^z), so exp never overflows") from None
+            raise Fail(f"{exc}\n  hint: {HINTS['sigmoid overflow']}") from None
         expect_close(f"sigmoid({z})", as_float("value", values[-1]), FLOAT.sigmoid(z), rtol=1e-12)
 
 
@@ -168,15 +184,20 @@ def backward(student, rng):
     _check_piece(student, rng, "backward")
 
 
-def _exercise(student, name, *args):
-    return student.call(name, *args, answers=_answers(None)).returned(f"{name}{tuple(args)}")
+def _exercise(student, name, *args, backward_calls=None):
+    answers = _answers(None)
+    if backward_calls is not None:
+        answers["backward"] = lambda parents: backward_calls.append(len(parents)) or expressions.order(parents)
+    return student.call(name, *args, answers=answers).returned(f"{name}{tuple(args)}")
 
 
 def derivative_exercises(student, rng):
     """derivative_exercises: 7, 4 and 1 at the seed's points; the right derivatives at other points too."""
     points = [(1.0, 1.0, 2.0)] + [tuple(float(v) for v in rng.uniform(-2.0, 2.0, 3)) for _ in range(2)]
+    engine = []
     for x, u, v in points:
-        got = _exercise(student, "derivative_exercises", x, u, v)
+        calls = []
+        got = _exercise(student, "derivative_exercises", x, u, v, backward_calls=calls)
         expect(type(got) is dict and set(got) >= set(published.POLYNOMIAL),
                f"derivative_exercises must return a dict with keys {sorted(published.POLYNOMIAL)}")
         expected = {"dy/dx": 6 * x * x + 1, "dy/du": v + 2 * u, "dy/dv": u}
@@ -184,7 +205,11 @@ def derivative_exercises(student, rng):
             raise Fail(f"derivative_exercises returns 7, 4, 1 at x={x:.4g}, u={u:.4g}, v={v:.4g} too", HARD_CODED)
         for key, want in expected.items():
             expect_close(f"derivative_exercises(x={x:.4g}, u={u:.4g}, v={v:.4g})['{key}']", as_float(key, got[key]),
-                         want, rtol=1e-12, hint="build y with Value nodes, call y.backward(), read x.grad, u.grad, v.grad")
+                         want, rtol=1e-12, hint=HINTS["derivatives engine"])
+        engine.append((f"x={x:.4g}, u={u:.4g}, v={v:.4g}", len(calls)))
+    label, runs = min(engine, key=lambda item: item[1])
+    expect(runs >= 2, f"derivative_exercises({label}) ran backward {runs} times for two expressions\n  hint: "
+           f"{HINTS['derivatives engine']}")
 
 
 def _check_training(student, rng, name, reference, data, start, published_curve, hint):
@@ -217,12 +242,11 @@ def train_linear(student, rng):
     """train_linear: the seed's losses, w and prediction, and the reference on other data and settings."""
     _check_training(student, rng, "train_linear", ref.train_linear, published.LINEAR_DATA, published.LINEAR_START,
                     published.LINEAR,
-                    hint="per sample: ŷ = w·x + b, loss = (ŷ − y)², backward, then w -= lr·w.grad and b -= lr·b.grad "
-                         "with fresh gradients each step; the epoch loss is the mean of the per-sample losses")
+                    hint=HINTS["train_linear"])
 
 
 def train_quadratic(student, rng):
     """train_quadratic: the seed's losses, and the reference on other data and settings."""
     _check_training(student, rng, "train_quadratic", ref.train_quadratic, published.QUADRATIC_DATA,
                     published.QUADRATIC_START, published.QUADRATIC,
-                    hint="ŷ = w2·x² + w1·x (the quadratic model, not the linear one); per-sample updates as before")
+                    hint=HINTS["train_quadratic"])

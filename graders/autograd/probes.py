@@ -66,11 +66,11 @@ def ordered_backward(_namespace, ask):
     return backward
 
 
-def expression(namespace, make_proxy, program, graded):
+def expression(namespace, make_proxy, program, graded, root_grad=None):
     """Build the grader's `program` with the notebook's Value class, the graded operation by the notebook's own
     function and every other operation as a given node, then run backward from the last node (the notebook's own
     `backward` if that is the one graded, else the grader's order). Returns each node's value, the leaves'
-    gradients and the root's, or where the student's code failed."""
+    gradients and the root's, or where the student's code failed. root_grad: a gradient the root holds before."""
     Value, as_value = _engine(namespace)
     nodes, leaves = [], []
     for step, item in enumerate(program):
@@ -96,6 +96,8 @@ def expression(namespace, make_proxy, program, graded):
                 node = given_node(Value, item["data"], tuple(parents), item["local"], item["op"])
         nodes.append(node)
     backward = namespace.get("backward") if graded == "backward" else make_proxy("backward")
+    if root_grad is not None:
+        nodes[-1].grad = root_grad
     try:
         with runtime.quiet([]):
             backward(nodes[-1])

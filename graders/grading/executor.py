@@ -389,11 +389,11 @@ class Session(judging.Student):
         self.hooks.update(hooks)
         return reply["outcome"]
 
-    def call(self, name, *args, answers=None, **kwargs):
+    def call(self, name, *args, answers=None, count_lines=False, **kwargs):
         answering = judging.Answering(judging.answers_in(args, kwargs, answers))
         raw = self._outcome({"cmd": "call", "function": name, "args": [codec.encode(a) for a in args],
                              "kwargs": {k: codec.encode(v) for k, v in kwargs.items()},
-                             "answered": sorted(answers or {})}, answering)
+                             "answered": sorted(answers or {}), "count_lines": count_lines}, answering)
         return self._parsed(lambda n, value: judging.parse_outcome(n, value, len(args)), name, raw)
 
     def probe(self, adapter, *args, answers=None):

@@ -7,13 +7,15 @@ import nbgrader
 import nbformat
 from nbgrader.apps import NbGraderAPI
 from nbgrader.converters import Autograde, GenerateFeedback
-from nbgrader.preprocessors import CheckCellMetadata, Execute, NbGraderPreprocessor
+from nbgrader.preprocessors import CheckCellMetadata, ClearMarkScheme, Execute, NbGraderPreprocessor
 from traitlets import Unicode
 from traitlets.config import PyFileConfigLoader
 
 from graders.course import FAILED_STUDENT
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+MARK_SCHEME_BEGIN, MARK_SCHEME_END = (ClearMarkScheme.class_traits()[name].default()
+                                      for name in ("begin_mark_scheme_delimeter", "end_mark_scheme_delimeter"))
 # templates/feedback/safe.html.j2 extends nbgrader's own feedback template (the folder shares its name, so nbgrader's
 # template_name "feedback" finds both, ours first).
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -35,24 +37,31 @@ class ReplayOutputs(NbGraderPreprocessor):
         return nb, resources
 
 
+def _without(source, begin, end):
+    """source without its regions from a line holding `begin` to one holding `end`."""
+    lines, inside = [], False
+    for line in source.splitlines():
+        if begin in line:
+            inside = True
+        elif end in line:
+            inside = False
+        elif not inside:
+            lines.append(line)
+    return "\n".join(lines)
+
+
 class RedactHiddenTests(NbGraderPreprocessor):
-    """Feedback shows a hidden test's message, never its code: drop the hidden block and the traceback."""
+    """Feedback shows a hidden test's message, never its code or traceback, and no mark scheme."""
 
     def preprocess_cell(self, cell, resources, index):
         grading = cell.metadata.get("nbgrader", {})
         if cell.cell_type == "code" and grading.get("grade") and not grading.get("solution"):
-            lines, hidden = [], False
-            for line in cell.source.splitlines():
-                if line.strip() == HIDDEN_BEGIN:
-                    hidden = True
-                elif line.strip() == HIDDEN_END:
-                    hidden = False
-                elif not hidden:
-                    lines.append(line)
-            cell.source = "\n".join(lines)
+            cell.source = _without(cell.source, HIDDEN_BEGIN, HIDDEN_END)
             for output in cell.get("outputs", []):
                 if output.output_type == "error":
                     output.traceback = [f"{output.ename}: {output.evalue}"]
+        if grading.get("task"):
+            cell.source = _without(cell.source, MARK_SCHEME_BEGIN, MARK_SCHEME_END)
         return cell, resources
 
 

@@ -8,14 +8,38 @@ the forward pass once, on the whole batch.
 import numpy as np
 
 from graders.judging import (Fail, Refused, answer_array, answer_number, describe_error, expect, expect_close,
-                             numeric, same)
+                             numeric, part, parts, same)
 from graders.mlp import reference as ref
 
 GRADED = ("sigmoid", "sigmoid_derivative", "tanh_derivative", "mse_loss", "mse_gradient", "glorot_uniform",
           "layer_forward", "network_forward", "network_backward", "gradient_step", "train")
 PIECES = GRADED[:-1]
 SIZES = [(3, 4, 2), (2, 5, 3, 1), (4, 1), (2, 3, 3, 2)]
-TRANSPOSES = "dW = Z_out(previous)ᵀ · Δ, db = Δ summed over the batch, Δ(previous) = (Δ · Wᵀ) ⊙ σ'(Z_in(previous))"
+# Every hint a student reads, hidden or visible (the visible checks hold a copy: graders/visible.py).
+HINTS = {
+    "sigmoid overflow": "take exp only of non-positive numbers: for z < 0 use e^z / (1 + e^z)",
+    "sigmoid formula": "σ(z) = 1 / (1 + e^(−z)), elementwise",
+    "sigmoid_derivative": "σ'(z) = σ(z)(1 − σ(z)) with σ evaluated at the input z (z(1 − z) is the formula for the "
+                          "output)",
+    "tanh_derivative": "tanh'(z) = 1 − tanh(z)² with tanh evaluated at the input z",
+    "mse_loss": "np.mean((Y_hat - Y) ** 2): the mean over all elements",
+    "mse_gradient": "2·(Y_hat − Y) / (number of elements): the loss is a mean, so its gradient is divided too",
+    "mse_gradient sum": "this is the gradient of the sum of squared errors, but the loss is their mean: divide by "
+                        "Y.size",
+    "glorot_uniform": "rng.uniform(-bound, bound, size=(n_in, n_out)) with bound = sqrt(6 / (n_in + n_out))",
+    "layer_forward": "Z_in = X @ W + b, then the layer's activation",
+    "layer_forward cache": "keep 'input', 'z_in' and 'z_out' on the layer dict: the backward pass reads them",
+    "network_forward": "feed each layer's output to the next with layer_forward, once per layer, in order",
+    "transposes": "dW = Z_out(previous)ᵀ · Δ, db = Δ summed over the batch, Δ(previous) = (Δ · Wᵀ) ⊙ σ'(Z_in(previous))",
+    "weights untouched": "compute every gradient first and change no weight: gradient_step does that",
+    "whole batch": "the whole batch at once, with matrix products: no Python loop over samples",
+    "gradient_step": "W ← W − learning_rate·dW and b ← b − learning_rate·db, in every layer",
+    "gradient_step in place": "update the layers of the network you are given (layer['W'] = ... or -=) and return that "
+                              "network: train relies on the update",
+    "train": "network = make_network(sizes, np.random.default_rng(seed)); each epoch: record the loss of the forward "
+             "pass, then network_backward and gradient_step",
+    "train defaults": "keep the given signature: sizes=(2, 5, 3, 1), epochs=2500, learning_rate=0.25, seed=0",
+}
 
 
 # The grader's answers to the notebook's calls take only what the lab passes: a student's code chooses the arguments.
@@ -145,11 +169,11 @@ def sigmoid(student, rng):
     """sigmoid: arrays of any shape, and ±1000 without an overflow warning."""
     z = rng.normal(0, 4, (3, 5))
     expect_close("sigmoid(3×5 array)", student.call("sigmoid", z).returned("sigmoid(3×5 array)"), ref.sigmoid(z),
-                 rtol=1e-12, atol=1e-15)
+                 rtol=1e-12, atol=1e-15, hint=HINTS["sigmoid formula"])
     outcome = student.call("sigmoid", np.array([-1000.0, 0.0, 1000.0]))
     extreme = outcome.returned("sigmoid([-1000, 0, 1000])")
     expect(not outcome.warnings, f"sigmoid overflowed at -1000 ({outcome.warnings[0] if outcome.warnings else ''})"
-           "\n  hint: for z < 0 use e^z / (1 + e^z)")
+           f"\n  hint: {HINTS['sigmoid overflow']}")
     expect_close("sigmoid([-1000, 0, 1000])", extreme, [0.0, 0.5, 1.0])
 
 
@@ -161,13 +185,12 @@ def _derivative(student, rng, name, hint):
 
 def sigmoid_derivative(student, rng):
     """sigmoid_derivative: σ'(z) at the pre-activation z."""
-    _derivative(student, rng, "sigmoid_derivative",
-                "σ'(z) = σ(z)(1 − σ(z)) with σ evaluated at the input z (z(1 − z) is the formula for the output)")
+    _derivative(student, rng, "sigmoid_derivative", HINTS["sigmoid_derivative"])
 
 
 def tanh_derivative(student, rng):
     """tanh_derivative: 1 − tanh(z)² at the pre-activation z."""
-    _derivative(student, rng, "tanh_derivative", "tanh'(z) = 1 − tanh(z)² with tanh evaluated at the input z")
+    _derivative(student, rng, "tanh_derivative", HINTS["tanh_derivative"])
 
 
 def mse_loss(student, rng):
@@ -176,7 +199,7 @@ def mse_loss(student, rng):
         Y, Y_hat = rng.normal(size=shape), rng.normal(size=shape)
         got = student.call("mse_loss", Y, Y_hat).returned(f"mse_loss on {shape}")
         expect_close(f"mse_loss on {shape}", got, ref.mse_loss(Y, Y_hat), rtol=1e-12,
-                     hint="np.mean((Y_hat - Y) ** 2): the mean over all elements")
+                     hint=HINTS["mse_loss"])
 
 
 def mse_gradient(student, rng):
@@ -186,9 +209,8 @@ def mse_gradient(student, rng):
         got = numeric(student.call("mse_gradient", Y, Y_hat, answers=_answers("mse_gradient"))
                       .returned(f"mse_gradient on {shape}"))
         expected = ref.mse_gradient(Y, Y_hat)
-        hint = "2·(Y_hat − Y) / (number of elements): the loss is a mean, so its gradient is divided too"
-        if got is not None and got.shape == expected.shape and Y.size > 1 and np.allclose(got, expected * Y.size):
-            hint = "this is the gradient of the sum of squared errors, but the loss is their mean: " + hint
+        summed = got is not None and got.shape == expected.shape and Y.size > 1 and np.allclose(got, expected * Y.size)
+        hint = HINTS["mse_gradient sum"] if summed else HINTS["mse_gradient"]
         expect_close(f"mse_gradient on {shape}", got, expected, rtol=1e-10, atol=1e-15, hint=hint)
 
 
@@ -201,10 +223,11 @@ def glorot_uniform(student, rng):
         bound = np.sqrt(6.0 / (n_in + n_out))
         expect(got is not None and got.shape == (n_in, n_out),
                f"glorot_uniform({n_in}, {n_out}) has shape {None if got is None else got.shape}")
-        expect(np.all(np.abs(got) <= bound), f"glorot_uniform({n_in}, {n_out}) exceeds the bound ±{bound:.4f}")
+        expect(np.all(np.abs(got) <= bound), f"glorot_uniform({n_in}, {n_out}) exceeds the bound ±{bound:.4f}\n  hint: "
+               f"{HINTS['glorot_uniform']}")
         expect_close(f"glorot_uniform({n_in}, {n_out}, rng)", got,
                      ref.glorot_uniform(n_in, n_out, np.random.default_rng(seed)),
-                     hint="rng.uniform(-bound, bound, size=(n_in, n_out)) with bound = sqrt(6 / (n_in + n_out))")
+                     hint=HINTS["glorot_uniform"])
 
 
 def layer_forward(student, rng):
@@ -217,13 +240,14 @@ def layer_forward(student, rng):
             outcome = student.call("layer_forward", layer, X, answers=_answers("layer_forward"))
             expected = ref.layer_forward(dict(layer), X)
             expect_close(label, outcome.returned(label), expected, rtol=1e-12,
-                         hint="Z_in = X @ W + b, then the layer's activation")
+                         hint=HINTS["layer_forward"])
             kept = outcome.args[0]
             for key in ("input", "z_in", "z_out"):
                 expect(type(kept) is dict and key in kept,
-                       f"layer_forward must keep '{key}' on the layer for the backward pass")
-            expect_close("layer['z_in'] after layer_forward", kept["z_in"], X @ layer["W"] + layer["b"])
-            expect_close("layer['input'] after layer_forward", kept["input"], X)
+                       f"layer_forward did not keep '{key}' on the layer\n  hint: {HINTS['layer_forward cache']}")
+            expect_close("layer['z_in'] after layer_forward", kept["z_in"], X @ layer["W"] + layer["b"],
+                         hint=HINTS["layer_forward cache"])
+            expect_close("layer['input'] after layer_forward", kept["input"], X, hint=HINTS["layer_forward cache"])
 
 
 def network_forward(student, rng):
@@ -237,64 +261,90 @@ def network_forward(student, rng):
         got = student.call("network_forward", network, X, answers=_answers(
             "network_forward", layer_forward=_counted(calls, "layer", _layer_forward))).returned(label)
         expect_close(label, got, ref.network_forward(_copy(network), X), rtol=1e-12,
-                     hint="feed each layer's output to the next with layer_forward")
+                     hint=HINTS["network_forward"])
         expect([shape for _, _, shape in calls] == [layer["W"].shape for layer in network],
-               f"network_forward must call layer_forward once per layer, in order ({len(network)} calls expected, "
-               f"{len(calls)} made)")
+               f"network_forward called layer_forward {len(calls)} times for {len(network)} layers\n  hint: "
+               f"{HINTS['network_forward']}")
+
+
+def _backward(student, network, X, Y, label):
+    """The gradients network_backward returns, and the lines of notebook code it ran; Fail on any misbehaviour."""
+    forwards = []
+    answers = _answers("network_backward", network_forward=_counted(forwards, "network", _network_forward),
+                       layer_forward=_counted(forwards, "layer", _layer_forward))
+    outcome = student.call("network_backward", network, X, Y, answers=answers, count_lines=True)
+    if outcome.error is not None:  # a shape error here is nearly always a missing transpose
+        raise Fail(describe_error(label, outcome.error) + f"\n  hint: {HINTS['transposes']}") from None
+    gradients = outcome.returned(label)
+    after = outcome.args[0]
+    expect(type(after) is list and all(type(a) is dict and np.array_equal(numeric(a.get("W")), layer["W"])
+                                       and np.array_equal(numeric(a.get("b")), layer["b"])
+                                       for a, layer in zip(after, network)),
+           f"network_backward changed the weights\n  hint: {HINTS['weights untouched']}")
+    passes = sum(1 for kind, _, _ in forwards if kind == "network") + \
+        sum(1 for kind, _, _ in forwards if kind == "layer") / len(network)
+    expect(passes <= 1 and all(len(inputs) == len(X) for _, inputs, _ in forwards),
+           f"network_backward ran the forward pass {len(forwards)} times on parts of a batch of {len(X)}\n  hint: "
+           f"{HINTS['whole batch']}")
+    expect(type(gradients) is list and len(gradients) == len(network),
+           f"network_backward must return one {{'W', 'b'}} dict per layer ({len(network)})")
+    return gradients, outcome.lines
+
+
+# Independent parts of the gradient, one point each: the output layer's W and b, the hidden layers' W and b.
+GRADIENT_PARTS = {"the output layer's dW": (-1, "W"), "the output layer's db": (-1, "b"),
+                  "the hidden layers' dW": ("hidden", "W"), "the hidden layers' db": ("hidden", "b")}
+
+
+def _part_right(results, layers, key):
+    for label, gradients, expected in results:
+        indices = range(len(expected) - 1) if layers == "hidden" else [len(expected) - 1]
+        for index in indices:
+            gradient = gradients[index]
+            got = numeric(gradient.get(key)) if type(gradient) is dict else None
+            expect(got is not None and got.shape == expected[index][key].shape,
+                   f"layer {index + 1} '{key}' gradient ({label}): expected shape {expected[index][key].shape}, got "
+                   f"{None if got is None else got.shape}\n  hint: {HINTS['transposes']}")
+            expect_close(f"layer {index + 1} d loss/d{key} ({label})", got, expected[index][key], rtol=1e-9,
+                         atol=1e-12, hint=HINTS["transposes"])
 
 
 def network_backward(student, rng):
-    """network_backward: every gradient, batched (one forward pass on the whole batch), weights untouched."""
+    """network_backward: every gradient, batched (one forward pass on the whole batch, as many lines of code for
+    any batch size), weights untouched; a point for each of the output and hidden layers' dW and db."""
+    results = []
     for sizes in SIZES:
-        batch = int(rng.integers(2, 8))
         network = _random_network(sizes, rng)
-        X = rng.normal(size=(batch, sizes[0]))
-        Y = rng.uniform(size=(batch, sizes[-1]))
-        forwards = []
-        answers = _answers("network_backward", network_forward=_counted(forwards, "network", _network_forward),
-                           layer_forward=_counted(forwards, "layer", _layer_forward))
-        outcome = student.call("network_backward", network, X, Y, answers=answers)
-        label = f"network_backward (sizes {sizes}, batch {batch})"
-        if outcome.error is not None:  # a shape error here is nearly always a missing transpose
-            raise Fail(describe_error(label, outcome.error) + f"\n  hint: {TRANSPOSES}") from None
-        gradients = outcome.returned(label)
-        after = outcome.args[0]
-        expect(type(after) is list and all(type(a) is dict and np.array_equal(numeric(a.get("W")), layer["W"])
-                                           and np.array_equal(numeric(a.get("b")), layer["b"])
-                                           for a, layer in zip(after, network)),
-               "network_backward changed the weights; compute every gradient first, update in gradient_step")
-        passes = sum(1 for kind, _, _ in forwards if kind == "network") + \
-            sum(1 for kind, _, _ in forwards if kind == "layer") / len(network)
-        expect(passes <= 1 and all(len(inputs) == batch for _, inputs, _ in forwards),
-               f"network_backward ran the forward pass {len(forwards)} times on parts of a batch of {batch}: use "
-               "the whole batch at once, no Python loop over samples")
-        expected = ref.network_backward(_copy(network), X, Y)
-        expect(type(gradients) is list and len(gradients) == len(network),
-               f"network_backward must return one {{'W', 'b'}} dict per layer ({len(network)})")
-        for index, (gradient, want) in enumerate(zip(gradients, expected)):
-            for key in ("W", "b"):
-                got = numeric(gradient.get(key)) if type(gradient) is dict else None
-                expect(got is not None and got.shape == want[key].shape,
-                       f"layer {index + 1} '{key}' gradient: expected shape {want[key].shape}, got "
-                       f"{None if got is None else got.shape}\n  hint: {TRANSPOSES}")
-                expect_close(f"layer {index + 1} d loss/d{key} ({label})", got, want[key], rtol=1e-9, atol=1e-12,
-                             hint=TRANSPOSES)
+        lines = {}
+        for batch in (2, 7):
+            X = rng.normal(size=(batch, sizes[0]))
+            Y = rng.uniform(size=(batch, sizes[-1]))
+            label = f"sizes {sizes}, batch {batch}"
+            gradients, lines[batch] = _backward(student, network, X, Y, f"network_backward ({label})")
+            results.append((label, gradients, ref.network_backward(_copy(network), X, Y)))
+        expect(lines[2] == lines[7], f"network_backward ran {lines[2]} lines of your code for a batch of 2 and "
+               f"{lines[7]} for a batch of 7 (sizes {sizes})\n  hint: {HINTS['whole batch']}")
+    return parts({name: part(_part_right, results, *where) for name, where in GRADIENT_PARTS.items()})
 
 
 def gradient_step(student, rng):
-    """gradient_step: W ← W − lr·dW and b ← b − lr·db in every layer."""
+    """gradient_step: W ← W − lr·dW and b ← b − lr·db in every layer of the network it is given, which it returns."""
     network = _random_network((3, 4, 2), rng)
     rate = float(rng.uniform(0.05, 0.5))
     gradients = [{"W": rng.normal(size=layer["W"].shape), "b": rng.normal(size=layer["b"].shape)} for layer in network]
     outcome = student.call("gradient_step", network, gradients, rate)
     result = outcome.returned(f"gradient_step(lr={rate:.3g})")
-    updated = result if type(result) is list else outcome.args[0]
+    updated = outcome.args[0]
     for index, (layer, gradient) in enumerate(zip(network, gradients)):
         got = updated[index] if type(updated) is list and index < len(updated) and type(updated[index]) is dict else {}
+        changed = not np.array_equal(numeric(got.get("W")), layer["W"]) if numeric(got.get("W")) is not None else True
+        expect(changed, f"gradient_step left the network it was given as it was\n  hint: {HINTS['gradient_step in place']}")
         expect_close(f"layer {index + 1} W after gradient_step(lr={rate:.3g})", got.get("W"),
-                     layer["W"] - rate * gradient["W"], hint="W − learning_rate·dW")
+                     layer["W"] - rate * gradient["W"], hint=HINTS["gradient_step"])
         expect_close(f"layer {index + 1} b after gradient_step(lr={rate:.3g})", got.get("b"),
-                     layer["b"] - rate * gradient["b"], hint="b − learning_rate·db")
+                     layer["b"] - rate * gradient["b"], hint=HINTS["gradient_step"])
+    expect(same(result, updated), f"gradient_step returned {type(result).__name__}, not the network it updated\n  "
+           f"hint: {HINTS['gradient_step in place']}")
 
 
 def train(student, rng):
@@ -302,7 +352,7 @@ def train(student, rng):
     parameters = student.signature("train")
     defaults = {"sizes": ref.SIZES, "epochs": ref.EPOCHS, "learning_rate": ref.LEARNING_RATE, "seed": ref.SEED}
     shown = {k: parameters.get(k) for k in defaults}
-    expect(same(shown, defaults), f"train's defaults are {shown}; the lab's are {defaults}")
+    expect(same(shown, defaults), f"train's defaults are {shown}\n  hint: {HINTS['train defaults']}")
     X = rng.normal(size=(6, 2))
     Y = rng.uniform(size=(6, 1))
     sizes, epochs, rate, seed = (2, 4, 1), 30, float(rng.uniform(0.2, 0.6)), int(rng.integers(1000))
@@ -310,6 +360,4 @@ def train(student, rng):
     result = student.call("train", X, Y, sizes, epochs, rate, seed, answers=_answers("train")).returned(label)
     expect(type(result) is tuple and len(result) == 2, "train must return (network, epoch_losses)")
     _, expected = ref.train(X, Y, sizes, epochs, rate, seed)
-    expect_close(f"{label} losses", result[1], expected,
-                 hint="network = make_network(sizes, np.random.default_rng(seed)); each epoch: record the loss of the "
-                      "forward pass, then network_backward and gradient_step")
+    expect_close(f"{label} losses", result[1], expected, hint=HINTS["train"])

@@ -90,12 +90,37 @@ BUGS = {
                                                                      "(w2v * x + w1v - y)")),
 }
 
+# What the task text pins, broken one sentence at a time (each costs its own cell).
+PINNED = {
+    "bug-backward-breadth-first": ("backward", "a topological order: depth-first, adding a node after its parents",
+                                   '''def backward(root):
+    """Breadth-first from the root: each node once, but a node may run before all the nodes that use it."""
+    order, seen, queue = [], {id(root)}, [root]
+    while queue:
+        node = queue.pop(0)
+        order.append(node)
+        for parent in node.parents:
+            if id(parent) not in seen:
+                seen.add(id(parent))
+                queue.append(parent)
+    root.grad = 1.0
+    for node in order:
+        node.backward_step()'''),
+    "bug-backward-adds-one-to-root": ("backward", "set root.grad = 1.0", replaced(REFERENCE["backward"],
+                                                                             "root.grad = 1.0", "root.grad += 1.0")),
+    "bug-derivatives-without-the-engine": ("derivative_exercises", "compute with Value nodes and backward", '''def derivative_exercises(x=1.0, u=1.0, v=2.0):
+    """The derivatives worked out by hand: right numbers, no Value node, no backward."""
+    return {"dy/dx": 6 * x * x + 1, "dy/du": v + 2 * u, "dy/dv": u}'''),
+}
+
 SAMPLES = [
     Sample("reference-solution", "the instructor's solution", REFERENCE),
     Sample("correct-alternative", "accumulating without +=, sigmoid via tanh, Kahn's order, reused parameter nodes",
            _with(**ALTERNATIVE)),
     *[Sample(student, f"a classic bug in {cell}", _with(**{cell: source}), loses=(f"test_{cell}",))
       for student, (cell, source) in BUGS.items()],
+    *[Sample(student, f"breaks what the text pins: {pinned}", _with(**{cell: source}), loses=(f"test_{cell}",))
+      for student, (cell, pinned, source) in PINNED.items()],
     Sample("cheat-hardcoded-derivatives", "returns 7, 4 and 1 whatever the point",
            _with(derivative_exercises='def derivative_exercises(x=1.0, u=1.0, v=2.0):\n    """Cheat."""\n'
                                       '    return {"dy/dx": 7.0, "dy/du": 4.0, "dy/dv": 1.0}'),

@@ -49,11 +49,64 @@ BUGS = {
         '        delta = delta @ layer["W"].T\n')),
 }
 
+# What the task text pins, broken one sentence at a time (each costs its own cell).
+PINNED = {
+    "bug-backward-loops-over-samples": ("network_backward", "no Python loop over samples", '''def network_backward(network, X, Y):
+    """One sample at a time, the gradients summed: right values, a Python loop over the batch."""
+    gradients = [{"W": np.zeros_like(layer["W"]), "b": np.zeros_like(layer["b"])} for layer in network]
+    for i in range(len(X)):
+        delta = mse_gradient(Y[i:i + 1], network_forward(network, X[i:i + 1])) / len(X)
+        for index in range(len(network) - 1, -1, -1):
+            layer = network[index]
+            delta = delta * activation_functions(layer["activation"])[1](layer["z_in"])
+            gradients[index]["W"] += layer["input"].T @ delta
+            gradients[index]["b"] += delta.sum(axis=0)
+            delta = delta @ layer["W"].T
+    return gradients'''),
+    "bug-backward-loops-over-rows": ("network_backward", "computed for the whole batch with matrix products",
+                                     '''def network_backward(network, X, Y):
+    """One batched forward pass, then the rows one by one: right values, a Python loop over the batch."""
+    out = network_forward(network, X)
+    gradients = [{"W": np.zeros_like(layer["W"]), "b": np.zeros_like(layer["b"])} for layer in network]
+    for i in range(len(X)):
+        delta = 2.0 * (out[i:i + 1] - Y[i:i + 1]) / Y.size
+        for index in range(len(network) - 1, -1, -1):
+            layer = network[index]
+            delta = delta * activation_functions(layer["activation"])[1](layer["z_in"][i:i + 1])
+            gradients[index]["W"] += layer["input"][i:i + 1].T @ delta
+            gradients[index]["b"] += delta[0]
+            delta = delta @ layer["W"].T
+    return gradients'''),
+    "bug-gradient-step-returns-a-copy": ("gradient_step", "updates the network in place", replaced(
+        REFERENCE["gradient_step"], '''    for layer, gradient in zip(network, gradients):
+        layer["W"] = layer["W"] - learning_rate * gradient["W"]
+        layer["b"] = layer["b"] - learning_rate * gradient["b"]
+    return network''', '''    return [{**layer, "W": layer["W"] - learning_rate * gradient["W"], "b": layer["b"] - learning_rate * gradient["b"]}
+            for layer, gradient in zip(network, gradients)]''')),
+    "bug-glorot-uses-normal": ("glorot_uniform", "rng.uniform(-bound, bound, size=(n_in, n_out))", replaced(
+        REFERENCE["glorot_uniform"], "rng.uniform(-bound, bound, size=(n_in, n_out))",
+        "rng.normal(0.0, bound, size=(n_in, n_out))")),
+    "bug-layer-forward-forgets-its-cache": ("layer_forward", "keeps input, z_in and z_out on the layer", replaced(
+        REFERENCE["layer_forward"], '''    layer["input"] = X
+    layer["z_in"] = X @ layer["W"] + layer["b"]
+    layer["z_out"] = function(layer["z_in"])
+    return layer["z_out"]''', "    return function(X @ layer[\"W\"] + layer[\"b\"])")),
+}
+# A bug in one part of the gradient costs that part's point only (graders/mlp/checks.py GRADIENT_PARTS).
+PARTIAL = {"bug-bias-gradient-not-summed": {"test_network_backward": 2}}
+
+
+def _charged(student, cell):
+    return {"partial": PARTIAL[student]} if student in PARTIAL else {"loses": (f"test_{cell}",)}
+
+
 SAMPLES = [
     Sample("reference-solution", "the instructor's solution", REFERENCE),
     Sample("correct-alternative", "sigmoid via tanh, einsum gradients, in-place steps", _with(**ALTERNATIVE)),
-    *[Sample(student, f"a classic bug in {cell}", _with(**{cell: source}), loses=(f"test_{cell}",))
+    *[Sample(student, f"a classic bug in {cell}", _with(**{cell: source}), **_charged(student, cell))
       for student, (cell, source) in BUGS.items()],
+    *[Sample(student, f"breaks what the text pins: {pinned}", _with(**{cell: source}), loses=(f"test_{cell}",))
+      for student, (cell, pinned, source) in PINNED.items()],
     Sample("unanswered", "the release as handed out",
            loses=tuple(f"test_{name}" for name in ("sigmoid", "sigmoid_derivative", "tanh_derivative", "mse_loss",
                                                    "mse_gradient", "glorot_uniform", "layer_forward",

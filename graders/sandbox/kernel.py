@@ -121,6 +121,7 @@ class Kernel:
         streams = {"stdout": _Stream(), "stderr": _Stream()}
         captured = {fd: tempfile.TemporaryFile() for fd in (1, 2)}   # C-level writes, as ipykernel captures them
         saved = {fd: os.dup(fd) for fd in (1, 2)}
+        previous = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = streams["stdout"], streams["stderr"]
         for fd, file in captured.items():
             os.dup2(file.fileno(), fd)
@@ -131,7 +132,7 @@ class Kernel:
             error = exc
         finally:
             leave_if_forked(me)
-            sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+            sys.stdout, sys.stderr = previous
             for fd, copy in saved.items():
                 os.dup2(copy, fd)
                 os.close(copy)

@@ -161,9 +161,32 @@ def maker(namespace, ask, special=None):
     return make
 
 
-def call(namespace, name, args=(), kwargs=None, answered=(), ask=None, special=None):
+@contextlib.contextmanager
+def counting_lines(function, counter):
+    """Count, in counter[0], the lines of notebook code run: in the function's own file or any notebook cell."""
+    home = getattr(getattr(function, "__code__", None), "co_filename", None)
+
+    def local(frame, event, arg):
+        if event == "line":
+            counter[0] += 1
+        return local
+
+    def tracer(frame, event, arg):
+        filename = frame.f_code.co_filename
+        return local if filename == home or filename.startswith(CELL_PREFIX) else None
+
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        yield
+    finally:
+        sys.settrace(previous)
+
+
+def call(namespace, name, args=(), kwargs=None, answered=(), ask=None, special=None, count_lines=False):
     """Call namespace[name] on decoded copies of `args`; returns the outcome as plain (encoded) data:
-    {"function": describe(...), "value" | "raised", "args": the arguments afterwards, "warnings": [...]}."""
+    {"function": describe(...), "value" | "raised", "args": the arguments afterwards, "warnings": [...]}, and
+    "lines": how many lines of notebook code ran, when count_lines (a loop over samples shows as more lines)."""
     function = namespace.get(name, MISSING)
     outcome = {"function": describe(function)}
     if not callable(function):
@@ -171,10 +194,10 @@ def call(namespace, name, args=(), kwargs=None, answered=(), ask=None, special=N
     make = maker(namespace, ask, special)
     values = [codec.decode(a, answer=make) for a in args]
     keywords = {k: codec.decode(v, answer=make) for k, v in (kwargs or {}).items()}
-    recorded, me = [], os.getpid()
+    recorded, me, lines = [], os.getpid(), [0]
     with substituted(namespace, {n: make(n) for n in answered}):
         try:
-            with quiet(recorded):
+            with quiet(recorded), counting_lines(function, lines) if count_lines else contextlib.nullcontext():
                 result = function(*values, **keywords)
         except BaseException as exc:  # SystemExit included: the student's function ended badly, nothing more
             leave_if_forked(me)
@@ -184,6 +207,8 @@ def call(namespace, name, args=(), kwargs=None, answered=(), ask=None, special=N
             outcome["value"] = codec.encode(result)
     outcome["args"] = [codec.encode(v) for v in values]
     outcome["warnings"] = recorded
+    if count_lines:
+        outcome["lines"] = lines[0]
     return {**outcome, **hooks()}
 
 

@@ -239,7 +239,7 @@ def serve_submission(channel, transformer, probes, isolated):
             wire.send(channel, {"nonce": nonce, "outputs": outputs})
         elif command == "call":
             outcome = runtime.call(namespace, message["function"], message["args"], message["kwargs"],
-                                   message["answered"], ask, probes.PROXIES)
+                                   message["answered"], ask, probes.PROXIES, message.get("count_lines", False))
             wire.send(channel, {"nonce": nonce, "outcome": outcome})
         elif command == "probe":
             outcome = runtime.probe(namespace, probes.ADAPTERS[message["adapter"]], message["args"],
