@@ -202,6 +202,8 @@ CRASH_HINTS = [
      "the shapes in this product do not fit: print them and check which factor needs a transpose"),
     (r"NoneType", "a function you call returned None: does it end with return?"),
     (r"KeyError", "a dict lacks the key this line reads: print its keys"),
+    (r"'list' object has no attribute", "this value is a list, not a numpy array: np.array(value, dtype=float) makes "
+                                        "an array (a copy you may change)"),
 ]
 
 

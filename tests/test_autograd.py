@@ -23,6 +23,7 @@ REASONS = {
     "bug-backward-breadth-first": "breadth-first order is not a topological order",
     "bug-backward-adds-one-to-root": "set it, do not add to it",
     "bug-derivatives-without-the-engine": "ran backward 0 times",
+    "bug-linear-returns-value-nodes": "not Value nodes",
     "unanswered": "NotImplementedError",
 }
 

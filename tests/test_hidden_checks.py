@@ -39,6 +39,13 @@ REASONS = {
     "bug-train-changes-the-callers-config": "changed the config dict it was given",
     "bug-train-seeds-the-global-generator": "np.random.default_rng(seed)",
     "bug-train-returns-a-list": "numpy array",
+    "bug-sigmoid-for-numbers-only": "for arrays use numpy's elementwise functions",
+    "bug-forward-uses-w-as-scratch": "forward_propagation changed w",
+    "bug-gradcheck-shifts-every-weight": "one weight at a time",
+    "bug-gradcheck-assumes-an-array": "this value is a list, not a numpy array",
+    "bug-momentum-needs-every-hyper-parameter": "KeyError: 'momentum'",
+    "bug-train-shuffles-the-rows": "for each row in order",
+    "bug-train-loss-after-the-epoch": "computed before each update",
     "broken-syntax-error": "not a function here",
     "unanswered": "not implemented yet",
 }

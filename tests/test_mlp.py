@@ -19,6 +19,8 @@ REASONS = {
     "bug-glorot-uses-normal": "rng.uniform",
     "bug-layer-forward-forgets-its-cache": "keep 'input', 'z_in' and 'z_out'",
     "bug-updates-before-backward-ends": "changed the weights",
+    "bug-mse-loss-sums-the-outputs": "the mean over all elements",
+    "bug-train-records-the-loss-after-the-step": "record the loss of the forward pass, then",
     "unanswered": "not implemented yet",
 }
 

@@ -122,6 +122,20 @@ def _region(source, begin, end):
     return lines
 
 
+def _plain_text(text):
+    """Markdown and code as a student reads them: no emphasis or code marks, whitespace collapsed."""
+    return re.sub(r"\s+", " ", re.sub(r"[*`]", "", text))
+
+
+@pytest.mark.parametrize("lab", course.LABS)
+def test_every_pinned_sample_breaks_a_sentence_the_release_says(lab):
+    """A sample "breaks what the text pins" only if the student's notebook says it, word for word."""
+    said = _plain_text("\n".join(cell.source for cell in read_notebook("release", lab).cells))
+    pinned = importlib.import_module(f"graders.samples.{lab}").PINNED
+    assert pinned and not [(student, sentence) for student, (_, sentence, _) in pinned.items()
+                           if _plain_text(sentence) not in said]
+
+
 @pytest.mark.parametrize("lab", course.LABS)
 def test_no_release_holds_a_solution_a_model_answer_or_a_mark_scheme(lab):
     release = (course.ROOT / "release" / lab / f"{lab}.ipynb").read_text()

@@ -416,3 +416,23 @@ def test_a_frame_of_countless_empty_lists_is_refused_before_it_is_parsed():
     threading.Thread(target=right.sendall, args=(len(payload).to_bytes(4, "big") + payload,), daemon=True).start()
     with pytest.raises(executor.SessionEnded, match="lists and objects"):
         executor.Channel(left).receive(time.monotonic() + 5)
+
+
+def test_timing_and_capture_magics_run_their_code_as_a_kernel_does():
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    from graders.sandbox.kernel import Kernel
+
+    kernel = Kernel({"__name__": "__main__"}, TransformerManager())
+    cells = {"captured": "%%capture out\ndef f(x):\n    return 2 * x\nprint('captured')",
+             "timed_cell": "%%time\ndef g(x):\n    return f(x) + 1",
+             "timed_line": "%time h = g(1)",
+             "timeit_line": "%timeit unused = g(2)",
+             "timeit_cell": "%%timeit\nalso_unused = g(3)"}
+    outputs = {cell_id: kernel.run_cell(cell_id, source) for cell_id, source in cells.items()}
+    assert not [o for cell in outputs.values() for o in cell if o["output_type"] == "error"], outputs
+    namespace = kernel.namespace
+    assert namespace["f"](1) == 2 and namespace["h"] == 3 and namespace["out"].stdout == "captured\n"
+    assert "unused" not in namespace and "also_unused" not in namespace  # timeit keeps no definitions, as in IPython
+    escaped = kernel.run_cell("shell", "!ls /")
+    assert escaped[-1]["output_type"] == "error" and "not available while grading" in escaped[-1]["evalue"]

@@ -2,6 +2,7 @@
 .ipynb, a Python with nothing of ours but numpy, matplotlib and tqdm (.venv-student, Python 3.12 where the machine
 has it, built by ./run setup), no network and nothing of the course on disk (bubblewrap hides it)."""
 import json
+import re
 import subprocess
 
 import nbformat
@@ -94,12 +95,16 @@ def test_student_env_is_colabs_python_and_numpy_and_nothing_of_the_course(studen
 @pytest.mark.parametrize("lab", course.LABS)
 def test_release_as_handed_out_runs_alone_and_only_the_unwritten_functions_fail(lab, student_python, tmp_path):
     executed = _run_alone(read_notebook("release", lab), student_python, tmp_path)
-    errors = {cell_id: (o.ename, o.evalue) for cell_id, outputs in _outputs(executed).items()
-              for o in outputs if o.output_type == "error"}
+    error_outputs = {cell_id: o for cell_id, outputs in _outputs(executed).items() for o in outputs
+                     if o.output_type == "error"}
+    errors = {cell_id: (o.ename, o.evalue) for cell_id, o in error_outputs.items()}
     checks = {cell_id: error for cell_id, error in errors.items() if cell_id.startswith("test_")}
-    assert checks and all(ename == "CheckFailed" and "not implemented yet" in evalue
-                          and "remove the raise NotImplementedError()" in evalue
-                          for ename, evalue in checks.values()), [e for e in checks.values() if "not implemented yet" not in e[1]]
+    unwritten = {cell_id: ename == "CheckFailed" and "not implemented yet" in evalue
+                 and "remove the raise NotImplementedError()" in evalue for cell_id, (ename, evalue) in checks.items()}
+    assert unwritten and all(unwritten.values()), checks
+    shown = {cell_id: re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(error_outputs[cell_id].traceback)) for cell_id in checks}
+    assert all(text.startswith("CheckFailed: ") and "File " not in text and "visible_checks" not in text
+               for text in shown.values()), shown  # one message, no checker frames
     assert {cell_id: ename for cell_id, (ename, _) in errors.items() if cell_id not in checks} in (
         {}, {PLOT_CELLS[lab]: "NotImplementedError"}), errors
 

@@ -78,6 +78,8 @@ HINTS = {
     "train_linear": "per sample: ŷ = w·x + b, loss = (ŷ − y)², backward, then w -= lr·w.grad and b -= lr·b.grad with "
                     "fresh gradients each step; the epoch loss is the mean of the per-sample losses",
     "train_quadratic": "ŷ = w2·x² + w1·x (the quadratic model, not the linear one); per-sample updates as before",
+    "plain numbers": "return plain numbers: the losses as a list of floats (loss.data), the weights as the floats you "
+                     "updated, not Value nodes",
 }
 
 
@@ -212,6 +214,13 @@ def derivative_exercises(student, rng):
            f"{HINTS['derivatives engine']}")
 
 
+def _plain(label, value):
+    try:
+        return as_float(label, value)
+    except Fail as failure:
+        raise Fail(f"{failure}\n  hint: {HINTS['plain numbers']}") from None
+
+
 def _check_training(student, rng, name, reference, data, start, published_curve, hint):
     epochs = EXERCISE_EPOCHS[name]
     settings = {**start, "epochs": epochs}
@@ -219,13 +228,14 @@ def _check_training(student, rng, name, reference, data, start, published_curve,
     expect(type(result) is tuple and len(result) == 3, f"{name} must return (epoch_losses, first, second)")
     losses, first, second = result
     expected_losses, *expected_weights = reference(*data, *settings.values())
-    expect(type(losses) in (list, tuple), f"{name} must return its epoch losses as a list, got {type(losses).__name__}")
-    numbers = [as_float("loss", v) for v in losses]
+    expect(type(losses) in (list, tuple), f"{name} must return its epoch losses as a list, got {type(losses).__name__}"
+           f"\n  hint: {HINTS['plain numbers']}")
+    numbers = [_plain(f"{name}: an epoch loss", v) for v in losses]
     expect(len(numbers) == epochs, f"{name} returned {len(numbers)} epoch losses for {epochs} epochs")
     expect_close(f"{name}: epoch 1 loss (published {published_curve['first_loss']})", numbers[0],
                  published_curve["first_loss"], rtol=published.SEED_RTOL, hint=hint)
     expect_close(f"{name}: every epoch loss, {epochs} epochs at the lab's settings", numbers, expected_losses, hint=hint)
-    expect_close(f"{name}: final parameters", [as_float("weight", first), as_float("weight", second)],
+    expect_close(f"{name}: final parameters", [_plain(f"{name}: a weight", weight) for weight in (first, second)],
                  expected_weights, hint=hint)
     x_other = sorted(float(v) for v in rng.uniform(-1.0, 2.0, 4))
     coefficients = rng.uniform(-1.5, 1.5, 3)

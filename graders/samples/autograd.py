@@ -92,7 +92,7 @@ BUGS = {
 
 # What the task text pins, broken one sentence at a time (each costs its own cell).
 PINNED = {
-    "bug-backward-breadth-first": ("backward", "a topological order: depth-first, adding a node after its parents",
+    "bug-backward-breadth-first": ("backward", "a topological order: depth-first search, adding a node after its parents",
                                    '''def backward(root):
     """Breadth-first from the root: each node once, but a node may run before all the nodes that use it."""
     order, seen, queue = [], {id(root)}, [root]
@@ -108,9 +108,11 @@ PINNED = {
         node.backward_step()'''),
     "bug-backward-adds-one-to-root": ("backward", "set root.grad = 1.0", replaced(REFERENCE["backward"],
                                                                              "root.grad = 1.0", "root.grad += 1.0")),
-    "bug-derivatives-without-the-engine": ("derivative_exercises", "compute with Value nodes and backward", '''def derivative_exercises(x=1.0, u=1.0, v=2.0):
+    "bug-derivatives-without-the-engine": ("derivative_exercises", "Compute with Value nodes and backward", '''def derivative_exercises(x=1.0, u=1.0, v=2.0):
     """The derivatives worked out by hand: right numbers, no Value node, no backward."""
     return {"dy/dx": 6 * x * x + 1, "dy/du": v + 2 * u, "dy/dv": u}'''),
+    "bug-linear-returns-value-nodes": ("train_linear", "Return (epoch_losses, w, b) with plain numbers.", replaced(
+        REFERENCE["train_linear"], "    return epoch_losses, w, b\n", "    return epoch_losses, Value(w), Value(b)\n")),
 }
 
 SAMPLES = [

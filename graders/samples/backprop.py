@@ -233,29 +233,55 @@ PINNED = {
     "bug-forward-inlines-the-sigmoid": ("forward_propagation", "Use your sigmoid.", replaced(
         REFERENCE["forward_propagation"], "    part3 = sigmoid(math.sin(w[2] * x[2]) * second_sum + w[7])\n",
         "    z3 = math.sin(w[2] * x[2]) * second_sum + w[7]\n    part3 = 1.0 / (1.0 + math.exp(-z3))\n")),
-    "bug-backward-recomputes-the-forward-pass": ("backward_propagation", "Use the values in forward_dict instead of "
-                                                 "recomputing them.", replaced(
+    "bug-backward-recomputes-the-forward-pass": ("backward_propagation", "Use the values in forward_dict (it is what "
+                                                 "forward_propagation(x, y, w) returned) instead of recomputing them.", replaced(
         REFERENCE["backward_propagation"], '    dy_pred, s = forward_dict["dy_pred"], forward_dict["sigmoid"]\n',
         '    forward_dict = forward_propagation(x, y, w)  # recomputed instead of read\n'
         '    dy_pred, s = forward_dict["dy_pred"], forward_dict["sigmoid"]\n')),
     "bug-vanilla-updates-in-place": ("vanilla_update", "Do not change w or dw in place.", replaced(
         REFERENCE["vanilla_update"], '    next_w = w - config["learning_rate"] * dw\n',
         '    w -= config["learning_rate"] * dw  # in place\n    next_w = w\n')),
-    "bug-momentum-rate-outside-velocity": ("momentum_update", "v ← μv − η·dw, then w ← w + v.", replaced(
+    "bug-momentum-rate-outside-velocity": ("momentum_update", r"$v \leftarrow \mu v - \eta\, dw$, then $w \leftarrow w + v$", replaced(
         REFERENCE["momentum_update"],
         '    velocity = config["momentum"] * config.get("velocity", np.zeros_like(w)) - config["learning_rate"] * dw\n'
         '    next_w = w + velocity\n',
         '    velocity = config["momentum"] * config.get("velocity", np.zeros_like(w)) + dw\n'
         '    next_w = w - config["learning_rate"] * velocity\n')),
-    "bug-adam-v-not-squared": ("adam_update", "v ← β2·v + (1 − β2)·dw² (a NaN follows, reported as a value).", replaced(
+    "bug-adam-v-not-squared": ("adam_update", r"$v \leftarrow \beta_2 v + (1-\beta_2)\,dw^2$", replaced(
         REFERENCE["adam_update"], "(1.0 - beta2) * np.square(dw)", "(1.0 - beta2) * dw")),
-    "bug-train-changes-the-callers-config": ("train", "Start from a copy of config.", replaced(
+    "bug-train-changes-the-callers-config": ("train", "start from a copy of config (the caller's dict must not change)", replaced(
         REFERENCE["train"], "config = dict(config or {})", "config = config if config is not None else {}")),
-    "bug-train-seeds-the-global-generator": ("train", "w = np.random.default_rng(seed).normal(0, 0.01, 9).", replaced(
+    "bug-train-seeds-the-global-generator": ("train", "w = np.random.default_rng(seed).normal(0, 0.01, 9)", replaced(
         REFERENCE["train"], "    w = np.random.default_rng(seed).normal(0.0, 0.01, 9)\n",
         "    np.random.seed(seed)\n    w = np.random.normal(0.0, 0.01, 9)\n")),
-    "bug-train-returns-a-list": ("train", "Return the epoch losses as a numpy array.", replaced(
+    "bug-train-returns-a-list": ("train", "Return the epoch losses as a numpy array", replaced(
         REFERENCE["train"], "    return epoch_losses\n", "    return list(epoch_losses)\n")),
+    "bug-sigmoid-for-numbers-only": ("sigmoid", "for a Python number or a numpy array (elementwise, same shape)", '''def sigmoid(z):
+    """Stable for one number; an array reaches the if and the math module."""
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    return math.exp(z) / (1.0 + math.exp(z))'''),
+    "bug-forward-uses-w-as-scratch": ("forward_propagation", "Do not change w.", replaced(
+        REFERENCE["forward_propagation"],
+        "    w = np.asarray(w, dtype=np.float64).tolist()\n    first_sum = w[0] * x[0] + w[1] * x[1]\n",
+        "    w[0] *= x[0]  # the products kept in w itself\n    w[1] *= x[1]\n"
+        "    w = np.asarray(w, dtype=np.float64).tolist()\n    first_sum = w[0] + w[1]\n")),
+    "bug-gradcheck-shifts-every-weight": ("gradient_checking", "change one weight at a time", replaced(
+        REFERENCE["gradient_checking"], "        shift = np.zeros(9)\n        shift[i] = eps\n",
+        "        shift = np.full(9, eps)  # every weight moved at once\n")),
+    "bug-gradcheck-assumes-an-array": ("gradient_checking", "it may be a list or an array", replaced(
+        REFERENCE["gradient_checking"], "    w = np.array(w, dtype=np.float64)  # a copy: the caller's w stays as it was\n",
+        "    w = w.astype(np.float64)  # a copy, if w is an array\n")),
+    "bug-momentum-needs-every-hyper-parameter": ("momentum_update", "Missing hyper-parameters take the defaults below.",
+                                                 replaced(REFERENCE["momentum_update"],
+                                                          "    config = {**MOMENTUM_DEFAULTS, **config}\n", "")),
+    "bug-train-shuffles-the-rows": ("train", "for each row in order", replaced(
+        REFERENCE["train"], "        for i in range(len(y)):\n",
+        "        for i in np.random.default_rng(epoch).permutation(len(y)):\n")),
+    "bug-train-loss-after-the-epoch": ("train", "the epoch's loss is the mean of the per-row losses computed in the "
+                                                "forward passes (before each update)", replaced(
+        REFERENCE["train"], "        epoch_losses[epoch] = losses.mean()\n",
+        "        epoch_losses[epoch] = np.mean([forward_propagation(X[i], y[i], w)[\"loss\"] for i in range(len(y))])\n")),
 }
 
 TIMED = {  # %%time and %time, as a student times a cell: the code runs as it would in a kernel

@@ -77,7 +77,7 @@ PINNED = {
             gradients[index]["b"] += delta[0]
             delta = delta @ layer["W"].T
     return gradients'''),
-    "bug-gradient-step-returns-a-copy": ("gradient_step", "updates the network in place", replaced(
+    "bug-gradient-step-returns-a-copy": ("gradient_step", "gradient_step does that, in place, and returns the same network", replaced(
         REFERENCE["gradient_step"], '''    for layer, gradient in zip(network, gradients):
         layer["W"] = layer["W"] - learning_rate * gradient["W"]
         layer["b"] = layer["b"] - learning_rate * gradient["b"]
@@ -86,11 +86,19 @@ PINNED = {
     "bug-glorot-uses-normal": ("glorot_uniform", "rng.uniform(-bound, bound, size=(n_in, n_out))", replaced(
         REFERENCE["glorot_uniform"], "rng.uniform(-bound, bound, size=(n_in, n_out))",
         "rng.normal(0.0, bound, size=(n_in, n_out))")),
-    "bug-layer-forward-forgets-its-cache": ("layer_forward", "keeps input, z_in and z_out on the layer", replaced(
+    "bug-layer-forward-forgets-its-cache": ("layer_forward", "layer_forward also keeps input, z_in and z_out on it", replaced(
         REFERENCE["layer_forward"], '''    layer["input"] = X
     layer["z_in"] = X @ layer["W"] + layer["b"]
     layer["z_out"] = function(layer["z_in"])
     return layer["z_out"]''', "    return function(X @ layer[\"W\"] + layer[\"b\"])")),
+    "bug-mse-loss-sums-the-outputs": ("mse_loss", "The loss is mean((Y_hat − Y)²) over all entries", replaced(
+        REFERENCE["mse_loss"], "np.mean((Y_hat - Y) ** 2)", "np.mean(np.sum((Y_hat - Y) ** 2, axis=1))")),
+    "bug-train-records-the-loss-after-the-step": ("train", "then each epoch records the loss of the forward pass, "
+                                                           "computes the gradients and takes one step", replaced(
+        REFERENCE["train"], "        losses[epoch] = mse_loss(Y, network_forward(network, X))\n"
+                            "        gradient_step(network, network_backward(network, X, Y), learning_rate)\n",
+        "        gradient_step(network, network_backward(network, X, Y), learning_rate)\n"
+        "        losses[epoch] = mse_loss(Y, network_forward(network, X))\n")),
 }
 # A bug in one part of the gradient costs that part's point only (graders/mlp/checks.py GRADIENT_PARTS).
 PARTIAL = {"bug-bias-gradient-not-summed": {"test_network_backward": 2}}
