@@ -52,12 +52,21 @@ class Partial:
 def parts(results):
     """The verdict of a check made of independent parts ({part: failure message or None}, one point each): None when
     all are right, Partial when some are, Fail with every message when none is."""
-    failures = [message for message in results.values() if message]
+    failures = _one_hint([message for message in results.values() if message])
     if not failures:
         return None
     if len(failures) == len(results):
         raise Fail("\n".join(failures))
     return Partial(len(results) - len(failures), failures)
+
+
+def _one_hint(messages):
+    """The messages of failing parts, a hint they all share said once, after the last."""
+    split = [message.partition(HINT) for message in messages]
+    hints = {hint for _, _, hint in split}
+    if len(messages) < 2 or len(hints) != 1:
+        return messages
+    return [body for body, _, _ in split[:-1]] + [messages[-1]]
 
 
 def part(check, *args, **kwargs):
@@ -80,8 +89,11 @@ def expect(condition, message, flag=None):
         raise Fail(message, flag)
 
 
+HINT = "\n  hint: "
+
+
 def _hint(hint):
-    return f"\n  hint: {hint}" if hint else ""
+    return f"{HINT}{hint}" if hint else ""
 
 
 def as_float(name, value):
@@ -211,12 +223,14 @@ def crash_hint(text):
     return next((hint for pattern, hint in CRASH_HINTS if re.search(pattern, text)), "")
 
 
-def describe_error(label, error):
+def describe_error(label, error, hint=""):
+    """One message for a crash in student code: the call, the error, the student's line, and `hint` or else the
+    hint for a common crash."""
     if error["type"] == "NotImplementedError":
         return f"{label} is not implemented yet (it raised NotImplementedError)"
     where = error.get("where")
     place = f"\n  at line {where['line']} of your cell '{where['cell']}': {where['code']}" if where else ""
-    hint = crash_hint(f"{error['type']}: {error['message']}")
+    hint = hint or crash_hint(f"{error['type']}: {error['message']}")
     return f"{label} raised {error['type']}: {error['message']}{place}" + (f"\n  hint: {hint}" if hint else "")
 
 

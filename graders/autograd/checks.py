@@ -8,8 +8,8 @@ and are compared here with the reference pass, so a bug costs points in its own 
 """
 from graders.autograd import expressions, published, reference as ref
 from graders.autograd.expressions import FLOAT
-from graders.judging import (HARD_CODED, NOT_OWN, Fail, ProtocolError, as_float, describe_error, expect, expect_close,
-                             same)
+from graders.judging import (HARD_CODED, NOT_OWN, Fail, ProtocolError, as_float, crash_hint, describe_error, expect,
+                             expect_close, same)
 
 GRADED = ("add", "mul", "power", "exp", "tanh", "sigmoid", "backward", "derivative_exercises", "train_linear",
           "train_quadratic")
@@ -98,14 +98,15 @@ def _points(rng):
     return [tuple(float(v) for v in row) for row in magnitudes * signs]
 
 
-def _build(student, name, program):
+def _build(student, name, program, label=None):
     # backward is handed a root that holds an earlier gradient: "set root.grad = 1.0" means set, not add
     result = student.probe("expression", program.items, name, 0.5 if name == "backward" else None,
                            answers=_answers(name))
     try:
         if "raised" in result:
-            raise Fail(describe_error(f"{name}, at node {result['step'] + 1} of the graph", result["raised"])
-                       + (f"\n  hint: {HINTS[name]}" if name in HINTS else ""))
+            error = result["raised"]  # a common crash's own hint first, else the piece's formula
+            raise Fail(describe_error(f"{label or name}, at node {result['step'] + 1} of the graph", error,
+                                      crash_hint(f"{error['type']}: {error['message']}") or HINTS.get(name, "")))
         if "not_a_node" in result:
             raise Fail(f"{name} did not return a Value node but {result['not_a_node'].get('type', '?')}")
         if "step_not_own" in result:
@@ -174,11 +175,9 @@ def sigmoid(student, rng):
     _check_piece(student, rng, "sigmoid")
     for z in (-800.0, 800.0):
         program = expressions.trace(lambda F, x: F.sigmoid(x), z)
-        try:
-            values, _, _ = _build(student, "sigmoid", program)
-        except Fail as exc:
-            raise Fail(f"{exc}\n  hint: {HINTS['sigmoid overflow']}") from None
-        expect_close(f"sigmoid({z})", as_float("value", values[-1]), FLOAT.sigmoid(z), rtol=1e-12)
+        values, _, _ = _build(student, "sigmoid", program, f"sigmoid(Value({z}))")  # a crash has its own hint
+        expect_close(f"sigmoid({z})", as_float("value", values[-1]), FLOAT.sigmoid(z), rtol=1e-12,
+                     hint=HINTS["sigmoid overflow"])
 
 
 def backward(student, rng):

@@ -180,7 +180,7 @@ def sigmoid(student, rng):
     hint = HINTS["sigmoid both branches"] if outcomes["1000"].warnings else HINTS["sigmoid overflow"]
     for label, outcome in outcomes.items():
         if outcome.error and outcome.error["type"] in ("OverflowError", "FloatingPointError"):
-            raise Fail(describe_error(f"sigmoid({label})", outcome.error) + f"\n  hint: {HINTS['sigmoid overflow']}")
+            raise Fail(describe_error(f"sigmoid({label})", outcome.error, HINTS["sigmoid overflow"]))
         got = outcome.returned(f"sigmoid({label})")
         expect(not outcome.warnings, f"sigmoid({label}) warned: {outcome.warnings[:1]}\n  hint: {hint}")
         expect_close(f"sigmoid({label})", got, ref.sigmoid(extremes[label]), rtol=1e-12, hint=hint)

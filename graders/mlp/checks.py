@@ -274,7 +274,7 @@ def _backward(student, network, X, Y, label):
                        layer_forward=_counted(forwards, "layer", _layer_forward))
     outcome = student.call("network_backward", network, X, Y, answers=answers, count_lines=True)
     if outcome.error is not None:  # a shape error here is nearly always a missing transpose
-        raise Fail(describe_error(label, outcome.error) + f"\n  hint: {HINTS['transposes']}") from None
+        raise Fail(describe_error(label, outcome.error, HINTS["transposes"])) from None
     gradients = outcome.returned(label)
     after = outcome.args[0]
     expect(type(after) is list and all(type(a) is dict and np.array_equal(numeric(a.get("W")), layer["W"])
