@@ -47,13 +47,15 @@ def build_releases(root=ROOT, labs=LABS):
         nbgrader("generate_assignment", lab, "--force", root=root)
 
 
-def stage_samples(root=ROOT, labs=LABS):
-    """Write every sample student's notebook into submitted/<student>/<lab>/ (replacing what was there)."""
+def stage_samples(root=ROOT, labs=LABS, share=(0, 1)):
+    """Write every sample student's notebook into submitted/<student>/<lab>/ (replacing what was there); with
+    share=(k, n), only every n-th sample of each lab from the k-th on."""
     from graders.samples import sample_class
 
+    first, step = share
     for lab in labs:
         release = nbformat.read(root / "release" / lab / f"{lab}.ipynb", as_version=4)
-        for sample in sample_class(lab):
+        for sample in sample_class(lab)[first::step]:
             folder = root / "submitted" / sample.student / lab
             if folder.exists():
                 shutil.rmtree(folder)

@@ -146,6 +146,8 @@ def expect_close(name, got, expected, hint="", rtol=RTOL, atol=ATOL, labels=None
     if got_array.shape != expected_array.shape:
         raise Fail(f"{name}: expected shape {expected_array.shape}, got {got_array.shape}" + _hint(hint))
     close = np.isclose(got_array, expected_array, rtol=rtol, atol=atol)
+    if not close.all() and rtol < PRECISION and np.allclose(got_array, expected_array, rtol=PRECISION, atol=atol):
+        hint = PRECISION_HINT  # the formula is right; float32 or rounding is not
     if not close.all():
         if expected_array.ndim == 0:
             detail = f"expected {float(expected_array)!r}, got {float(got_array)!r}"
@@ -214,9 +216,18 @@ CRASH_HINTS = [
      "the shapes in this product do not fit: print them and check which factor needs a transpose"),
     (r"NoneType", "a function you call returned None: does it end with return?"),
     (r"KeyError", "a dict lacks the key this line reads: print its keys"),
+    (r"maximum recursion depth", "a recursive function went one call deeper per node until Python's limit of about "
+                                 "1000 calls: check that it stops (a base case, nodes visited once) or use a loop "
+                                 "with a stack"),
     (r"'list' object has no attribute", "this value is a list, not a numpy array: np.array(value, dtype=float) makes "
                                         "an array (a copy you may change)"),
 ]
+
+
+# Right to about six significant digits only: the work was done in float32, or rounded, somewhere.
+PRECISION = 1e-5
+PRECISION_HINT = ("right to about 6 significant digits only: float32 or rounding somewhere (np.float32, "
+                  "dtype=np.float32, round(...)); keep numpy's default float64")
 
 
 def crash_hint(text):

@@ -1,7 +1,7 @@
 """The messages of the visible checks come from the graders: one place for every hint a student reads.
 
 Each lab's visible-checks cell holds a block, between MESSAGES_BEGIN and MESSAGES_END, with HINTS (the lab's
-graders/<lab>/checks.py) and CRASH_HINTS (graders/judging.py), written by `python -m graders embed`;
+graders/<lab>/checks.py), CRASH_HINTS and PRECISION_HINT (graders/judging.py), written by `python -m graders embed`;
 tests/test_notebooks.py fails when a notebook's copy is stale.
 """
 import importlib
@@ -18,7 +18,8 @@ def messages_block(lab):
     """The block of the lab's visible-checks cell that holds its messages."""
     hints = importlib.import_module(f"graders.{lab}.checks").HINTS
     return "\n".join([MESSAGES_BEGIN, "HINTS = " + pprint.pformat(hints, width=116, sort_dicts=False),
-                      "CRASH_HINTS = " + pprint.pformat(judging.CRASH_HINTS, width=116), MESSAGES_END])
+                      "CRASH_HINTS = " + pprint.pformat(judging.CRASH_HINTS, width=116),
+                      f"PRECISION, PRECISION_HINT = {judging.PRECISION!r}, {judging.PRECISION_HINT!r}", MESSAGES_END])
 
 
 def written_block(source):

@@ -46,6 +46,7 @@ REASONS = {
     "bug-momentum-needs-every-hyper-parameter": "KeyError: 'momentum'",
     "bug-train-shuffles-the-rows": "for each row in order",
     "bug-train-loss-after-the-epoch": "computed before each update",
+    "bug-train-drops-the-returned-config": "keep the config the rule returns",
     "broken-syntax-error": "not a function here",
     "unanswered": "not implemented yet",
 }

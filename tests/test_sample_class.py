@@ -9,8 +9,9 @@ CASES = [(lab, sample) for lab in course.LABS for sample in sample_class(lab)]
 
 @pytest.fixture(scope="module")
 def scores(graded_course):
-    root, _ = graded_course
-    return {lab: course.score_table(root, lab) for lab in course.LABS}
+    roots, _ = graded_course
+    return {lab: {student: cells for root in roots for student, cells in course.score_table(root, lab).items()}
+            for lab in course.LABS}
 
 
 def test_nbgrader_fails_only_the_broken_files_and_grades_everyone_else(graded_course):

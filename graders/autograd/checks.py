@@ -19,7 +19,8 @@ EXERCISE_EPOCHS = {"train_linear": 5, "train_quadratic": 5}  # each operation is
 
 def _chain(F, x, y):
     out = x
-    for _ in range(150):  # 300 nodes deep: a recursive topological sort of depth 300 is still fine
+    for _ in range(50):  # 200 nodes, 150 levels deep: a recursive topological sort (two frames a level, say) stays
+        # well inside Python's default limit of 1000 frames; the task text asks for no particular depth
         out = F.tanh(out * 0.9 + y * 0.05)
     return out
 
@@ -56,7 +57,7 @@ EXPRESSIONS = [
     ("shared node: t = tanh(x * y); t * t + t", lambda F, x, y: _shared(F.tanh(x * y)), {"tanh", "mul", "add"}),
     ("shared node reached first by the short path: t = x * y; t + t * t",
      lambda F, x, y: _shared_first_reached_short(x * y), {"mul", "add"}),
-    ("a 300-node chain of tanh", _chain, {"tanh", "mul", "add"}),
+    ("a 200-node chain of tanh", _chain, {"tanh", "mul", "add"}),
 ]
 # Every hint a student reads, hidden or visible (the visible checks hold a copy: graders/visible.py).
 HINTS = {
@@ -135,7 +136,7 @@ def _check_piece(student, rng, name):
                          f(FLOAT, x0, y0), rtol=1e-12, hint=HINTS[name])
             expect_close(f"{name}: node values of {label}", values, expected_values, rtol=1e-12, hint=HINTS[name])
             if name == "backward":
-                expect(same(root_grad, 1.0), f"backward: the root's grad must be 1.0 after backward (it held 0.5 "
+                expect(type(root_grad) in (int, float) and root_grad == 1.0, f"backward: the root's grad must be 1.0 after backward (it held 0.5 "
                        f"before), got {root_grad}\n  hint: {HINTS['backward root']}")
             hint = f"{HINTS[name]}; {HINTS['accumulate']}"
             if name == "backward":
@@ -166,7 +167,7 @@ def exp(student, rng):
 
 
 def tanh(student, rng):
-    """tanh: values and gradients, including a 300-node chain."""
+    """tanh: values and gradients, including a 200-node chain."""
     _check_piece(student, rng, "tanh")
 
 

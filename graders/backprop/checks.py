@@ -83,6 +83,8 @@ HINTS = {
                   "it is handed)",
     "train array": "return the epoch losses as a numpy array: np.array(epoch_losses)",
     "train no config": "config=None means an empty config: the update rule's defaults",
+    "train keeps state": "keep the config the rule returns, it carries the rule's state to the next step: "
+                         "w, config = update_rule(w, dw, config)",
 }
 # The grader's answers to the notebook's calls take only what the lab passes: a student's code chooses the arguments.
 HYPER_PARAMETERS = ("learning_rate", "momentum", "beta1", "beta2", "epsilon")
@@ -232,7 +234,7 @@ def _forward_dict_for_backward(student, x, y, w):
 # Independent paths of the graph, one point each: a slip on one path costs that path only.
 PATHS = {"the tanh path (dw1, dw2, dw6, dw7)": ("dw1", "dw2", "dw6", "dw7"),
          "the sigmoid path (dw3, dw4, dw5, dw8)": ("dw3", "dw4", "dw5", "dw8"), "the output weight (dw9)": ("dw9",)}
-SHIFT_TAIL = np.array(published.FORWARD_SHIFT)  # moves exp, tanh, sigmoid and y' but not w1…w5's sums
+SHIFT_TAIL = np.array(published.FORWARD_SHIFT)  # moves exp, tanh, sigmoid and y', not w1…w5's sums nor w9
 
 
 def _backward_cases(rng):
@@ -242,7 +244,7 @@ def _backward_cases(rng):
     X, y = _data()
     row = int(rng.integers(len(y)))
     w = rng.normal(0.0, 0.5, 9)
-    yield f"row {row}, forward_dict given for other w6…w9 (read it, do not recompute it)", X[row], y[row], w, \
+    yield f"row {row}, forward_dict given for other w6, w7, w8 (read it, do not recompute it)", X[row], y[row], w, \
         w + SHIFT_TAIL
 
 
@@ -510,13 +512,20 @@ def train(student, rng):
     expect(type(losses) is np.ndarray, f"train returned a {type(losses).__name__}\n  hint: {HINTS['train array']}")
     expect(same(outcome.args[3], config), f"train changed the config dict it was given\n  hint: {HINTS['train copy']}")
 
+    # A rule that returns its state without storing it in the dict it was handed: only a train that keeps the
+    # config the rule returns carries the velocity from one step to the next.
     rows = np.sort(rng.choice(len(y), NO_CONFIG_ROWS, replace=False))
     seed = int(rng.integers(1000))
-    label = f"train(X[rows], y[rows], vanilla_update, epochs={NO_CONFIG_EPOCHS}, seed={seed}), no config given"
-    losses = student.call("train", X[rows], y[rows], Answer("vanilla_update", _answer_update(ref.vanilla_update)),
+    label = (f"train(X[rows], y[rows], momentum_update, epochs={NO_CONFIG_EPOCHS}, seed={seed}), no config given, "
+             f"the rule returning its state")
+    losses = student.call("train", X[rows], y[rows], Answer("momentum_update", _answer_update(ref.momentum_update)),
                           epochs=NO_CONFIG_EPOCHS, seed=seed, answers=graph).returned(label)
-    expect_close(label, losses, ref.train(X[rows], y[rows], ref.vanilla_update, None, NO_CONFIG_EPOCHS, seed),
-                 hint=HINTS["train no config"])
+    dropped = ref.train(X[rows], y[rows], lambda w, dw, cfg: (ref.momentum_update(w, dw, cfg)[0], cfg), None,
+                        NO_CONFIG_EPOCHS, seed)
+    comparable = numeric(losses) is not None and numeric(losses).shape == dropped.shape
+    expect_close(label, losses, ref.train(X[rows], y[rows], ref.momentum_update, None, NO_CONFIG_EPOCHS, seed),
+                 hint=HINTS["train keeps state"] if comparable and np.allclose(numeric(losses), dropped, rtol=1e-9)
+                 else HINTS["train no config"])
     defaults = student.signature("train")
     documented = {"config": None, "epochs": ref.EPOCHS, "seed": ref.SEED}
     shown = {k: defaults.get(k) for k in documented}

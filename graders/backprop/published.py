@@ -34,12 +34,14 @@ GRADCHECK_BOUND = 1e-7
 
 # Not from the original assignment: computed by graders/backprop/reference.py for the visible checks of what the
 # text pins (tests/test_reference.py recomputes them).
-# backward_propagation(X[0], y[0], 0.1·ones(9), forward_dict) with forward_dict computed at other w6…w9
-# (w + FORWARD_SHIFT): right only when backward reads forward_dict instead of recomputing the forward pass.
-FORWARD_SHIFT = [0.0, 0.0, 0.0, 0.0, 0.0, 0.3, -0.2, 0.25, 0.4]
+# backward_propagation(X[0], y[0], 0.1·ones(9), forward_dict) with forward_dict computed at other w6, w7, w8
+# (w + FORWARD_SHIFT): right only when backward reads forward_dict instead of recomputing the forward pass. w6…w8
+# enter the gradients only through exp, tanh and sigmoid, so a forward_dict that also caches derivatives, sums or
+# weights of its own stays consistent.
+FORWARD_SHIFT = [0.0, 0.0, 0.0, 0.0, 0.0, 0.3, -0.2, 0.25, 0.0]
 FORWARD_SHIFTED = {"exp": 1.5216913847772184, "tanh": 0.889951240112178, "sigmoid": 0.5894731951157385,
-                   "loss": 0.45449344453174956, "dy_pred": -1.3483225794026437}
-BACKWARD_SHIFTED = {"dw1": -0.154757, "dw2": -0.014421, "dw3": -0.003819, "dw4": -0.003162, "dw5": -0.000684,
-                    "dw6": -0.426733, "dw7": -0.280433, "dw8": -0.032629, "dw9": -0.7948}
+                   "loss": 0.8280100357442108, "dy_pred": -1.8199011354952344}
+BACKWARD_SHIFTED = {"dw1": -0.208884, "dw2": -0.019465, "dw3": -0.005155, "dw4": -0.004268, "dw5": -0.000923,
+                    "dw6": -0.575984, "dw7": -0.378515, "dw8": -0.044041, "dw9": -1.072783}
 # train(X[:5], y[:5], vanilla_update, {}, epochs=2, seed=3): the seed through np.random.default_rng, rows in order.
 TRAIN_SMALL = {"rows": 5, "epochs": 2, "seed": 3, "losses": [1.008798876842059, 0.9011265163655746]}

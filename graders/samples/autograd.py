@@ -90,6 +90,43 @@ BUGS = {
                                                                      "(w2v * x + w1v - y)")),
 }
 
+# micrograd's own backward, as students copy it: a recursive build_topo, root.grad = 1 (an int); and a recursion
+# through a generator, two frames a level.
+MICROGRAD = {
+    "backward": '''def backward(root):
+    """micrograd's build_topo."""
+    topo = []
+    visited = set()
+
+    def build_topo(v):
+        if v not in visited:
+            visited.add(v)
+            for child in v.parents:
+                build_topo(child)
+            topo.append(v)
+    build_topo(root)
+    root.grad = 1
+    for v in reversed(topo):
+        v.backward_step()''',
+}
+GENERATOR_DFS = {
+    "backward": '''def backward(root):
+    """Depth-first through a generator: any() over the parents."""
+    order, seen = [], set()
+
+    def visit(node):
+        if node in seen:
+            return False
+        seen.add(node)
+        any(visit(parent) for parent in node.parents)
+        order.append(node)
+        return False
+    visit(root)
+    root.grad = 1.0
+    for node in reversed(order):
+        node.backward_step()''',
+}
+
 # What the task text pins, broken one sentence at a time (each costs its own cell).
 PINNED = {
     "bug-backward-breadth-first": ("backward", "a topological order: depth-first search, adding a node after its parents",
@@ -119,6 +156,9 @@ SAMPLES = [
     Sample("reference-solution", "the instructor's solution", REFERENCE),
     Sample("correct-alternative", "accumulating without +=, sigmoid via tanh, Kahn's order, reused parameter nodes",
            _with(**ALTERNATIVE)),
+    Sample("correct-micrograd", "micrograd's recursive build_topo with root.grad = 1", _with(**MICROGRAD)),
+    Sample("correct-generator-recursion", "a depth-first order through a generator, two frames a level",
+           _with(**GENERATOR_DFS)),
     *[Sample(student, f"a classic bug in {cell}", _with(**{cell: source}), loses=(f"test_{cell}",))
       for student, (cell, source) in BUGS.items()],
     *[Sample(student, f"breaks what the text pins: {pinned}", _with(**{cell: source}), loses=(f"test_{cell}",))

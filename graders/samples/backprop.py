@@ -256,6 +256,9 @@ PINNED = {
         "    np.random.seed(seed)\n    w = np.random.normal(0.0, 0.01, 9)\n")),
     "bug-train-returns-a-list": ("train", "Return the epoch losses as a numpy array", replaced(
         REFERENCE["train"], "    return epoch_losses\n", "    return list(epoch_losses)\n")),
+    "bug-train-drops-the-returned-config": ("train", "next_w, config = rule(w, dw, config)", replaced(
+        REFERENCE["train"], "            w, config = update_rule(w, dw, config)\n",
+        "            w, _ = update_rule(w, dw, config)  # the state the rule returns is dropped\n")),
     "bug-sigmoid-for-numbers-only": ("sigmoid", "for a Python number or a numpy array (elementwise, same shape)", '''def sigmoid(z):
     """Stable for one number; an array reaches the if and the math module."""
     if z >= 0:
@@ -283,6 +286,41 @@ PINNED = {
         REFERENCE["train"], "        epoch_losses[epoch] = losses.mean()\n",
         "        epoch_losses[epoch] = np.mean([forward_propagation(X[i], y[i], w)[\"loss\"] for i in range(len(y))])\n")),
 }
+
+# Right answers the helper's honest students wrote: keyword calls, a forward_dict that caches local derivatives and
+# w9 for the backward pass, and a train that passes config by keyword.
+CACHED_AND_KEYWORDS = {
+    "forward_propagation": '''def forward_propagation(x, y, w):
+    """Caches the local derivatives and w9 for the backward pass; sigmoid called by keyword."""
+    inner = w[0] * x[0] + w[1] * x[1]
+    e = math.exp(inner ** 2 + w[5])
+    t = math.tanh(e + w[6])
+    s = sigmoid(z=math.sin(w[2] * x[2]) * (w[3] * x[3] + w[4] * x[4]) + w[7])
+    y_pred = t + w[8] * s
+    return {"exp": e, "tanh": t, "sigmoid": s, "loss": (y - y_pred) ** 2, "dy_pred": -2 * (y - y_pred),
+            "dtanh": 1 - t ** 2, "dsigmoid": s * (1 - s), "inner": inner, "w9": w[8]}''',
+    "backward_propagation": '''def backward_propagation(x, y, w, forward_dict):
+    """Everything the forward pass computed read from forward_dict, its cached derivatives included."""
+    fd = forward_dict
+    through_tanh = fd["dy_pred"] * fd["dtanh"]
+    through_exp = through_tanh * fd["exp"]
+    through_sigmoid = fd["dy_pred"] * fd["w9"] * fd["dsigmoid"]
+    angle, sum45 = w[2] * x[2], w[3] * x[3] + w[4] * x[4]
+    return {"dw1": through_exp * 2 * fd["inner"] * x[0], "dw2": through_exp * 2 * fd["inner"] * x[1],
+            "dw3": through_sigmoid * sum45 * math.cos(angle) * x[2], "dw4": through_sigmoid * math.sin(angle) * x[3],
+            "dw5": through_sigmoid * math.sin(angle) * x[4], "dw6": through_exp, "dw7": through_tanh,
+            "dw8": through_sigmoid, "dw9": fd["dy_pred"] * fd["sigmoid"]}''',
+    "gradient_checking": '''def gradient_checking(x, y, w, eps=1e-7):
+    """Keyword calls throughout; a float64 copy of w."""
+    w = np.array(w, dtype=np.float64)
+    grads = backward_propagation(x, y, w, forward_dict=forward_propagation(x=x, y=y, w=w))
+    analytic = np.array([grads[f"dw{i}"] for i in range(1, 10)])
+    approx = np.array([(forward_propagation(x, y, w=w + h)["loss"] - forward_propagation(x, y, w=w - h)["loss"])
+                       / (2 * eps) for h in eps * np.eye(9)])
+    return np.linalg.norm(analytic - approx) / (np.linalg.norm(analytic) + np.linalg.norm(approx))''',
+}
+CACHED_AND_KEYWORDS["train"] = replaced(REFERENCE["train"], "            w, config = update_rule(w, dw, config)\n",
+                                        "            w, config = update_rule(w=w, dw=dw, config=config)\n")
 
 TIMED = {  # %%time and %time, as a student times a cell: the code runs as it would in a kernel
     "sigmoid": "%%time\n" + REFERENCE["sigmoid"],
@@ -316,6 +354,8 @@ SAMPLES = [
     Sample("correct-noisy", "right answers that print to stderr and raise RuntimeWarnings",
            _with(forward_propagation=NOISY_FORWARD)),
     Sample("correct-timed-cells", "right answers in cells timed with %%time and %time", _with(**TIMED)),
+    Sample("correct-cached-derivatives-and-keywords", "right answers that cache derivatives in forward_dict and call "
+           "by keyword", _with(**CACHED_AND_KEYWORDS)),
     *[Sample(student, f"the seeds' bug in {cell}", _with(**{cell: source}), **_charged(student, cell))
       for student, (cell, source) in SEED_BUGS.items()],
     Sample("bug-adam-bias-by-epoch", "the seeds' bug: Adam's bias correction by epoch", _with(**BIAS_BY_EPOCH),

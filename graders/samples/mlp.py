@@ -49,6 +49,28 @@ BUGS = {
         '        delta = delta @ layer["W"].T\n')),
 }
 
+# Right answers the helper's honest students wrote: keyword calls, a debugging forward pass on the whole batch, train
+# returning its pair as a list.
+KEYWORDS_AND_DEBUGGING = {
+    "network_forward": '''def network_forward(network, X):
+    """Layer by layer, by keyword."""
+    for layer in network:
+        X = layer_forward(layer=layer, X=X)
+    return X''',
+    "network_backward": '''def network_backward(network, X, Y):
+    """Prints the loss first (a second forward pass, on the whole batch), then the batched backward pass."""
+    print("loss before backward:", mse_loss(Y, network_forward(network, X)))
+    delta = mse_gradient(Y=Y, Y_hat=network_forward(network, X))
+    gradients = []
+    for layer in reversed(network):
+        delta = delta * activation_functions(layer["activation"])[1](layer["z_in"])
+        gradients.append({"W": layer["input"].T @ delta, "b": delta.sum(axis=0)})
+        delta = delta @ layer["W"].T
+    return gradients[::-1]''',
+}
+KEYWORDS_AND_DEBUGGING["train"] = replaced(REFERENCE["train"], "    return network, losses\n",
+                                           "    return [network, losses]\n")
+
 # What the task text pins, broken one sentence at a time (each costs its own cell).
 PINNED = {
     "bug-backward-loops-over-samples": ("network_backward", "no Python loop over samples", '''def network_backward(network, X, Y):
@@ -111,6 +133,8 @@ def _charged(student, cell):
 SAMPLES = [
     Sample("reference-solution", "the instructor's solution", REFERENCE),
     Sample("correct-alternative", "sigmoid via tanh, einsum gradients, in-place steps", _with(**ALTERNATIVE)),
+    Sample("correct-keywords-and-debugging", "keyword calls, a debugging forward pass, train's pair as a list",
+           _with(**KEYWORDS_AND_DEBUGGING)),
     *[Sample(student, f"a classic bug in {cell}", _with(**{cell: source}), **_charged(student, cell))
       for student, (cell, source) in BUGS.items()],
     *[Sample(student, f"breaks what the text pins: {pinned}", _with(**{cell: source}), loses=(f"test_{cell}",))

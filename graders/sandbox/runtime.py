@@ -138,9 +138,23 @@ def mirror(target, source):
         target.bit_generator.state = source.bit_generator.state
 
 
-def proxy(name, ask):
-    """A stand-in for the notebook's `name` that asks the grader: ask(name, args, kwargs) -> reply dict."""
+def _parameters(function):
+    try:
+        return inspect.signature(function) if type(function) is types.FunctionType else None
+    except (TypeError, ValueError):
+        return None
+
+
+def proxy(name, ask, like=None):
+    """A stand-in for the notebook's `name` that asks the grader: ask(name, args, kwargs) -> reply dict. Keyword
+    arguments are matched to the parameters of `like`, the notebook's own function, as that function would take them,
+    so the grader sees its arguments in the given order."""
+    parameters = _parameters(like)
+
     def answered(*args, **kwargs):
+        if kwargs and parameters is not None:
+            bound = parameters.bind(*args, **kwargs)  # a TypeError here is the one the notebook's function would raise
+            args, kwargs = bound.args, bound.kwargs
         reply = ask(name, [codec.encode(a) for a in args], {k: codec.encode(v) for k, v in kwargs.items()})
         for index, state in reply.get("mutated", {}).items():
             if 0 <= int(index) < len(args):
@@ -155,7 +169,7 @@ def maker(namespace, ask, special=None):
     """make(name): the stand-in for the notebook's `name` while the grader answers it. A lab can shape it
     (graders/<lab>/probes.py PROXIES: factory(namespace, plain_proxy)), e.g. to turn answers into graph nodes."""
     def make(name):
-        plain = proxy(name, ask)
+        plain = proxy(name, ask, like=namespace.get(name))
         factory = (special or {}).get(name)
         return factory(namespace, plain) if factory else plain
     return make
