@@ -1,9 +1,14 @@
-"""The Colab round trip, measured: every sample of every lab through every transform in graders/samples/colab.py,
-graded by the grade command beside the untransformed notebooks, per-cell scores compared; and what plain
-`nbgrader autograde` gives the reference solution after Colab, with and without nbgrader's metadata.
+"""The Colab round trip, measured: every sample of every lab through every transform in graders/samples/colab.py
+(Colab's own saves, then what students do), graded by the grade command beside the untransformed notebooks, per-cell
+scores and status compared, feedback written for all; and, as the baseline, what plain `nbgrader autograde` and
+`nbgrader generate_feedback` do with the reference solution through each transform.
 
-    python benchmarks/colab_round_trip.py [lab ...]
+    python benchmarks/colab_round_trip.py [--samples N] [lab ...]
+
+--samples N takes the first N samples of each lab (CI runs it small: tests/test_benchmarks.py).
+Exit status 1 when any cell was scored differently or any status changed where it must not.
 """
+import argparse
 import sys
 import tempfile
 import time
@@ -12,18 +17,19 @@ from pathlib import Path
 import nbformat
 
 from graders import course
-from graders.grading import grade as grading
+from graders.grading import grade as grading, nbgrader_steps
 from graders.samples import reference_sample, sample_class
-from graders.samples.colab import TRANSFORMS
+from graders.samples.colab import COLAB_SAVES, FLAGGED, TRANSFORMS
 
-VERSIONS = {"as-submitted": lambda text: text, **TRANSFORMS}
+UNTRANSFORMED = "as-submitted"
+VERSIONS = {UNTRANSFORMED: lambda text: text, **TRANSFORMS}
 
 
-def stage(root, lab, versions, samples):
+def stage(root, lab, samples):
     release = nbformat.read(root / "release" / lab / f"{lab}.ipynb", as_version=4)
     for sample in samples:
         text = sample.notebook_text(release)
-        for name, transform in versions.items():
+        for name, transform in VERSIONS.items():
             folder = root / "submitted" / f"{sample.student}--{name}" / lab
             folder.mkdir(parents=True)
             (folder / f"{lab}.ipynb").write_text(transform(text), encoding="utf-8")
@@ -35,52 +41,76 @@ def fresh_course(folder, lab):
     return root
 
 
-def round_trip(lab):
-    """{transform: (samples, cells compared, cells with another score, status counts)} and the seconds taken."""
-    samples = [s for s in sample_class(lab) if s.damage is None]
+def round_trip(lab, samples):
+    """{transform: (samples, cells compared, cells scored differently, statuses changed, feedback pages)},
+    the seconds grading and writing feedback took, and the number of submissions."""
     with tempfile.TemporaryDirectory() as folder:
         root = fresh_course(folder, lab)
-        stage(root, lab, VERSIONS, samples)
+        stage(root, lab, samples)
         started = time.perf_counter()
         outcomes = grading.grade(lab, root)
-        seconds = time.perf_counter() - started
+        graded = time.perf_counter()
+        nbgrader_steps.generate_feedback(root, lab)
+        seconds = (graded - started, time.perf_counter() - graded)
+        pages = {student for student in outcomes if (root / "feedback" / student / lab / f"{lab}.html").is_file()}
     rows = {}
     for name in TRANSFORMS:
-        compared = differing = 0
-        statuses = {}
+        compared = differing = changed = written = 0
         for sample in samples:
-            original, outcome = outcomes[f"{sample.student}--as-submitted"], outcomes[f"{sample.student}--{name}"]
+            student = f"{sample.student}--{name}"
+            original, outcome = outcomes[f"{sample.student}--{UNTRANSFORMED}"], outcomes[student]
             compared += len(original.scores)
             differing += sum(outcome.scores.get(c) != score for c, score in original.scores.items())
-            statuses[outcome.status] = statuses.get(outcome.status, 0) + 1
-        rows[name] = (len(samples), compared, differing, statuses)
+            expected_status = grading.NEEDS_REVIEW if name in FLAGGED else original.status
+            changed += outcome.status != expected_status
+            written += student in pages
+        rows[name] = (len(samples), compared, differing, changed, written)
     return rows, seconds, len(outcomes)
 
 
 def plain_nbgrader(lab):
-    """Plain nbgrader's total for the reference solution: as submitted, Colab-saved, Colab-saved without metadata."""
-    reference = [reference_sample(lab)]
-    versions = {n: VERSIONS[n] for n in ("as-submitted", "colab_save", "strip_grading_metadata")}
+    """{transform: (autograded points of the reference solution or None, feedback page written)}."""
     with tempfile.TemporaryDirectory() as folder:
         root = fresh_course(folder, lab)
-        stage(root, lab, versions, reference)
-        course.autograde(root, (lab,))
+        stage(root, lab, [reference_sample(lab)])
+        failed = course.autograde(root, (lab,))[lab]
+        course.nbgrader("generate_feedback", lab, "--force", root=root, check=False)
         table = course.score_table(root, lab)
-    return {name: sum(v or 0 for c, v in table.get(f"reference-solution--{name}", {}).items() if c.startswith("test_"))
-            for name in versions}
+        result = {}
+        for name in VERSIONS:
+            student = f"reference-solution--{name}"
+            points = None if student in failed or student not in table else sum(
+                v or 0 for c, v in table[student].items() if c.startswith("test_"))
+            result[name] = (points, (root / "feedback" / student / lab / f"{lab}.html").is_file())
+    return result
 
 
-def main(labs):
-    for lab in labs or course.LABS:
-        rows, seconds, count = round_trip(lab)
-        print(f"\n{lab}: {count} submissions graded in {seconds:.1f} s (grade command, sandbox)")
-        print(f"  {'transform':<34} {'samples':>7} {'cells':>6} {'differ':>6}  statuses")
-        for name, (samples, compared, differing, statuses) in rows.items():
-            print(f"  {name:<34} {samples:>7} {compared:>6} {differing:>6}  {statuses}")
-        totals = plain_nbgrader(lab)
-        print("  plain nbgrader autograde, reference solution (autograded points): "
-              + ", ".join(f"{name} {points:g}" for name, points in totals.items()))
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--samples", type=int, default=None, help="the first N samples of each lab (default all)")
+    parser.add_argument("labs", nargs="*", default=list(course.LABS))
+    args = parser.parse_args(argv)
+    faults = 0
+    for lab in args.labs:
+        samples = [s for s in sample_class(lab) if s.damage is None][:args.samples]
+        rows, (grading_seconds, feedback_seconds), count = round_trip(lab, samples)
+        baseline = plain_nbgrader(lab)
+        print(f"\n{lab}: {count} submissions, graded in {grading_seconds:.1f} s (grade command, sandbox), "
+              f"feedback in {feedback_seconds:.1f} s")
+        print(f"  {'transform':<32} {'samples':>7} {'cells':>6} {'differ':>6} {'status':>6} {'feedback':>8}"
+              f"   plain nbgrader, reference: points, feedback")
+        points, page = baseline[UNTRANSFORMED]
+        print(f"  {UNTRANSFORMED:<32} {'':>7} {'':>6} {'':>6} {'':>6} {'':>8}   {points}, {'yes' if page else 'no'}")
+        for name, (count_samples, compared, differing, changed, written) in rows.items():
+            family = "colab" if name in COLAB_SAVES else "student"
+            points, page = baseline[name]
+            print(f"  {name:<32} {count_samples:>7} {compared:>6} {differing:>6} {changed:>6} "
+                  f"{written:>4}/{count_samples:<3}   {points if points is not None else 'not graded'}, "
+                  f"{'yes' if page else 'no'}   ({family})")
+            faults += differing + changed + (count_samples - written)
+    print(f"\nfaults (cells scored differently, statuses changed, feedback missing): {faults}")
+    return 1 if faults else 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))

@@ -7,7 +7,7 @@ repeated to the count asked for. Each tool grades its own fresh copy of the cour
 time, seconds per submission (amortized) and the ratio, checks that both gave every cell the same score, and
 splits the grade command's time per submission: the clean room (opening and ending it), running the cells, and
 the checks (their wall time, and the grader's own CPU in them: judging outside the student's process).
-Exit status 1 when any cell was scored differently. CI runs it at 10 submissions (tests/test_benchmarks.py).
+Exit status 1 when any cell was scored differently. CI runs it at 6 submissions (tests/test_benchmarks.py).
 """
 import os
 import sys

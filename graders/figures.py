@@ -1,19 +1,21 @@
-"""The backprop lab's computational-graph figure, rendered to SVG and embedded in the notebook.
+"""The backprop lab's computational-graph figure, drawn to PNG and embedded in the notebook's markdown.
 
-Embedding (a PNG markdown attachment, the nbformat standard that JupyterLab and Colab both show) means the figure travels inside the .ipynb, shows in Colab and JupyterLab
-before anything runs, and costs nothing at grading time. `python -m graders embed` re-embeds it;
-tests/test_notebooks.py checks the embedded copy is what this code draws.
+The image is a data URI in the markdown (`![alt](data:image/png;base64,…)`), the form Colab itself writes for a
+pasted image: Colab does not render markdown attachments (googlecolab/colabtools#3836), JupyterLab renders both.
+So the figure travels inside the .ipynb, shows before anything runs and costs nothing at grading time.
+`python -m graders embed` re-embeds it; tests/test_notebooks.py checks the embedded copy is what this code draws.
 """
 import base64
 import io
+import re
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
 
-GRAPH_ATTACHMENT = "computational_graph.png"
 GRAPH_CELL_ID = "graph_description"
+IMAGE = re.compile(r"!\[([^\]]*)\]\((?:attachment:[^)]*|data:image/png;base64,[A-Za-z0-9+/=]*)\)")
 
 NODES = {  # name: (x, y, label)
     "f1": (0, 6, "$f_1$"), "f2": (0, 5, "$f_2$"), "f3": (0, 3, "$f_3$"), "f4": (0, 2, "$f_4$"), "f5": (0, 1, "$f_5$"),
@@ -58,7 +60,11 @@ def computational_graph_png():
 
 
 def embed_graph(notebook):
-    """Put the freshly drawn graph into the notebook's graph cell as an attachment; returns the notebook."""
+    """Put the freshly drawn graph into the image of the notebook's graph cell, as a data URI; returns the notebook."""
     cell = next(c for c in notebook.cells if c.get("id") == GRAPH_CELL_ID)
-    cell["attachments"] = {GRAPH_ATTACHMENT: {"image/png": computational_graph_png()}}
+    uri = f"data:image/png;base64,{computational_graph_png()}"
+    cell.source, images = IMAGE.subn(lambda image: f"![{image[1]}]({uri})", cell.source)
+    if images != 1:
+        raise ValueError(f"the cell {GRAPH_CELL_ID} must hold exactly one image, not {images}")
+    cell.pop("attachments", None)
     return notebook

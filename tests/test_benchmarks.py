@@ -6,9 +6,17 @@ from graders import course
 
 
 def test_the_grading_benchmark_runs_and_both_graders_agree_on_every_cell():
-    result = subprocess.run([sys.executable, "benchmarks/grading.py", "10"], cwd=course.ROOT, capture_output=True,
+    result = subprocess.run([sys.executable, "benchmarks/grading.py", "6"], cwd=course.ROOT, capture_output=True,
                             text=True, timeout=900)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "submissions scored differently: 0" in result.stdout
     for part in ("clean room", "cells", "checks", "checks, grader CPU"):
         assert part in result.stdout
+
+
+def test_the_colab_round_trip_benchmark_runs_and_finds_no_fault():
+    result = subprocess.run([sys.executable, "benchmarks/colab_round_trip.py", "--samples", "1", "autograd"],
+                            cwd=course.ROOT, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "faults (cells scored differently, statuses changed, feedback missing): 0" in result.stdout
+    assert "worked_session" in result.stdout and "plain nbgrader" in result.stdout

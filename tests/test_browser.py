@@ -1,7 +1,7 @@
 """Every release notebook, filled in, in a real JupyterLab in a real browser: JupyterLab on loopback, Debian's
 headless Chromium driven by Selenium through the Run menu. The figures and plots must render and every visible
 check must report ✓. Screenshots are kept in build/artifacts/browser/: <lab>-top.png, <lab>-plot.png, and
-backprop-graph.png (the computational graph, a markdown attachment)."""
+backprop-graph.png (the computational graph, a data-URI image in the markdown)."""
 import json
 import os
 import secrets
@@ -36,6 +36,8 @@ const outputs = [...document.querySelectorAll('.jp-OutputArea-output')];
 return {
   prompts: [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent.trim()),
   markdown_images: [...document.querySelectorAll('.jp-MarkdownCell .jp-RenderedMarkdown img')].map(i => i.naturalWidth),
+  markdown_image_kinds: [...document.querySelectorAll('.jp-MarkdownCell .jp-RenderedMarkdown img')].map(
+    i => i.getAttribute('src').slice(0, 22)),
   output_images: [...document.querySelectorAll('.jp-OutputArea-output img')].map(i => i.naturalWidth),
   ticks: outputs.map(o => o.textContent.trim()).filter(t => t.startsWith('✓')).map(t => t.split(/[ :]/)[1]),
   tracebacks: outputs.map(o => o.textContent).filter(t => t.includes('Traceback') || t.includes('Error:')),
@@ -146,12 +148,16 @@ def test_filled_in_release_runs_in_jupyterlab_and_shows_its_figures_and_checks(l
     _wait(lambda: all(state()["output_images"]), 30, "the plot to load", browser)
 
     page = state()
-    shots = {"top": ".jp-Cell", "plot": ".jp-OutputArea-output img", "graph": ".jp-MarkdownCell img"}
+    shots = {"top": ".jp-Cell", "plot": ".jp-OutputArea-output img", "graph": ".jp-RenderedMarkdown img"}
     for name, selector in shots.items():
         if browser.find_elements(By.CSS_SELECTOR, selector):
-            browser.execute_script(f"document.querySelector('{selector}').scrollIntoView()")
+            in_view = (f"const box = document.querySelector('{selector}').getBoundingClientRect();"
+                       "return box.top >= 0 && box.top < window.innerHeight;")
+            browser.execute_script(f"document.querySelector('{selector}').scrollIntoView({{block: 'center'}})")
+            _wait(lambda script=in_view: browser.execute_script(script), 10, f"{selector} scrolled into view", browser)
             browser.save_screenshot(str(ARTIFACTS / f"{lab}-{name}.png"))
     assert page["ticks"] == _graded_functions(lab)  # every visible check passed, in notebook order
     assert len(page["output_images"]) == 1 and page["output_images"][0] > 500  # the lab's plot, drawn
     if lab == "backprop":
-        assert len(page["markdown_images"]) == 1 and page["markdown_images"][0] > 500  # the graph figure
+        assert len(page["markdown_images"]) == 1 and page["markdown_images"][0] > 500  # the graph figure,
+        assert page["markdown_image_kinds"] == ["data:image/png;base64,"]  # drawn from its data URI

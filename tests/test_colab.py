@@ -1,25 +1,32 @@
 """Colab-saved and student-mangled submissions: the repair step restores their grading metadata, and the
-sample class, passed through each transform in graders/samples/colab.py, gets the scores it gets untransformed.
+sample class, passed through each transform in graders/samples/colab.py, gets the scores and status it gets
+untransformed.
 
 Every transform of every sample is repaired here; where a transform adds no cells, the repaired notebook is
 byte for byte the one graded untransformed (grading is deterministic: tests/test_grade.py reruns it), so its
-scores are too. The harshest transform, which adds cells, is graded for real in the sandbox, per lab.
+scores are too. Of those that add cells, the harshest of each family (a worked Colab session; scratch cells, edited
+locked cells and lost metadata) is graded for real in the sandbox, per lab, beside the untransformed notebooks;
+benchmarks/colab_round_trip.py grades every transform for real and writes the feedback.
 """
 import json
+import re
 
 import nbformat
 import pytest
+from nbconvert import HTMLExporter
 
 from graders import course
-from graders.grading import executor, grade as grading, preflight
+from graders.grading import executor, grade as grading, nbgrader_steps, preflight
 from graders.samples import reference_sample, sample_class
-from graders.samples.colab import (FLAGGED, TRANSFORMS, add_scratch, strip_grading_metadata,
-                                   stripped_with_scratch_and_edits)
+from graders.samples.colab import (ADDS_CELLS, COLAB_SAVES, FLAGGED, STUDENT_GOOGLE_ID, STUDENT_NAME, TRANSFORMS,
+                                   WIDGET_MODEL, add_scratch, strip_grading_metadata)
 from test_grade import LIMITS
 
 SAMPLES = {lab: [s for s in sample_class(lab) if s.damage is None] for lab in course.LABS}  # JSON to transform
 STRIPPING = {"strip_grading_metadata", "stripped_with_scratch_and_edits"}
-ADDS_NO_CELLS = set(TRANSFORMS) - {"add_scratch", "stripped_with_scratch_and_edits"}
+ADDS_NO_CELLS = set(TRANSFORMS) - ADDS_CELLS
+COLAB_ID = re.compile(r"^[A-Za-z0-9_-]{12}$")
+GRADED_FOR_REAL = ("worked_session", "stripped_with_scratch_and_edits")  # the harshest of each family
 
 
 def _release(lab, root=course.ROOT):
@@ -39,14 +46,69 @@ def _parses(source):
         return False
 
 
-def test_colab_save_writes_what_colab_writes():
-    text = TRANSFORMS["colab_save"](SAMPLES["backprop"][0].notebook_text(_release("backprop")))
-    saved = json.loads(text)
-    assert text.startswith('{\n  "nbformat": 4,\n  "nbformat_minor": 0,\n  "metadata": {\n    "colab"')
-    assert all("id" not in c and c["metadata"]["id"] for c in saved["cells"])
-    code = [c for c in saved["cells"] if c["cell_type"] == "code"]
-    assert all(c["outputs"] and c["metadata"]["outputId"] and c["metadata"]["colab"] for c in code)
-    nbformat.validate(nbformat.reads(text, as_version=4))
+@pytest.fixture(scope="module")
+def saved():
+    """The reference solution of backprop through each of Colab's own saves: (release, {transform: (text, json)})."""
+    release = _release("backprop")
+    text = reference_sample("backprop").notebook_text(release)
+    return release, {name: (TRANSFORMS[name](text), json.loads(TRANSFORMS[name](text))) for name in COLAB_SAVES}
+
+
+def test_colab_saves_keep_nbgrader_metadata_and_mirror_the_cell_ids_of_a_45_release(saved):
+    release, files = saved
+    grading_metadata = [c.metadata.get("nbgrader") for c in release.cells]
+    for name in ("download_2024", "drive_minified", "private_outputs", "worked_session"):
+        cells = files[name][1]["cells"]
+        assert files[name][1]["nbformat_minor"] == 5
+        assert all(c["id"] == c["metadata"]["id"] for c in cells), name
+        kept = [c for c in cells if c["id"] in {r.id for r in release.cells}]
+        assert [c["metadata"].get("nbgrader") for c in kept] == grading_metadata, name
+        assert all(COLAB_ID.match(c["id"]) for c in cells if c not in kept), name
+    text, github = files["github_save_2024"]
+    assert "id" not in github["cells"][0] and "colab-badge.svg" in "".join(github["cells"][0]["source"])
+    assert github["metadata"]["colab"]["include_colab_link"] is True
+    older = files["older_release_round_trip"][1]
+    assert older["nbformat_minor"] == 0 and all("id" not in c and COLAB_ID.match(c["metadata"]["id"])
+                                                for c in older["cells"])
+
+
+def test_colab_saves_are_written_as_colab_writes_them(saved):
+    _, files = saved
+    download, parsed = files["download_2024"]
+    assert download.startswith('{\n  "cells": [') and not download.endswith("\n")
+    assert "\n" not in files["drive_minified"][0]  # one line
+    assert list(parsed["metadata"])[-1] == "colab"
+    code = [c for c in parsed["cells"] if c["cell_type"] == "code"]
+    counts = [c["execution_count"] for c in code if c["execution_count"] is not None]
+    assert counts != sorted(counts) and len(counts) < len(code)  # out of order, one never run
+    assert all(("outputId" in c["metadata"]) == bool(c["outputs"]) for c in code)
+    assert all(("height" in c["metadata"]["colab"]) == any(o["output_type"] == "display_data" for o in c["outputs"])
+               for c in code)
+    assert {c["metadata"]["executionInfo"]["user"]["userId"] for c in code if "executionInfo" in c["metadata"]} \
+        == {STUDENT_GOOGLE_ID}
+    private = files["private_outputs"][1]
+    assert private["metadata"]["colab"]["private_outputs"] is True
+    assert all(c["outputs"] == [] and c["execution_count"] is None for c in private["cells"] if c["cell_type"] == "code")
+    worked = files["worked_session"][1]
+    assert "state" not in worked["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]
+    with pytest.raises(KeyError, match="state"):  # as saved, nbconvert cannot render it (jupyter/nbconvert#1731)
+        HTMLExporter().from_notebook_node(nbformat.reads(files["worked_session"][0], as_version=4))
+    outputs = json.dumps([c.get("outputs") for c in worked["cells"]])
+    assert "drive.mount" in json.dumps(worked["cells"][0]["source"]) and WIDGET_MODEL in outputs
+    assert "application/vnd.google.colaboratory.intrinsic+json" in outputs
+
+
+def test_colab_strips_one_trailing_space_and_a_locked_cell_is_not_edited_by_it():
+    release = _release("backprop")
+    assert [c.id for c in release.cells if any(line.endswith(" ") for line in c.source.splitlines())] == [], \
+        "a trailing space in a release cell changes its checksum once Colab strips it: remove it from source/"
+    padded = nbformat.from_dict(release)
+    test_cell = next(c for c in padded.cells if (preflight.grade_id(c) or "").startswith("test_"))
+    test_cell.source = test_cell.source.replace("\n", "  \n")
+    text = TRANSFORMS["download_2024"](reference_sample("backprop").notebook_text(padded))
+    saved = next(c for c in json.loads(text)["cells"] if c["id"] == test_cell.id)
+    assert "".join(saved["source"]) == test_cell.source.replace("  \n", " \n")
+    assert preflight.canonicalize(text, padded).concerns == []
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS)
@@ -97,50 +159,74 @@ def test_without_metadata_the_definition_in_force_when_the_test_ran_is_graded():
     assert next(c for c in canonical.cells if c.id == "sigmoid").source == answer.source
 
 
+def _submit(root, lab, student, text, name=None):
+    folder = root / "submitted" / student / lab
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / (name or f"{lab}.ipynb")).write_text(text, encoding="utf-8")
+
+
 @pytest.fixture(scope="module", params=course.LABS)
-def harshest_class(request, fresh_course):
-    """One grade run per lab: every sample through the harshest transform (scratch cells, edited locked cells,
-    nbgrader's metadata lost, Colab's format), and as submitted where no expected scores are declared."""
+def transformed_class(request, fresh_course):
+    """One grade run per lab: every sample untransformed and through the harshest transform of each family, beside a
+    renamed copy and a two-notebook folder."""
     executor.require_sandbox()
     lab = request.param
     root = fresh_course(f"colab-{lab}")
     release = _release(lab, root)
     for sample in SAMPLES[lab]:
         text = sample.notebook_text(release)
-        versions = {"harshest": stripped_with_scratch_and_edits(text), **({} if sample.graded else {"as-submitted": text})}
-        for name, version in versions.items():
-            folder = root / "submitted" / f"{sample.student}--{name}" / lab
-            folder.mkdir(parents=True)
-            (folder / f"{lab}.ipynb").write_text(version, encoding="utf-8")
+        _submit(root, lab, f"{sample.student}--as-submitted", text)
+        for name in GRADED_FOR_REAL:
+            _submit(root, lab, f"{sample.student}--{name}", TRANSFORMS[name](text))
     reference = reference_sample(lab).notebook_text(release)
-    renamed, two_notebooks = (root / "submitted" / name / lab for name in ("renamed-by-colab", "two-notebooks"))
-    for folder in (renamed, two_notebooks):
-        folder.mkdir(parents=True)
-    (renamed / f"Copy of {lab}.ipynb").write_text(TRANSFORMS["colab_save"](reference), encoding="utf-8")
+    _submit(root, lab, "renamed-by-colab", TRANSFORMS["download_2024"](reference), f"Copy of {lab}.ipynb")
     for name in ("draft.ipynb", "final.ipynb"):
-        (two_notebooks / name).write_text(reference, encoding="utf-8")
+        _submit(root, lab, "two-notebooks", reference, name)
     return lab, course.max_scores(root, lab), grading.grade(lab, root, workers=2, **LIMITS)
 
 
-def test_the_harshest_transform_of_every_sample_gets_the_untransformed_scores(harshest_class):
-    lab, max_scores, outcomes = harshest_class
+@pytest.mark.parametrize("transform", GRADED_FOR_REAL)
+def test_every_sample_through_the_harshest_transforms_gets_its_untransformed_scores_and_status(
+        transformed_class, transform):
+    lab, _, outcomes = transformed_class
     for sample in SAMPLES[lab]:
-        outcome = outcomes[f"{sample.student}--harshest"]
-        # the untransformed scores: declared per sample (tests/test_grade.py asserts the grade command gives them)
-        untransformed = (sample.expected_scores(max_scores) if sample.graded
-                         else outcomes[f"{sample.student}--as-submitted"].scores)
-        assert outcome.scores == untransformed, sample.student
-        assert outcome.status == grading.NEEDS_REVIEW, sample.student  # its first test cell was edited
-        assert any("grading metadata restored" in note for note in outcome.notes)
+        untransformed, outcome = outcomes[f"{sample.student}--as-submitted"], outcomes[f"{sample.student}--{transform}"]
+        assert outcome.scores == untransformed.scores, sample.student
+        # a changed or missing test cell is for a person to look at; nothing Colab itself does is
+        expected_status = grading.NEEDS_REVIEW if transform in FLAGGED else untransformed.status
+        assert outcome.status == expected_status, (sample.student, outcome.reasons)
+        assert any("kept as ordinary cells" in note for note in outcome.notes), sample.student
 
 
-def test_a_notebook_renamed_by_colab_is_graded_and_two_notebooks_are_rejected(harshest_class):
-    lab, max_scores, outcomes = harshest_class
+def test_a_notebook_renamed_by_colab_is_graded_and_two_notebooks_are_rejected(transformed_class):
+    lab, max_scores, outcomes = transformed_class
     assert outcomes["renamed-by-colab"].scores == reference_sample(lab).expected_scores(max_scores)
     assert f"graded 'Copy of {lab}.ipynb', the only notebook in the submission" in outcomes["renamed-by-colab"].notes
     assert outcomes["two-notebooks"].status == grading.REJECTED
     assert outcomes["two-notebooks"].reasons == [
         f"no {lab}.ipynb in the submission, nor a single other notebook (found: 'draft.ipynb', 'final.ipynb')"]
+
+
+def test_personal_data_colab_adds_never_reaches_the_graded_copy_feedback_or_exports(fresh_course):
+    """executionInfo carries the student's Google name and id: pre-flight drops it; feedback is still written."""
+    executor.require_sandbox()
+    lab, root = "autograd", fresh_course("colab-personal-data")
+    reference = reference_sample(lab).notebook_text(_release(lab, root))
+    for name in COLAB_SAVES:
+        _submit(root, lab, name, TRANSFORMS[name](reference))
+    outcomes = grading.grade(lab, root, workers=2, **LIMITS)
+    assert {s: o.status for s, o in outcomes.items()} == dict.fromkeys(COLAB_SAVES, grading.GRADED)
+    assert nbgrader_steps.generate_feedback(root, lab) == []
+    course.nbgrader("export", root=root)
+    feedback = [root / "feedback" / name / lab / f"{lab}.html" for name in COLAB_SAVES]
+    assert all(page.is_file() for page in feedback)
+
+    def holding(folder):
+        return sorted(str(path.relative_to(root)) for path in folder.rglob("*") if path.is_file() and any(
+            secret.encode() in path.read_bytes() for secret in (STUDENT_NAME, STUDENT_GOOGLE_ID)))
+
+    assert holding(root / "submitted"), "nothing to look for"  # what the student handed in holds it
+    assert [path for path in holding(root) if not path.startswith("submitted/")] == []
 
 
 def test_readme_links_open_each_release_notebook_from_the_repository_set_in_one_place():

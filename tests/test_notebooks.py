@@ -11,7 +11,7 @@ import pytest
 
 from graders import course, data
 from graders.backprop import published, reference as ref
-from graders.figures import GRAPH_ATTACHMENT, GRAPH_CELL_ID, computational_graph_png
+from graders.figures import GRAPH_CELL_ID, computational_graph_png
 from graders.samples import sample_class
 from conftest import check_failures, notebook_namespace, read_notebook
 
@@ -156,8 +156,17 @@ def test_no_release_holds_a_solution_a_model_answer_or_a_mark_scheme(lab):
 
 def test_graph_figure_embedded_is_what_the_code_draws(source_notebook):
     cell = next(c for c in source_notebook.cells if c.id == GRAPH_CELL_ID)
-    assert f"attachment:{GRAPH_ATTACHMENT}" in cell.source
-    assert cell.attachments[GRAPH_ATTACHMENT]["image/png"] == computational_graph_png()
+    assert f"](data:image/png;base64,{computational_graph_png()})" in cell.source
+
+
+@pytest.mark.parametrize("lab", course.LABS)
+def test_figures_are_data_uris_that_colab_renders_not_attachments(lab):
+    """Colab does not render markdown attachments (googlecolab/colabtools#3836); a data URI it does."""
+    release = read_notebook("release", lab)
+    markdown = [c for c in release.cells if c.cell_type == "markdown"]
+    assert [c.id for c in markdown if "attachments" in c or "attachment:" in c.source] == []
+    images = [c.id for c in markdown if "](data:image/png;base64," in c.source]
+    assert images == ([GRAPH_CELL_ID] if lab == "backprop" else [])
 
 
 # --- one source of truth --------------------------------------------------------------------------------
