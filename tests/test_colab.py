@@ -182,7 +182,33 @@ def transformed_class(request, fresh_course):
     _submit(root, lab, "renamed-by-colab", TRANSFORMS["download_2024"](reference), f"Copy of {lab}.ipynb")
     for name in ("draft.ipynb", "final.ipynb"):
         _submit(root, lab, "two-notebooks", reference, name)
+    merged = _two_answers_in_one_cell(reference)
+    _submit(root, lab, "two-answers-in-one-cell", TRANSFORMS["download_2024"](merged))
+    _submit(root, lab, "two-answers-in-one-cell-pasted", TRANSFORMS["strip_grading_metadata"](merged))
+    _submit(root, lab, "colab-only-lines", TRANSFORMS["download_2024"](_colab_only_lines(reference)))
     return lab, course.max_scores(root, lab), grading.grade(lab, root, workers=2, **LIMITS)
+
+
+def _answers(notebook):
+    return [c for c in notebook["cells"] if c["metadata"].get("nbgrader", {}).get("solution") and c["cell_type"] == "code"]
+
+
+def _two_answers_in_one_cell(text):
+    """The second function written under the first, in its cell; the second answer cell deleted."""
+    notebook = json.loads(text)
+    first, second = _answers(notebook)[:2]
+    first["source"] = "".join(first["source"]) + "\n\n" + "".join(second["source"])
+    notebook["cells"].remove(second)
+    return json.dumps(notebook)
+
+
+def _colab_only_lines(text):
+    """Lines that run in Colab and not while grading: a google.colab import, a shell command."""
+    notebook = json.loads(text)
+    first, second = _answers(notebook)[:2]
+    first["source"] = "from google.colab import output\n" + "".join(first["source"])
+    second["source"] = "!pip install -q numpy\n" + "".join(second["source"])
+    return json.dumps(notebook)
 
 
 @pytest.mark.parametrize("transform", GRADED_FOR_REAL)
@@ -205,6 +231,25 @@ def test_a_notebook_renamed_by_colab_is_graded_and_two_notebooks_are_rejected(tr
     assert outcomes["two-notebooks"].status == grading.REJECTED
     assert outcomes["two-notebooks"].reasons == [
         f"no {lab}.ipynb in the submission, nor a single other notebook (found: 'draft.ipynb', 'final.ipynb')"]
+
+
+def test_two_answers_written_in_one_cell_are_both_graded_with_a_note(transformed_class):
+    lab, _, outcomes = transformed_class
+    release = _release(lab)
+    second = [c.id for c in release.cells if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"][1]
+    for student in ("two-answers-in-one-cell", "two-answers-in-one-cell-pasted"):
+        outcome = outcomes[student]
+        assert (outcome.status, outcome.scores) == (grading.GRADED, outcomes["reference-solution--as-submitted"].scores)
+        assert any(f"no cell of its own for '{second}'" in note for note in outcome.notes), outcome.notes
+
+
+def test_an_answer_stopped_by_what_only_colab_has_needs_a_person(transformed_class):
+    lab, _, outcomes = transformed_class
+    outcome = outcomes["colab-only-lines"]
+    assert outcome.status == grading.NEEDS_REVIEW
+    gaps = [reason for reason in outcome.reasons if "grading does not have" in reason]
+    assert any("No module named 'google'" in reason for reason in gaps), outcome.reasons
+    assert any("shell commands (!pip install -q numpy)" in reason for reason in gaps), outcome.reasons
 
 
 def test_personal_data_colab_adds_never_reaches_the_graded_copy_feedback_or_exports(fresh_course):
@@ -238,3 +283,17 @@ def test_readme_links_open_each_release_notebook_from_the_repository_set_in_one_
                                          f"{course.REPOSITORY.split('github.com/')[1]}/blob/{course.BRANCH}"
                                          f"/release/{lab}/{lab}.ipynb")
         assert f"({course.colab_url(lab)})" in readme
+
+
+def test_a_copy_of_a_later_instruction_at_the_top_does_not_move_the_cells_after_it():
+    release = _release("backprop")
+    notebook = json.loads(reference_sample("backprop").notebook_text(release))
+    last_instruction = [c for c in notebook["cells"] if c["cell_type"] == "markdown" and not preflight.grade_id(c)][-1]
+    notes = {**last_instruction, "id": "my-notes"}  # the task text copied to the top, as notes
+    helper = {"cell_type": "code", "id": "my-helper", "metadata": {}, "outputs": [], "execution_count": None,
+              "source": "HELPER = 1"}
+    notebook["cells"][1:1] = [notes, helper]
+    for text in (json.dumps(notebook), strip_grading_metadata(json.dumps(notebook))):
+        cells = preflight.canonicalize(text, release).notebook.cells
+        helper_at = next(i for i, c in enumerate(cells) if c.source == "HELPER = 1")
+        assert helper_at < next(i for i, c in enumerate(cells) if c.id == "sigmoid")  # before the answers using it

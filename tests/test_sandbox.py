@@ -239,14 +239,28 @@ def test_preflight_reads_damaged_metadata_as_absent_and_bad_characters_as_replac
 
 
 @pytest.mark.parametrize("text, reason", [
-    ("[" * 100_000 + "]" * 100_000, "nested more than"),
-    (_notebook([], metadata={"deep": json.loads("[" * 70 + "]" * 70)}), "nested more than 64"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
     (_notebook([{"cell_type": "raw", "source": ""}] * 2001), "more than 2000"),
     (json.dumps({"worksheets": []}), "nbformat 3"),
 ])
 def test_preflight_rejects_what_it_cannot_bound(text, reason):
     with pytest.raises(preflight.Rejected, match=reason):
         preflight.read_submission(text)
+
+
+def test_preflight_reads_deeply_nested_outputs_and_metadata_and_drops_them():
+    deep = json.loads("[" * 300 + "]" * 300)
+    text = _notebook([{"cell_type": "code", "source": "x = 1", "metadata": {"colab": deep}, "outputs": [
+        {"output_type": "display_data", "metadata": {}, "data": {"application/json": deep}}]}], metadata={"deep": deep})
+    notebook, notes = preflight.read_submission(text)
+    assert [(c.source, c.metadata, c.outputs) for c in notebook.cells] == [("x = 1", {}, [])] and notes == []
+
+
+def test_preflight_reads_a_colab_file_past_20_mb_of_plots(tmp_path):
+    plot = {"output_type": "display_data", "metadata": {}, "data": {"image/png": "A" * (25 * 1024 ** 2)}}
+    (tmp_path / "plots.ipynb").write_text(_notebook([{"cell_type": "code", "source": "x = 1", "outputs": [plot]}]))
+    notebook, _ = preflight.read_submission(preflight.read_file(tmp_path / "plots.ipynb"))
+    assert notebook.cells[0].source == "x = 1"
 
 
 def test_preflight_reads_a_windows_file_with_a_byte_order_mark(tmp_path):

@@ -34,6 +34,8 @@ PREFLIGHT_SECONDS = 30.0
 MAX_FILES = 200   # entries in one submission folder
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 GLOB = re.compile(r"[*?\[\]]")
+# An answer that stops at what Colab has and the grading environment does not: a module, a shell command.
+MISSING_HERE = re.compile(r"No module named [^\n]*|shell commands \(.*?\) are not available while grading")
 
 
 @dataclass
@@ -290,7 +292,7 @@ def grade(lab, root=course.ROOT, workers=None, sandbox=True, notebook_timeout=60
         for _, cell_id, _ in plans[student]:
             recorded.setdefault(cell_id, _not_run(problem))
         (outputs_dir / f"{student}.json").write_text(json.dumps(recorded))
-        _judge(outcomes[student], reasons, recorded)
+        _judge(outcomes[student], reasons, recorded, checks.GRADED)
 
     failed = nbgrader_steps.autograde_replayed(root, lab, staging, outputs_dir) if plans else []
     for student in failed:
@@ -304,8 +306,16 @@ def grade(lab, root=course.ROOT, workers=None, sandbox=True, notebook_timeout=60
     return outcomes
 
 
-def _judge(outcome, reasons, recorded):
+def _judge(outcome, reasons, recorded, graded):
     outcome.reasons += reasons
+    for cell_id, outputs in recorded.items():
+        if cell_id.removeprefix("test_") not in graded:
+            continue
+        for output in outputs:
+            gap = MISSING_HERE.search(str(output.get("evalue", ""))) if output.get("output_type") == "error" else None
+            if gap:
+                outcome.reasons.append(f"{cell_id} stopped at something grading does not have ({gap[0]}; it has "
+                                       "numpy, matplotlib and tqdm, no shell, no google.colab): a person should look")
     for cell_id, outputs in recorded.items():
         if any(o.get("output_type") == "error" and o.get("ename") == "SystemExit" for o in outputs):
             outcome.reasons.append(f"cell {cell_id} called sys.exit()")

@@ -7,6 +7,7 @@ the function a cell defines), with the student's own extra cells kept after the 
 What cannot be read is rejected with the reason; every repair is reported.
 """
 import ast
+import bisect
 import itertools
 import json
 import os
@@ -28,9 +29,8 @@ class Preflight:
     concerns: list = field(default_factory=list)  # what a person should look at ("needs review")
 
 
-MAX_FILE_BYTES = 20 * 1024 ** 2
+MAX_FILE_BYTES = 64 * 1024 ** 2  # a Colab file keeps every plot it drew: 20 MB is reached by honest work
 MAX_CELLS = 2000
-MAX_DEPTH = 64
 NBGRADER_KEYS = {"grade_id": str, "solution": bool, "grade": bool, "locked": bool, "task": bool,
                  "points": (int, float), "schema_version": int}
 CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -63,21 +63,6 @@ def read_file(path):
     if len(data) > MAX_FILE_BYTES:
         raise Rejected(f"the file is larger than {MAX_FILE_BYTES // 1024 ** 2} MB")
     return data.decode("utf-8-sig", errors="replace")
-
-
-def _depth(value):
-    """How deeply a parsed JSON value nests (iteratively: a deep one must not exhaust the stack here)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        deepest = max(deepest, level)
-        if level > MAX_DEPTH:
-            return level
-        if isinstance(item, dict):
-            stack.extend((v, level + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, level + 1) for v in item)
-    return deepest
 
 
 def _text(value):
@@ -119,11 +104,10 @@ def read_submission(text):
     try:
         raw = json.loads(text)
     except RecursionError:
-        raise Rejected(f"the file is JSON nested more than {MAX_DEPTH} levels deep") from None
+        raise Rejected("the file is JSON nested too deeply to read") from None
     except ValueError as exc:
         raise Rejected(f"the file is not a notebook (not valid JSON: {exc})") from None
-    if _depth(raw) > MAX_DEPTH:
-        raise Rejected(f"the file is JSON nested more than {MAX_DEPTH} levels deep")
+    # How deep outputs and metadata nest does not matter: _clean_cell keeps only flat, typed parts of a cell.
     if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
         if isinstance(raw, dict) and "worksheets" in raw:
             raise Rejected("the notebook is in the old nbformat 3; open and save it in Jupyter to convert it")
@@ -254,14 +238,23 @@ def canonicalize(text, release):
                 f"locked cell '{gid}' was missing (deleted, or edited without its grading metadata); "
                 "the original was restored")
     missing = [gid for gid in answers if gid not in present]
-    if missing:
-        result.repairs.append(f"no answer found for {', '.join(missing)} (graded as unanswered)")
+    # A function written inside another cell (two answers in one, the second cell deleted) is the student's answer:
+    # the release's stub in its place would replace it before the check runs.
+    defined = set().union(*(_defined_functions(c.source) for c in student.cells if c.cell_type == "code"))
+    elsewhere = [gid for gid in missing if by_id[gid].cell_type == "code" and gid in defined]
+    if elsewhere:
+        result.repairs.append(f"no cell of its own for {_names(elsewhere)}: graded from its definition in another cell")
+    unanswered = [gid for gid in missing if gid not in elsewhere]
+    if unanswered:
+        result.repairs.append(f"no answer found for {', '.join(unanswered)} (graded as unanswered)")
 
-    # The student's own cells (and copies of answers) stay, after the last matched cell before them.
+    # The student's own cells (and copies of answers) stay, after the last matched cell before them that is in the
+    # release's order (a copy of a later instruction near the top must not carry the cells after it down with it).
+    anchors = _in_release_order(matched, [grade_id(c) or c.get("id") for c in release.cells])
     extras, anchor = {}, None
     for index, cell in enumerate(student.cells):
         if index in matched:
-            anchor = matched[index]
+            anchor = matched[index] if index in anchors else anchor
         elif index in duplicates and grade_id(cell) not in answers:
             continue
         else:
@@ -282,6 +275,8 @@ def canonicalize(text, release):
         cell = nbformat.from_dict(template)
         if key in content and (key in answers or key not in by_id):  # locked cells keep the release's text
             cell.source = content[key]
+        elif key in elsewhere:
+            cell.source = f"# no cell of its own: {key} is defined in another cell of this notebook"
         cells += [cell, *own_cells(key)]
     notebook = nbformat.v4.new_notebook(cells=cells, metadata=nbformat.from_dict(release.metadata))
     for cell in notebook.cells:
@@ -289,6 +284,21 @@ def canonicalize(text, release):
             cell.outputs, cell.execution_count = [], None
     result.notebook = notebook
     return result
+
+
+def _in_release_order(matched, release_keys):
+    """The student cell indices of the longest run of matched cells whose release positions increase."""
+    position = {key: i for i, key in enumerate(release_keys)}
+    tails, tail_positions, previous = [], [], {}  # tails[k]: the cell ending the best increasing run of length k + 1
+    for index in sorted(matched):
+        place = bisect.bisect_left(tail_positions, position[matched[index]])
+        previous[index] = tails[place - 1] if place else None
+        tails[place:place + 1], tail_positions[place:place + 1] = [index], [position[matched[index]]]
+    kept, index = set(), tails[-1] if tails else None
+    while index is not None:
+        kept.add(index)
+        index = previous[index]
+    return kept
 
 
 def _ordinary(cell, cell_id):
