@@ -31,3 +31,16 @@ def test_every_sample_fails_exactly_its_cells_whatever_the_secret(lab, secret):
                 if isinstance(result, judging.Partial):
                     partial[f"test_{name}"] = result.points
         assert (failed, partial) == (set(sample.loses), sample.partial), sample.student
+
+
+def test_a_backward_that_recomputes_the_forward_pass_loses_every_path_whatever_the_secret():
+    """The forward_dict case is drawn where every path tells reading from recomputing (a saturated tanh once made
+    one path pass for about 1 secret in 20)."""
+    lab, name = "backprop", "backward_propagation"
+    checks = importlib.import_module(f"graders.{lab}.checks")
+    sample = next(s for s in sample_class(lab) if s.student == "bug-backward-recomputes-the-forward-pass")
+    student = judging.LocalStudent(notebook_namespace(sample.notebook(read_notebook("release", lab)), lab),
+                                   importlib.import_module(f"graders.{lab}.probes"))
+    for k in range(60):
+        with pytest.raises(judging.Fail):
+            checks.backward_propagation(student, judging.check_rng(f"sweep secret {k}".encode(), lab, sample.student, name))
