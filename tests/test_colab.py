@@ -51,7 +51,8 @@ def saved():
     """The reference solution of backprop through each of Colab's own saves: (release, {transform: (text, json)})."""
     release = _release("backprop")
     text = reference_sample("backprop").notebook_text(release)
-    return release, {name: (TRANSFORMS[name](text), json.loads(TRANSFORMS[name](text))) for name in COLAB_SAVES}
+    texts = {name: TRANSFORMS[name](text) for name in COLAB_SAVES}
+    return release, {name: (saved, json.loads(saved)) for name, saved in texts.items()}
 
 
 def test_colab_saves_keep_nbgrader_metadata_and_mirror_the_cell_ids_of_a_45_release(saved):

@@ -324,9 +324,7 @@ class Session(judging.Student):
         except TimeoutError:
             self._timed_out()
         except EOFError:
-            self.open = False
-            self.channel.sock.close()
-            raise SessionEnded(f"the kernel died in {self.where} ({self.worker.wait_child()})") from None
+            raise self._died() from None
         except SessionEnded as exc:
             self._end(f"{self.where} {exc}")
 
@@ -336,9 +334,12 @@ class Session(judging.Student):
         except TimeoutError:
             self._timed_out()
         except OSError:
-            self.open = False
-            self.channel.sock.close()
-            raise SessionEnded(f"the kernel died in {self.where} ({self.worker.wait_child()})") from None
+            raise self._died() from None
+
+    def _died(self):
+        self.open = False
+        self.channel.sock.close()
+        return SessionEnded(f"the kernel died in {self.where} ({self.worker.wait_child()})")
 
     def _timed_out(self):
         which = "notebook" if time.monotonic() >= self.notebook_deadline else "cell"

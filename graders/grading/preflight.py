@@ -131,6 +131,11 @@ def _normalized(source):
     return "\n".join(line.rstrip() for line in source.strip().splitlines())
 
 
+def _release_keys(release):
+    """Each release cell's key, in order: its grade_id, or the id of a plain cell."""
+    return [grade_id(c) or c.get("id") for c in release.cells]
+
+
 def _names(keys):
     return ", ".join(f"'{k}'" for k in keys)
 
@@ -150,7 +155,7 @@ def match_cells(student, release):
     locked_by_source = {_normalized(c.source): gid for gid, c in by_id.items() if gid not in answers}
     plain = {c.id: c for c in release.cells if not grade_id(c) and c.get("id")}
     plain_by_source = {_normalized(c.source): key for key, c in plain.items()}
-    release_keys = [grade_id(c) or c.get("id") for c in release.cells]
+    release_keys = _release_keys(release)
 
     matched, duplicates, restored = {}, [], {}
     taken, order = set(), {}
@@ -250,7 +255,7 @@ def canonicalize(text, release):
 
     # The student's own cells (and copies of answers) stay, after the last matched cell before them that is in the
     # release's order (a copy of a later instruction near the top must not carry the cells after it down with it).
-    anchors = _in_release_order(matched, [grade_id(c) or c.get("id") for c in release.cells])
+    anchors = _in_release_order(matched, _release_keys(release))
     extras, anchor = {}, None
     for index, cell in enumerate(student.cells):
         if index in matched:

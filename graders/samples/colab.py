@@ -51,7 +51,7 @@ def _lines(source):
     return source.splitlines(keepends=True)
 
 
-def _outputs(cell, number):
+def _outputs(number):
     """What a run left in a cell: printed text, and now and then a failed check or a plot."""
     if number % 5 == 0:
         return [{"output_type": "display_data", "metadata": {"needs_background": "light"},
@@ -78,7 +78,7 @@ def _ran(cells, rng, private=False):
     for cell, count in zip(code, counts):
         never_run = count % 7 == 0
         cell["execution_count"] = None if never_run or private else count
-        cell["outputs"] = [] if never_run or private else (cell.get("outputs") or _outputs(cell, count))
+        cell["outputs"] = [] if never_run or private else (cell.get("outputs") or _outputs(count))
         colab = {"base_uri": "https://localhost:8080/"}
         if any(o.get("output_type") == "display_data" for o in cell["outputs"]):
             colab["height"] = 430
@@ -130,11 +130,10 @@ def download_2024(text):
 def github_save_2024(text):
     """File → Save a copy in GitHub: an "Open in Colab" badge cell at the top with no top-level id."""
     notebook = _read(text)
-    badge = {"cell_type": "markdown", "metadata": {"colab_type": "text"},
-             "source": BADGE.format(repository="student/course-work", path="my-work.ipynb")}
+    badge = {"cell_type": "markdown", "metadata": {"id": "view-in-github", "colab_type": "text"},
+             "source": _lines(BADGE.format(repository="student/course-work", path="my-work.ipynb"))}
     saved = json.loads(_colab_file(notebook, seed=1, colab={"include_colab_link": True}))
-    badge["metadata"]["id"] = "view-in-github"
-    saved["cells"].insert(0, {**badge, "source": _lines(badge["source"])})
+    saved["cells"].insert(0, badge)  # added after the save: Colab gives it no top-level id
     return json.dumps(saved, indent=2, ensure_ascii=False)
 
 
