@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from graders import course
-from graders.grading import executor, grade as grading, nbgrader_steps
+from graders.grading import executor, grade as grading, isolation, nbgrader_steps
 from graders.grading.secret import SECRET_FILE, course_secret
 from graders.samples import Sample, sample_class
 from graders.samples.backprop import REFERENCE
@@ -253,3 +253,23 @@ def test_a_regrade_draws_the_same_hidden_inputs_and_a_changed_file_others(fresh_
     assert messages[0] == messages[1]
     seeds = {student: re.search(r"seed=(\d+)", message).group(1) for student, message in messages[0].items()}
     assert seeds["a"] != seeds["b"]
+
+
+def test_a_submission_whose_preflight_fails_late_is_rejected_and_never_reaches_nbgrader(fresh_course, monkeypatch):
+    """The pre-flight child stages the notebook, then cannot hand back its result (too large to return)."""
+    executor.require_sandbox()
+    monkeypatch.setattr(isolation, "RESULT_LIMIT", 1024 ** 2)
+    padded = {**REFERENCE, "sigmoid": REFERENCE["sigmoid"] + "\n#" + "\x7f" * 300_000}  # six JSON bytes each
+    root = _course(fresh_course, "late-preflight-failure", [SAMPLES[0], Sample("padded", "", padded)])
+    outcomes = grading.grade("backprop", root, workers=2, **LIMITS)
+    assert outcomes["padded"].status == grading.REJECTED and outcomes["padded"].scores == {}
+    assert outcomes[SAMPLES[0].student].status == grading.GRADED
+    assert not (root / "autograded" / "padded").exists()
+
+
+def test_the_missing_module_check_reads_a_bounded_part_of_what_the_student_raised():
+    outcome = grading.Outcome("s")
+    far = {"output_type": "error", "ename": "Exception", "evalue": "x" * 3000 + "No module named 'google'"}
+    near = {"output_type": "error", "ename": "ModuleNotFoundError", "evalue": "No module named 'scipy'"}
+    grading._judge(outcome, [], {"sigmoid": [far], "test_sigmoid": [near]}, ("sigmoid",))
+    assert [r.split(" (")[0] for r in outcome.reasons] == ["test_sigmoid stopped at something grading does not have"]

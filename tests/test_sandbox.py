@@ -450,3 +450,16 @@ def test_timing_and_capture_magics_run_their_code_as_a_kernel_does():
     assert "unused" not in namespace and "also_unused" not in namespace  # timeit keeps no definitions, as in IPython
     escaped = kernel.run_cell("shell", "!ls /")
     assert escaped[-1]["output_type"] == "error" and "not available while grading" in escaped[-1]["evalue"]
+
+
+def _result_that_outgrows_the_pipe(size):
+    return "\x7f" * size  # each character becomes six in JSON (\u007f)
+
+
+def test_a_child_whose_result_is_too_large_fails_alone_and_never_returns_into_the_caller(tmp_path, monkeypatch):
+    monkeypatch.setattr(isolation, "RESULT_LIMIT", 1024)
+    results = isolation.run_each({"big": (200_000,), "small": (1,)}, _result_that_outgrows_the_pipe, 30)
+    with open(tmp_path / "returned", "a") as log:  # a child that escaped would get here too
+        log.write(f"{os.getpid()}\n")
+    assert results["small"] == ("ok", "\x7f") and results["big"][0] == "failed"
+    assert (tmp_path / "returned").read_text() == f"{os.getpid()}\n"

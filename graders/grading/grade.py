@@ -35,7 +35,7 @@ MAX_FILES = 200   # entries in one submission folder
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 GLOB = re.compile(r"[*?\[\]]")
 # An answer that stops at what Colab has and the grading environment does not: a module, a shell command.
-MISSING_HERE = re.compile(r"No module named [^\n]*|shell commands \(.*?\) are not available while grading")
+MISSING_HERE = re.compile(r"No module named [^\n]{0,200}|shell commands \([^\n]{0,300}?\) are not available while grading")
 
 
 @dataclass
@@ -277,6 +277,7 @@ def grade(lab, root=course.ROOT, workers=None, sandbox=True, notebook_timeout=60
     for student, (state, result) in isolation.run_each(jobs, _prepare, PREFLIGHT_SECONDS).items():
         outcome = outcomes[student]
         if state == "failed" or "rejected" in result:
+            shutil.rmtree(staging / student, ignore_errors=True)  # a child may fail after staging: nbgrader must not see it
             outcome.status = REJECTED
             outcome.reasons = [result["rejected"] if state == "ok" else
                                f"the file could not be read ({result.splitlines()[0][:300] if result else '?'})"]
@@ -312,7 +313,8 @@ def _judge(outcome, reasons, recorded, graded):
         if cell_id.removeprefix("test_") not in graded:
             continue
         for output in outputs:
-            gap = MISSING_HERE.search(str(output.get("evalue", ""))) if output.get("output_type") == "error" else None
+            evalue = str(output.get("evalue", ""))[:2000]  # the student writes it: bound what the pattern reads
+            gap = MISSING_HERE.search(evalue) if output.get("output_type") == "error" else None
             if gap:
                 outcome.reasons.append(f"{cell_id} stopped at something grading does not have ({gap[0]}; it has "
                                        "numpy, matplotlib and tqdm, no shell, no google.colab): a person should look")

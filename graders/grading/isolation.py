@@ -20,14 +20,16 @@ def _child(function, args, write, memory):
         result = {"ok": function(*args)}
     except BaseException as exc:  # whatever it is, it is this job's failure and nobody else's
         result = {"failed": f"{type(exc).__name__}: {exc}"[:500]}
-    try:
-        data = json.dumps(result).encode()
-    except (TypeError, ValueError) as exc:
-        data = json.dumps({"failed": f"a result that is not JSON ({exc})"}).encode()
-    view = memoryview(data)
-    while view:
-        view = view[os.write(write, view):]
-    os._exit(0)
+    try:  # the child never returns into the caller's code, whatever serializing or writing raises
+        try:
+            data = json.dumps(result).encode()
+        except (TypeError, ValueError) as exc:
+            data = json.dumps({"failed": f"a result that is not JSON ({exc})"}).encode()
+        view = memoryview(data)
+        while view:
+            view = view[os.write(write, view):]
+    finally:
+        os._exit(0)
 
 
 def run_each(jobs, function, timeout, memory=2 * 1024 ** 3, parallel=None):
