@@ -8,3 +8,5 @@ c.Execute.kernel_name = "python3"
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", ".*"]
+# `nbgrader export` writes an LMS-ready CSV: not graded is blank with a status, never 0.0 (graders/grading/export.py).
+c.ExportApp.plugin_class = "graders.grading.export.LmsCsvExport"

@@ -1,35 +1,49 @@
-"""Command line of the course kit: python -m graders {build,demo,grade,embed,links}."""
+"""Command line of the course kit: python -m graders {build,demo,grade,feedback,embed,links}."""
 import argparse
+import shutil
 import sys
 import time
+
+from pathlib import Path
 
 import nbformat
 
 from graders import course
 
 
-def build(_args):
+def build(args):
     started = time.perf_counter()
-    course.build_releases()
+    course.build_releases(args.course)
     print(f"release/ rebuilt from source/ for {', '.join(course.LABS)} in {time.perf_counter() - started:.1f} s")
 
 
-def demo(_args):
-    """The main job: releases from source/, the sample class into submitted/, graded safely, the report."""
+def demo(args):
+    """The main job, on a scratch copy of the course (build/demo/), so the course's own submitted/, gradebook.db and
+    autograded/ stay as they are: releases from source/, the sample class staged, graded safely, the report."""
     from graders.grading import grade as grading
 
+    root = args.course / "build" / "demo"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    course.copy_course(root, with_release=False, origin=args.course)
     timings = {}
     for step, action in (("generate_assignment", course.build_releases), ("stage samples", course.stage_samples)):
         started = time.perf_counter()
-        action()
+        action(root)
         timings[step] = time.perf_counter() - started
+    stale = [lab for lab in course.LABS if (root / "release" / lab / f"{lab}.ipynb").read_bytes()
+             != (args.course / "release" / lab / f"{lab}.ipynb").read_bytes()]
     for lab in course.LABS:
         started = time.perf_counter()
-        outcomes = grading.grade(lab)
+        outcomes = grading.grade(lab, root)
         timings[f"grade {lab}"] = time.perf_counter() - started
         print(f"\n== {lab}: scores per graded cell (— = not graded yet: a hand-graded cell) ==")
-        print(grading.report(outcomes, course.max_scores(lab=lab)))
+        print(grading.report(outcomes, course.max_scores(root, lab)))
     print("\n" + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.items()))
+    print(f"The demo ran in a scratch copy of the course, {root.relative_to(args.course)}/ (its submitted/, "
+          "autograded/, gradebook.db and build/grading/<lab>/grades.csv); the course's own are untouched.")
+    print(f"release/ is stale for {', '.join(stale)}: run ./run build" if stale
+          else "release/ is what source/ makes (checked against the scratch build).")
 
 
 def grade(args):
@@ -37,22 +51,30 @@ def grade(args):
 
     started = time.perf_counter()
     try:
-        outcomes = grading.grade(args.lab, workers=args.workers, sandbox=not args.no_sandbox,
+        outcomes = grading.grade(args.lab, args.course, workers=args.workers, sandbox=not args.no_sandbox,
                                  notebook_timeout=args.notebook_timeout, cell_timeout=args.cell_timeout)
     except executor.SandboxUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     elapsed = time.perf_counter() - started
-    print(grading.report(outcomes, course.max_scores(lab=args.lab)))
+    print(grading.report(outcomes, course.max_scores(args.course, args.lab)))
     counts = {status: sum(o.status == status for o in outcomes.values())
               for status in (grading.GRADED, grading.NEEDS_REVIEW, grading.REJECTED)}
     print(f"\n{len(outcomes)} submissions in {elapsed:.1f} s: " + ", ".join(f"{n} {s}" for s, n in counts.items())
-          + f"\nCSV (blank = not graded): build/grading/{args.lab}/grades.csv")
+          + f"\nper-cell CSV (blank = not graded): build/grading/{args.lab}/grades.csv")
     if args.feedback:
-        from graders.grading import nbgrader_steps
-        failed = nbgrader_steps.generate_feedback(course.ROOT, args.lab)
-        print(f"feedback (hidden tests redacted, student markup cleaned): feedback/<student>/{args.lab}/"
-              + (f"; nbgrader could not write it for {', '.join(map(grading.shown, failed))}" if failed else ""))
+        feedback(args)
+    return 0
+
+
+def feedback(args):
+    """Redacted feedback from the gradebook as it stands: hand grades and comments in, nothing regraded."""
+    from graders.grading import grade as grading, nbgrader_steps
+
+    failed = nbgrader_steps.generate_feedback(args.course, args.lab)
+    print(f"feedback (hidden tests redacted, cells not graded yet marked so, student markup cleaned): "
+          f"feedback/<student>/{args.lab}/{args.lab}.html"
+          + (f"; nbgrader could not write it for {', '.join(map(grading.shown, failed))}" if failed else ""))
     return 0
 
 
@@ -78,9 +100,12 @@ def links(_args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m graders", description=__doc__)
+    parser.add_argument("--course", type=lambda folder: Path(folder).resolve(), default=course.ROOT,
+                        help="the course folder build, grade and feedback work in (default: this repository)")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("build", help="regenerate release/ from source/ (nbgrader generate_assignment)").set_defaults(run=build)
-    commands.add_parser("demo", help="build, stage the sample class in submitted/, grade it safely, print the report"
+    commands.add_parser("demo", help="in a scratch copy (build/demo/): build, stage the sample class, grade it "
+                        "safely, print the report"
                         ).set_defaults(run=demo)
     grading = commands.add_parser("grade", help="grade submitted/ safely: pre-flight, sandbox, parallel, report")
     grading.add_argument("lab", choices=course.LABS)
@@ -91,12 +116,20 @@ def main(argv=None):
     grading.add_argument("--cell-timeout", type=float, default=30.0, help="seconds per cell (default 30)")
     grading.add_argument("--feedback", action="store_true", help="also write redacted feedback with nbgrader")
     grading.set_defaults(run=grade)
+    feedback_command = commands.add_parser("feedback", help="(re)write redacted feedback/ for a lab from the gradebook "
+                                           "(hand grades included; nothing is regraded)")
+    feedback_command.add_argument("lab", choices=course.LABS)
+    feedback_command.set_defaults(run=feedback)
     commands.add_parser("embed", help="re-embed the visible checks' messages, the graph figure and data/data.pkl in "
                         "the source notebooks").set_defaults(run=embed)
     commands.add_parser("links", help="rewrite the README's Colab links from course.REPOSITORY and course.BRANCH"
                         ).set_defaults(run=links)
     args = parser.parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except course.CourseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

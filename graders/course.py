@@ -17,23 +17,57 @@ BRANCH = "main"
 LINKS_START, LINKS_END = "<!-- student links: python -m graders links -->", "<!-- end of student links -->"
 
 
+class CourseError(Exception):
+    """A course command that cannot go on: what nbgrader (or the course) said, and the fix."""
+
+
+# What nbgrader says when it refuses, and what the instructor can do about it.
+FIXES = {
+    "Cannot add or remove cells": "the lab already has graded submissions in the gradebook, so nbgrader keeps its "
+    "cells fixed: undo the added or removed cell in source/ (editing a cell's text is fine), or, to start the lab's "
+    "grading over, remove its submissions (nbgrader db assignment remove {lab} --force) and grade again",
+    "No notebooks were matched": "nothing of the lab is graded yet: ./run grade {lab} first",
+}
+
+
+def failure(what, said, lab=""):
+    """CourseError: what failed, what nbgrader said (one line), and the fix where one is known."""
+    fix = next((fix for known, fix in FIXES.items() if known in said), None)
+    return CourseError(f"{what}: {said}" + (f"\nfix: {fix.format(lab=lab)}" if fix else ""))
+
+
+def nbgrader_said(output):
+    """The line of nbgrader's output that says what went wrong (its last error or traceback line)."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for marker in ("Error:", "[ERROR]", "error"):
+        found = [line for line in lines if marker in line]
+        if found:
+            return found[-1]
+    return lines[-1] if lines else "(no output)"
+
+
 def nbgrader(*args, root=ROOT, check=True):
-    """Run an nbgrader command in a course folder, with this interpreter's scripts (alembic) on PATH."""
+    """Run an nbgrader command in a course folder, with this interpreter's scripts (alembic) on PATH. With check,
+    a failure raises CourseError with nbgrader's own message and the fix, where one is known."""
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env, check=check,
-                          capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env, capture_output=True,
+                            text=True)
+    if check and result.returncode:
+        raise failure(f"nbgrader {' '.join(args)}", nbgrader_said(result.stdout + result.stderr),
+                      args[1] if len(args) > 1 else "")
+    return result
 
 
 COURSE_FILES = ("nbgrader_config.py", "data", "source", "release")
 
 
-def copy_course(destination, with_release=True):
-    """The instructor's course folder without any grading state, as a fresh clone has it."""
+def copy_course(destination, with_release=True, origin=ROOT):
+    """The instructor's course folder (`origin`) without any grading state, as a fresh clone has it."""
     for name in COURSE_FILES:
         if name == "release" and not with_release:
             continue
-        src = ROOT / name
+        src = Path(origin) / name
         if src.is_dir():
             shutil.copytree(src, destination / name, symlinks=True)
         else:
@@ -100,19 +134,27 @@ def score_table(root=ROOT, lab="backprop"):
     return table
 
 
-def format_table(table, max_scores):
-    """A fixed-width text table: one row per student, one column per graded cell, '—' for not graded yet."""
+def format_table(table, max_scores, rejected=()):
+    """A fixed-width text table: one row per student, one column per graded cell (named in full), '—' for not
+    graded yet; a rejected student's row says so instead of scores."""
     cells = list(max_scores)
-    short = [c.removeprefix("test_").replace("_propagation", "").replace("_update", "")[:10] for c in cells]
-    width = max(len(s) for s in table) if table else 10
-    lines = [f"{'student':<{width}}  " + " ".join(f"{s:>10}" for s in short) + "      auto",
-             f"{'(max)':<{width}}  " + " ".join(f"{max_scores[c]:>10g}" for c in cells)
-             + f"  {sum(p for c, p in max_scores.items() if c.startswith('test_')):>8g}"]
-    for student in sorted(table):
-        row = table[student]
-        shown = ["—" if row.get(c) is None else f"{row[c]:g}" for c in cells]
-        auto = sum(row.get(c) or 0 for c in cells if c.startswith("test_"))
-        lines.append(f"{student:<{width}}  " + " ".join(f"{s:>10}" for s in shown) + f"  {auto:>8g}")
+    names = [c.removeprefix("test_") for c in cells]
+    widths = [max(len(n), 4) for n in names]
+    width = max([len(s) for s in (*table, *rejected)] + [len("student")])
+
+    def row(label, values, total):
+        return f"{label:<{width}}  " + " ".join(f"{v:>{w}}" for v, w in zip(values, widths)) + f"  {total:>8}"
+
+    lines = [row("student", names, "auto"),
+             row("(max)", [f"{max_scores[c]:g}" for c in cells],
+                 f"{sum(p for c, p in max_scores.items() if c.startswith('test_')):g}")]
+    for student in sorted({*table, *rejected}):
+        if student in rejected:
+            lines.append(f"{student:<{width}}  (rejected: nothing graded, see below)")
+            continue
+        scores = table[student]
+        lines.append(row(student, ["—" if scores.get(c) is None else f"{scores[c]:g}" for c in cells],
+                         f"{sum(scores.get(c) or 0 for c in cells if c.startswith('test_')):g}"))
     return "\n".join(lines)
 
 

@@ -6,31 +6,20 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
-from pathlib import Path
 
 import nbformat
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from graders import course
 from graders.samples import reference_sample
+from chromium import LAB_SETTINGS, chromium, free_port, wait
 from conftest import read_notebook
 
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 ARTIFACTS = course.ROOT / "build" / "artifacts" / "browser"
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--window-size=1400,1000")
-# JupyterLab settings for a test: every cell in the page (no virtual scrolling), no news prompt over the page.
-LAB_SETTINGS = {"notebook-extension/tracker": {"windowingMode": "none"},
-                "apputils-extension/notification": {"fetchNews": "false"}}
 PAGE_STATE = """
 const outputs = [...document.querySelectorAll('.jp-OutputArea-output')];
 return {
@@ -45,21 +34,7 @@ return {
 
 
 def _wait(condition, seconds, what, driver=None):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.25)
-    if driver is not None:
-        driver.save_screenshot(str(ARTIFACTS / "timeout.png"))
-    raise TimeoutError(f"waited {seconds} s for {what}")
-
-
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    return wait(condition, seconds, what, ARTIFACTS / "timeout.png", driver)
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +53,7 @@ def jupyterlab(tmp_path_factory):
     (work / "config" / "labconfig").mkdir(parents=True)
     (work / "config" / "labconfig" / "page_config.json").write_text(
         json.dumps({"disabledExtensions": {"@jupyter/nbgrader": True}}))
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(work / "settings"), JUPYTER_CONFIG_DIR=str(work / "config"),
                JUPYTERLAB_WORKSPACES_DIR=str(work / "workspaces"), JUPYTER_RUNTIME_DIR=str(work / "runtime"))
     log = open(work / "jupyterlab.log", "w")
@@ -107,19 +82,10 @@ def jupyterlab(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    assert not missing, f"{missing} missing: ./run setup installs Debian's chromium and chromium-driver (as root)"
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
-    try:
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _graded_functions(lab):

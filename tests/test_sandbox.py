@@ -1,6 +1,7 @@
 """The trust boundary piece by piece: what crosses it (codec), what the sandbox holds (runtime only), what a clean
 room leaves to the next (nothing), and the host-side guards (pre-flight bounds, per-student isolation, secrets)."""
 import ast
+import base64
 import json
 import os
 import time
@@ -10,7 +11,7 @@ import pytest
 
 from graders import course, judging
 from graders.grading import executor, isolation, preflight
-from graders.sandbox import codec, runtime
+from graders.sandbox import codec, runtime, server
 from hostile import kept_under_tmp
 
 LAB_FILES = {"data.pkl": course.ROOT / "release" / "backprop" / "data.pkl"}
@@ -328,15 +329,39 @@ def test_a_channel_stops_at_its_byte_budget_and_at_oversized_frames():
         executor.Channel(left).receive(time.monotonic() + 5)
 
 
-def test_only_plain_outputs_are_kept():
+PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(20)).decode()
+
+
+def test_only_plain_outputs_and_png_figures_are_kept():
     kept = executor.clean_outputs([{"output_type": "stream", "name": "stdout", "text": "a\ud800\x00b"},
-                                   {"output_type": "execute_result", "data": {"text/plain": "1"}}])
+                                   {"output_type": "execute_result", "data": {"text/plain": "1"}},
+                                   {"output_type": "display_data", "data": {"image/png": PNG, "text/plain": "<Fig>"}}])
     assert kept[0]["text"] == "a\ufffd\ufffdb" and kept[1]["data"] == {"text/plain": "1"}
+    assert kept[2] == {"output_type": "display_data", "metadata": {}, "data": {"image/png": PNG, "text/plain": "<Fig>"}}
+    not_png = base64.b64encode(b"<svg onload=alert(1)>").decode()
     for output in ({"output_type": "display_data", "data": {"text/html": "<script>"}},
+                   {"output_type": "display_data", "data": {"image/png": not_png, "text/plain": ""}},
+                   {"output_type": "display_data", "data": {"image/png": PNG + '" onerror="x', "text/plain": ""}},
+                   {"output_type": "display_data", "data": {"image/png": PNG, "text/plain": "", "text/html": "<b>"}},
                    {"output_type": "execute_result", "data": {"text/plain": "1", "text/html": "<b>"}},
                    {"output_type": "stream", "name": "stdin", "text": ""}):
         with pytest.raises(executor.SessionEnded):
             executor.clean_outputs([output])
+
+
+def test_a_cells_figures_come_back_as_bounded_png_outputs(worker):
+    session = worker.open(30, 20)
+    shown = session.run_cell("plot", "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()\n"
+                                     "plt.figure()\nplt.plot([3, 2, 1])\nprint('drawn')")
+    many = session.run_cell("many", "import matplotlib.pyplot as plt\nfor i in range(8):\n    plt.figure()")
+    huge = session.run_cell("huge", "import matplotlib.pyplot as plt\nfigure = plt.figure(figsize=(400, 400))")
+    session.finish()
+    figures = [o for o in shown if o["output_type"] == "display_data"]
+    assert _printed(shown) == "drawn\n" and len(figures) == 2  # the one shown and the one left open
+    assert all(base64.b64decode(f["data"]["image/png"]).startswith(b"\x89PNG") for f in figures)
+    assert sum(o["output_type"] == "display_data" for o in many) == server.FIGURES_PER_CELL
+    assert "more figures are not shown" in _printed(many)
+    assert [o["output_type"] for o in huge] == ["stream"] and "is not shown" in _printed(huge)
 
 
 def test_the_secret_is_made_once_and_never_committed(tmp_path):

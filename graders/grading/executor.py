@@ -7,8 +7,10 @@ fresh clean room (own namespaces, own /tmp), per-cell and per-notebook deadlines
 the lab's checks call (graders/judging.py): requests go out, plain values come back. Every frame is size-bounded
 and schema-checked; the first thing out of place ends the session (SessionEnded) and the clean room is killed.
 """
+import base64
 import json
 import os
+import re
 import secrets
 import select
 import shutil
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from graders import judging
 from graders.sandbox import codec, wire
+from graders.sandbox.server import FIGURE_BYTES
 
 GRADERS_DIR = Path(__file__).resolve().parents[1]
 # The only course code a sandbox sees: how to run cells and call functions, never a reference or an expected value.
@@ -39,7 +42,9 @@ MAX_SESSION_BYTES = 256 * 1024 ** 2  # everything one submission may send
 MAX_CONTAINERS = 200_000            # lists and objects in one frame: what parsing it may cost the grader
 STARTUP_SECONDS = 120.0
 OUTPUT_TYPES = {"stream": {"name", "text"}, "error": {"ename", "evalue", "traceback"},
-                "execute_result": {"data", "metadata", "execution_count"}}
+                "execute_result": {"data", "metadata", "execution_count"}, "display_data": {"data", "metadata"}}
+BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TEXT_LIMIT = 100_000
 
 
@@ -287,6 +292,12 @@ def clean_outputs(outputs):
             cleaned.append({"output_type": kind, "ename": _clean_text(output.get("ename"), 200),
                             "evalue": _clean_text(output.get("evalue")),
                             "traceback": [_clean_text(line) for line in traceback[:60]]})
+        elif kind == "display_data":
+            data = output.get("data")
+            if type(data) is not dict or set(data) != {"image/png", "text/plain"}:
+                raise SessionEnded("sent a display output that is not a figure")
+            cleaned.append({"output_type": kind, "metadata": {},
+                            "data": {"image/png": _png(data["image/png"]), "text/plain": _clean_text(data["text/plain"])}})
         else:
             data = output.get("data")
             if type(data) is not dict or set(data) != {"text/plain"}:
@@ -294,6 +305,16 @@ def clean_outputs(outputs):
             cleaned.append({"output_type": kind, "execution_count": None, "metadata": {},
                             "data": {"text/plain": _clean_text(data["text/plain"])}})
     return cleaned
+
+
+def _png(value):
+    """A figure from the sandbox as the grader keeps it: base64 of a PNG of bounded size, nothing else (the
+    formgrader and feedback put it in an <img src="data:…"> as it is)."""
+    if type(value) is not str or len(value) > 2 * FIGURE_BYTES or not BASE64.fullmatch(value):
+        raise SessionEnded("sent a figure that is not base64 of bounded size")
+    if not base64.b64decode(value).startswith(PNG_SIGNATURE):
+        raise SessionEnded("sent a figure that is not a PNG")
+    return value
 
 
 # --- one submission -----------------------------------------------------------------------------------------

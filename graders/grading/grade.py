@@ -18,7 +18,6 @@ import queue
 import re
 import shutil
 import time
-import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,12 +27,13 @@ import nbformat
 from graders import course, judging
 from graders.grading import executor, isolation, nbgrader_steps, preflight
 from graders.grading.secret import course_secret
+from graders.grading.text import CONTROL, shown, spreadsheet_safe
 
 GRADED, NEEDS_REVIEW, REJECTED = "graded", "needs review", "rejected"
 PREFLIGHT_SECONDS = 30.0
 MAX_FILES = 200   # entries in one submission folder
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 GLOB = re.compile(r"[*?\[\]]")
+HEX_SECRET = re.compile(r"[0-9a-f]{16,256}")
 # An answer that stops at what Colab has and the grading environment does not: a module, a shell command.
 MISSING_HERE = re.compile(r"No module named [^\n]{0,200}|shell commands \([^\n]{0,300}?\) are not available while grading")
 
@@ -48,24 +48,6 @@ class Outcome:
     seconds: dict = field(default_factory=dict)   # where its grading time went (benchmarks/grading.py sums them)
 
 
-def _escaped(character):
-    code = ord(character)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def shown(text):
-    """Text from a submission as it may reach a terminal: control and invisible formatting characters (the
-    direction overrides among them) escaped."""
-    return "".join(_escaped(c) if CONTROL.match(c) or unicodedata.category(c) in ("Cf", "Zl", "Zp") else c
-                   for c in str(text))
-
-
-def spreadsheet_safe(text):
-    """shown(text), and never a formula: a cell a spreadsheet would evaluate starts with a quote (OWASP)."""
-    text = shown(text)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
 def _grading(cell):
     return cell.metadata.get("nbgrader", {})
 
@@ -77,12 +59,11 @@ def source_code(source):
 
 def execution_plan(canonical, locked_code, graded):
     """[kind, cell id, payload] in order: ["cell", id, code] to run (locked cells as in the source, answers and the
-    student's own cells as written), ["check", id, name] where a test cell's check is judged outside; nothing
-    after the last graded code cell, which cannot change a score."""
-    code = [c for c in canonical.cells if c.cell_type == "code"]
-    last = max(i for i, c in enumerate(code) if _grading(c).get("grade"))
+    student's own cells as written), ["check", id, name] where a test cell's check is judged outside. Every code
+    cell runs, those after the last check too: they cannot change a score, but their plots and outputs are what the
+    hand-grader reads."""
     plan = []
-    for cell in code[:last + 1]:
+    for cell in (c for c in canonical.cells if c.cell_type == "code"):
         meta = _grading(cell)
         if meta.get("grade") and not meta.get("solution"):
             name = meta["grade_id"].removeprefix("test_")
@@ -139,8 +120,34 @@ def _prepare(folder, lab, release, locked_code, graded, staged):
     except preflight.Rejected as exc:
         return {"rejected": str(exc)}
     notes = [f"graded '{path.name}', the only notebook in the submission"] if path.name != f"{lab}.ipynb" else []
+    notes += _stage_exchange_files(folder, staged.parent)
     return {"notes": notes + checked.repairs, "concerns": checked.concerns,
             "plan": execution_plan(checked.notebook, locked_code, graded)}
+
+
+def _stage_exchange_files(folder, staged):
+    """What `nbgrader collect` puts beside the notebook goes to nbgrader with it: the submission time
+    (timestamp.txt), which the gradebook and export keep, and the secret (submission_secret.txt) by which
+    `nbgrader release_feedback` names the feedback the student fetches. A file that is not what nbgrader writes is
+    left out, with a note."""
+    from nbgrader.utils import parse_utc
+
+    notes = []
+    for name, valid in (("timestamp.txt", parse_utc), ("submission_secret.txt", HEX_SECRET.fullmatch)):
+        path = folder / name
+        if not path.is_file():
+            continue
+        with open(path, "rb") as handle:
+            text = handle.read(300).decode("utf-8", errors="replace").strip()
+        try:
+            ok = valid(text)
+        except Exception:
+            ok = False
+        if ok:
+            (staged / name).write_text(text)
+        else:
+            notes.append(f"{name} is not what nbgrader writes ({text[:40]!r}): left out")
+    return notes
 
 
 def _students(root, lab):
@@ -187,9 +194,11 @@ class Judge:
         return [{"output_type": "stream", "name": "stdout", "text": f"✓ {name}: every hidden check passed\n"}], None
 
     def run(self, worker, student, plan):
-        """{cell id: outputs} for the cells that ran, the reasons for review, and where the time went: the clean
-        room (opening and ending it), the cells, the checks (wall) and the grader's own CPU in them."""
-        recorded, reasons, session = {}, [], None
+        """{cell id: outputs} for the cells that ran, the reasons for review, notes, and where the time went: the
+        clean room (opening and ending it), the cells, the checks (wall) and the grader's own CPU in them. A run
+        that stops after the last check (a plot cell, say) cannot have changed a score: that is a note."""
+        recorded, reasons, notes, session = {}, [], [], None
+        checks_left = sum(kind == "check" for kind, _, _ in plan)
         seconds = dict.fromkeys(("clean room", "cells", "checks", "checks, grader CPU"), 0.0)
         # Hidden inputs per student and per submitted file: a regrade sees the same ones, a changed file others, so
         # what feedback shows about one submission's inputs is no use to the next.
@@ -213,13 +222,15 @@ class Judge:
                     session.checking(cell_id)
                     recorded[cell_id], reason = timed("checks", self.check, session, submission, payload)
                     reasons += [reason] if reason else []
+                    checks_left -= 1
             timed("clean room", session.finish)
         except executor.SessionEnded as exc:
-            reasons.append(str(exc))
+            (reasons if checks_left else notes).append(
+                str(exc) if checks_left else f"after the last graded cell, {exc} (no score depends on it)")
         if session is not None and session.hooks:
             reasons.append(f"a {' and a '.join(sorted(session.hooks))} hook (sys.settrace / sys.setprofile) was active "
                            "while the notebook's functions were checked")
-        return recorded, reasons, seconds
+        return recorded, reasons, notes, seconds
 
 
 def _run_all(lab, root, plans, judge, workers, sandbox):
@@ -233,7 +244,7 @@ def _run_all(lab, root, plans, judge, workers, sandbox):
             return student, judge.run(worker, student, plans[student])
         except Exception as exc:  # our own failure on this submission: it is reviewed, the batch goes on
             worker.restart()
-            return student, ({}, [f"the grader failed on this submission ({type(exc).__name__}: {exc})"], {})
+            return student, ({}, [f"the grader failed on this submission ({type(exc).__name__}: {exc})"], [], {})
         finally:
             pool.put(worker)
 
@@ -258,8 +269,7 @@ def grade(lab, root=course.ROOT, workers=None, sandbox=True, notebook_timeout=60
     for folder in (staging, outputs_dir):
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-    if not (root / "gradebook.db").exists():
-        course.build_releases(root, (lab,))  # records the lab's grade cells in a new gradebook
+    nbgrader_steps.record_lab(root, lab, build / "release")
     release = nbformat.read(root / "release" / lab / f"{lab}.ipynb", as_version=4)
     locked_code = source_code(nbformat.read(root / "source" / lab / f"{lab}.ipynb", as_version=4))
     checks = importlib.import_module(f"graders.{lab}.checks")
@@ -287,8 +297,9 @@ def grade(lab, root=course.ROOT, workers=None, sandbox=True, notebook_timeout=60
         plans[student] = result["plan"]
 
     judge = Judge(lab, checks, course_secret(root), notebook_timeout, cell_timeout)
-    for student, (recorded, reasons, seconds) in _run_all(lab, root, plans, judge, workers, sandbox).items():
+    for student, (recorded, reasons, notes, seconds) in _run_all(lab, root, plans, judge, workers, sandbox).items():
         outcomes[student].seconds = seconds
+        outcomes[student].notes += notes
         problem = reasons[-1] if reasons else "the run stopped early"
         for _, cell_id, _ in plans[student]:
             recorded.setdefault(cell_id, _not_run(problem))
@@ -326,7 +337,8 @@ def _judge(outcome, reasons, recorded, graded):
 
 
 def _forget(root, lab, students):
-    """A rejected (or unscorable) resubmission must not keep an earlier run's scores in the gradebook and export."""
+    """A rejected (or unscorable) resubmission must not keep an earlier run's scores in the gradebook and export,
+    nor its graded copy and feedback."""
     from nbgrader.api import Gradebook, MissingEntry
 
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
@@ -335,6 +347,8 @@ def _forget(root, lab, students):
                 gradebook.remove_submission(lab, student)
             except MissingEntry:
                 pass
+            for kept in ("autograded", "feedback"):
+                shutil.rmtree(root / kept / student / lab, ignore_errors=True)
 
 
 def write_csv(path, outcomes, max_scores):
@@ -353,7 +367,8 @@ def write_csv(path, outcomes, max_scores):
 
 def report(outcomes, max_scores):
     """The text report: the score table, then each student's status and reasons (control characters escaped)."""
-    table = course.format_table({shown(s): o.scores for s, o in outcomes.items() if o.status != REJECTED}, max_scores)
+    table = course.format_table({shown(s): o.scores for s, o in outcomes.items() if o.status != REJECTED}, max_scores,
+                                rejected={shown(s) for s, o in outcomes.items() if o.status == REJECTED})
     lines = [table, ""]
     for student in sorted(outcomes):
         outcome = outcomes[student]

@@ -1,5 +1,8 @@
 """nbgrader as the engine: its autograde with execution replayed from the sandbox, and redacted, safe feedback."""
+import contextlib
 import json
+import shutil
+import warnings
 from pathlib import Path
 
 import nbgrader
@@ -8,9 +11,11 @@ import nbformat
 from nbgrader.apps import NbGraderAPI
 from nbgrader.converters import Autograde, GenerateFeedback
 from nbgrader.preprocessors import CheckCellMetadata, ClearMarkScheme, Execute, NbGraderPreprocessor
+from sqlalchemy.exc import SAWarning
 from traitlets import Unicode
 from traitlets.config import PyFileConfigLoader
 
+from graders import course
 from graders.course import FAILED_STUDENT
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -65,6 +70,49 @@ class RedactHiddenTests(NbGraderPreprocessor):
         return cell, resources
 
 
+class FoldHiddenCells(NbGraderPreprocessor):
+    """The autograded copy (what the formgrader and feedback show) folds a locked cell that the release keeps
+    collapsed — the embedded data file, ~110 lines of base64 — into one line; the release has it whole."""
+
+    def preprocess_cell(self, cell, resources, index):
+        grading = cell.metadata.get("nbgrader", {})
+        if cell.metadata.get("jupyter", {}).get("source_hidden") and grading.get("locked") and not grading.get("grade"):
+            cell.source = (f"# {grading.get('grade_id', 'cell')}: {len(cell.source)} characters as released, folded "
+                           "here by the grader")
+        return cell, resources
+
+
+class MarkNotGraded(NbGraderPreprocessor):
+    """After nbgrader's GetGrades: a cell nobody has graded yet (a written answer before hand grading) shows as not
+    graded, not as 0, and the page says how many points still wait (resources nbgrader.not_graded)."""
+
+    def preprocess(self, nb, resources):
+        from nbgrader.api import Gradebook
+
+        info, waiting = resources["nbgrader"], 0.0
+        with Gradebook(info["db_url"]) as gradebook:
+            for cell in nb.cells:
+                grading = cell.metadata.get("nbgrader", {})
+                if not grading.get("grade"):
+                    continue
+                grade = gradebook.find_grade(grading["grade_id"], info["notebook"], info["assignment"],
+                                             info["student"])
+                if grade.auto_score is None and grade.manual_score is None:
+                    grading["score"] = None
+                    waiting += grade.max_score
+        info["not_graded"] = waiting
+        return nb, resources
+
+
+@contextlib.contextmanager
+def _quiet_gradebook():
+    """nbgrader 0.9.6's gradebook code trips SQLAlchemy 2's autoflush warnings (SAWarning "... not in session, add
+    operation ... will not proceed") on every autograde; they are about nbgrader's session handling, not the course."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=SAWarning, module=r"nbgrader\.")
+        yield
+
+
 def _config(root, **overrides):
     config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
     config.CourseDirectory.root = str(root)
@@ -72,6 +120,25 @@ def _config(root, **overrides):
         for key, value in values.items():
             setattr(getattr(config, section), key, value)
     return config
+
+
+def record_lab(root, lab, scratch):
+    """Make sure the gradebook knows the lab's notebook and cells (autograde scores against them) without touching
+    release/: nbgrader generate_assignment records them while writing a release into `scratch`, which must come out
+    as the committed release/<lab> (else the students have a notebook the source no longer makes)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        try:
+            if gradebook.find_assignment(lab).notebooks:
+                return
+        except MissingEntry:
+            pass
+    shutil.rmtree(scratch, ignore_errors=True)
+    course.nbgrader("generate_assignment", lab, "--force", f"--CourseDirectory.release_directory={scratch}", root=root)
+    if (scratch / lab / f"{lab}.ipynb").read_bytes() != (root / "release" / lab / f"{lab}.ipynb").read_bytes():
+        raise course.CourseError(f"release/{lab} is not what source/{lab} makes: run ./run build and hand out the new "
+                                 f"release, or restore source/{lab} to what the students have")
 
 
 def autograde_replayed(root, lab, staging_dir, outputs_dir):
@@ -83,30 +150,40 @@ def autograde_replayed(root, lab, staging_dir, outputs_dir):
     traits = Autograde.class_traits()
     sanitize = [p for p in traits["sanitize_preprocessors"].default() if p is not CheckCellMetadata]
     grading = [ReplayOutputs if p is Execute else p for p in traits["autograde_preprocessors"].default()
-               if p is not CheckCellMetadata]
+               if p is not CheckCellMetadata] + [FoldHiddenCells]
     config = _config(root,
                      CourseDirectory={"submitted_directory": str(Path(staging_dir).relative_to(root))},
                      Autograde={"sanitize_preprocessors": sanitize, "autograde_preprocessors": grading},
                      ReplayOutputs={"outputs_dir": str(outputs_dir)})
-    return _failed_students(NbGraderAPI(config=config).autograde(lab, "*", force=True, create=True), "autograde")
+    with _quiet_gradebook():
+        result = NbGraderAPI(config=config).autograde(lab, "*", force=True, create=True)
+    return _failed_students(result, "autograde", lab, Path(root) / "build" / "grading" / lab / "autograde.log")
 
 
-def _failed_students(result, step):
-    """The students nbgrader could not process (it goes on with the others); an error that names none is ours."""
+def _failed_students(result, step, lab, log):
+    """The students nbgrader could not process (it goes on with the others). An error that names none stops the
+    command with nbgrader's reason in one line; its whole log is kept in `log`."""
     if result["success"]:
         return []
-    failed = sorted(set(FAILED_STUDENT.findall(f"{result.get('log', '')}\n{result.get('error', '')}")))
+    said = f"{result.get('log', '')}\n{result.get('error', '')}"
+    failed = sorted(set(FAILED_STUDENT.findall(said)))
     if not failed:
-        raise RuntimeError(f"nbgrader {step} failed:\n{result.get('error', '')}\n{result.get('log', '')}")
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(said)
+        raise course.failure(f"nbgrader {step} {lab} (its log: {log})", course.nbgrader_said(said), lab)
     return failed
 
 
 def generate_feedback(root, lab):
-    """nbgrader generate_feedback for every autograded student: hidden tests redacted, student markup cleaned
-    (graders/grading/safe_html.py), output HTML sanitised by nbconvert. Returns the students it could not do."""
+    """nbgrader generate_feedback for every autograded student, from the gradebook as it stands (hand grades and
+    comments included, nothing regraded): hidden tests redacted, cells nobody has graded yet shown as such, student
+    markup cleaned (graders/grading/safe_html.py), output HTML sanitised by nbconvert. Returns the students it could
+    not do."""
     defaults = GenerateFeedback.class_traits()["preprocessors"].default()
-    config = _config(root, GenerateFeedback={"preprocessors": [RedactHiddenTests, *defaults]},
+    config = _config(root, GenerateFeedback={"preprocessors": [RedactHiddenTests, *defaults, MarkNotGraded]},
                      HTMLExporter={"sanitize_html": True, "template_file": "safe.html.j2",
                                    "extra_template_basedirs": [str(TEMPLATES), str(NBGRADER_TEMPLATES)],
                                    "filters": {"safe_markup": "graders.grading.safe_html.clean"}})
-    return _failed_students(NbGraderAPI(config=config).generate_feedback(lab, "*", force=True), "generate_feedback")
+    with _quiet_gradebook():
+        result = NbGraderAPI(config=config).generate_feedback(lab, "*", force=True)
+    return _failed_students(result, "generate_feedback", lab, Path(root) / "build" / "grading" / lab / "feedback.log")

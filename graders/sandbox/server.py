@@ -21,8 +21,10 @@ On the channel (JSON frames, graders/sandbox/wire.py):
                   grader → child  {"cmd": "answer", "nonce", "value", "mutated"} | {"cmd": "refuse", "nonce", "message"}
   grader → child  {"cmd": "end"}
 """
+import base64
 import ctypes
 import importlib
+import io
 import json
 import os
 import resource
@@ -55,6 +57,54 @@ def _check(result, what):
         raise OSError(errno, f"{what}: {os.strerror(errno)}")
 
 
+# The figures a cell draws come back as PNG display outputs, as a notebook's inline backend shows them (the
+# hand-grader reads the plots): a few per cell, each bounded, so a cell's outputs stay well under wire.MAX_FRAME.
+FIGURES_PER_CELL, FIGURE_PIXELS, FIGURE_BYTES = 5, 4_000_000, 1_000_000
+_drawn = []
+
+
+def _figure_output(figure):
+    """One open figure as a display output (a PNG), or a line saying why it is not shown."""
+    width, height = figure.get_size_inches() * figure.dpi
+    if not width * height <= FIGURE_PIXELS:
+        return _note(f"[a figure of {width:.0f}x{height:.0f} pixels is not shown: over {FIGURE_PIXELS} pixels]")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    png = buffer.getvalue()
+    if len(png) > FIGURE_BYTES:
+        return _note(f"[a figure of {len(png)} bytes is not shown: over {FIGURE_BYTES} bytes]")
+    return {"output_type": "display_data", "metadata": {},
+            "data": {"image/png": base64.b64encode(png).decode("ascii"),
+                     "text/plain": f"<Figure size {width:.0f}x{height:.0f} with {len(figure.axes)} Axes>"}}
+
+
+def _note(text):
+    return {"output_type": "stream", "name": "stdout", "text": text + "\n"}
+
+
+def _draw_open_figures():
+    """What plt.show() does here: draw every open figure (up to FIGURES_PER_CELL a cell), then close it."""
+    import matplotlib.pyplot as plt
+
+    for number in plt.get_fignums():
+        if len(_drawn) < FIGURES_PER_CELL:
+            try:
+                _drawn.append(_figure_output(plt.figure(number)))
+            except Exception as exc:  # the notebook's figure, its failure: shown, never the grader's
+                _drawn.append(_note(f"[a figure could not be drawn: {type(exc).__name__}]"))
+        elif len(_drawn) == FIGURES_PER_CELL:
+            _drawn.append(_note(f"[more figures are not shown: {FIGURES_PER_CELL} a cell]"))
+        plt.close(number)
+
+
+def drawn_figures():
+    """The display outputs of the figures the last cell showed or left open."""
+    _draw_open_figures()
+    outputs = list(_drawn)
+    _drawn.clear()
+    return outputs
+
+
 def preload(lab):
     """Everything a submission imports anyway, done once here instead of once per student."""
     seed, config = os.environ.get("MPLCONFIG_SEED"), os.environ.get("MPLCONFIGDIR")
@@ -71,12 +121,7 @@ def preload(lab):
         importlib.import_module(name)
     probes = importlib.import_module(f"graders.{lab}.probes")
 
-    def show(*_args, **_kwargs):
-        """Grading needs no pixels: close the figures instead of rendering them."""
-        for number in plt.get_fignums():
-            plt.close(number)
-
-    plt.show = show
+    plt.show = lambda *_args, **_kwargs: _draw_open_figures()
     return TransformerManager(), probes
 
 
@@ -235,6 +280,7 @@ def serve_submission(channel, transformer, probes, isolated):
 
         if command == "cell":
             outputs = notebook.run_cell(message["id"], message["source"])
+            outputs += drawn_figures()
             _reap(isolated)
             wire.send(channel, {"nonce": nonce, "outputs": outputs})
         elif command == "call":

@@ -1,0 +1,120 @@
+"""The instructor's commands say what went wrong and leave the course as it was: build's refusals in nbgrader's
+words with the fix, a lab missing from the gradebook added without touching release/, the demo in a scratch copy."""
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from graders import __main__ as cli, course
+from graders.grading import executor, grade as grading
+from graders.samples import reference_sample, sample_class
+
+
+def _run(root, *args):
+    return subprocess.run([sys.executable, "-m", "graders", "--course", str(root), *args], capture_output=True,
+                          text=True, cwd=root)
+
+
+def _add_locked_cell(root, lab):
+    path = root / "source" / lab / f"{lab}.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    cell = nbformat.v4.new_code_cell("EXTRA = 1")
+    cell.metadata["nbgrader"] = {"grade": False, "grade_id": "extra", "locked": True, "schema_version": 3,
+                                 "solution": False, "task": False}
+    notebook.cells.insert(3, cell)
+    nbformat.write(notebook, path)
+
+
+def test_build_refused_by_nbgrader_says_why_and_the_fix_in_one_message(fresh_course):
+    root = fresh_course("build-refused")
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        gradebook.add_student("alice")
+        gradebook.add_submission("mlp", "alice")
+    _add_locked_cell(root, "mlp")
+    result = _run(root, "build")
+    assert result.returncode == 1
+    assert "Cannot add or remove cells for notebook 'mlp' because there are submissions" in result.stderr
+    assert "fix:" in result.stderr and "nbgrader db assignment remove mlp --force" in result.stderr
+    assert "Traceback" not in result.stderr and "CalledProcessError" not in result.stderr
+
+
+def test_feedback_before_grading_says_to_grade_first(fresh_course):
+    result = _run(fresh_course("feedback-first"), "feedback", "mlp")
+    assert result.returncode == 1 and "fix: nothing of the lab is graded yet: ./run grade mlp first" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _gradebook_with_only(root, lab):
+    (root / "gradebook.db").unlink()
+    course.nbgrader("generate_assignment", lab, "--force", f"--CourseDirectory.release_directory={root / 'scratch'}",
+                    root=root)
+
+
+def test_grade_adds_a_lab_the_gradebook_lacks_and_leaves_release_alone(fresh_course):
+    executor.require_sandbox()
+    root = fresh_course("lab-missing")
+    _gradebook_with_only(root, "backprop")
+    release = root / "release" / "mlp" / "mlp.ipynb"
+    before = release.stat().st_mtime_ns, release.read_bytes()
+    folder = root / "submitted" / "alice" / "mlp"
+    folder.mkdir(parents=True)
+    (folder / "mlp.ipynb").write_text(reference_sample("mlp").notebook_text(nbformat.read(release, as_version=4)))
+    outcomes = grading.grade("mlp", root, workers=1)
+    assert outcomes["alice"].status == grading.GRADED
+    assert sum(v or 0 for v in outcomes["alice"].scores.values()) == sum(
+        p for c, p in course.max_scores(root, "mlp").items() if c.startswith("test_"))
+    assert (release.stat().st_mtime_ns, release.read_bytes()) == before
+
+
+def test_grade_of_a_lab_whose_source_no_longer_makes_its_release_says_to_build(fresh_course):
+    root = fresh_course("lab-stale")
+    _gradebook_with_only(root, "backprop")
+    _add_locked_cell(root, "mlp")
+    (root / "submitted" / "alice" / "mlp").mkdir(parents=True)
+    result = _run(root, "grade", "mlp", "--no-sandbox")
+    assert result.returncode == 1 and "release/mlp is not what source/mlp makes: run ./run build" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_demo_works_in_a_scratch_copy_and_leaves_the_courses_grading_state_alone(fresh_course, monkeypatch,
+                                                                                       capsys):
+    root = fresh_course("demo")
+    state = {root / "submitted" / "real-student" / "backprop" / "backprop.ipynb": "{}",
+             root / "autograded" / "real-student" / "backprop" / "backprop.ipynb": "{}"}
+    for path, text in state.items():
+        path.parent.mkdir(parents=True)
+        path.write_text(text)
+    gradebook = (root / "gradebook.db").read_bytes()
+    graded = []
+    monkeypatch.setattr(grading, "grade", lambda lab, where: graded.append((lab, where)) or {})
+    monkeypatch.setattr(course, "build_releases",  # what generate_assignment makes, here a copy (tested elsewhere)
+                        lambda where: shutil.copytree(course.ROOT / "release", where / "release"))
+    assert cli.main(["--course", str(root), "demo"]) is None
+    scratch = root / "build" / "demo"
+    assert graded == [(lab, scratch) for lab in course.LABS]
+    assert {p.name for p in (scratch / "submitted").iterdir()} >= {s.student for s in sample_class("backprop")}
+    assert all(path.read_text() == text for path, text in state.items())
+    assert sorted(p.name for p in (root / "submitted").iterdir()) == ["real-student"]
+    assert (root / "gradebook.db").read_bytes() == gradebook
+    assert "release/ is what source/ makes" in capsys.readouterr().out
+
+
+def test_the_report_names_every_cell_in_full_and_lists_the_rejected():
+    max_scores = {"test_forward_propagation": 2, "test_backward_propagation": 3, "conclusion": 2}
+    table = course.format_table({"ada": {"test_forward_propagation": 2, "test_backward_propagation": 1}},
+                                max_scores, rejected={"bob"})
+    header, _, ada, bob = table.splitlines()
+    assert header.split() == ["student", "forward_propagation", "backward_propagation", "conclusion", "auto"]
+    assert ada.split() == ["ada", "2", "1", "—", "3"]
+    assert bob.startswith("bob") and "rejected" in bob
+
+
+@pytest.mark.parametrize("output, said", [
+    ("[ERROR] x\nTraceback...\nRuntimeError: the reason\n[App | ERROR] There was an error processing", "RuntimeError: the reason"),
+    ("", "(no output)"),
+])
+def test_nbgrader_said_picks_its_reason(output, said):
+    assert course.nbgrader_said(output) == said
