@@ -9,7 +9,29 @@ import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
 from graders import course
+from graders.grading import executor
 from graders.sandbox.kernel import Kernel
+
+from chromium import CHROMEDRIVER, CHROMIUM
+
+
+TOOLS = {"sandbox": (lambda: executor.bwrap_path(), "bubblewrap: sudo apt-get install bubblewrap (./run setup, as root)"),
+         "browser": (lambda: CHROMIUM.exists() and CHROMEDRIVER.exists(),
+                     "Chromium: sudo apt-get install chromium chromium-driver (./run setup, as root)")}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if not any(item.get_closest_marker(kind) for kind in ("sandbox", "browser", "slow")):
+            item.add_marker(pytest.mark.fast)
+
+
+def pytest_runtest_setup(item):
+    """A test that needs a tool this machine lacks is skipped with the install hint, except in CI (CI set), where
+    a missing tool is a failure: CI must never pass by skipping."""
+    for kind, (available, hint) in TOOLS.items():
+        if item.get_closest_marker(kind) and not available():
+            (pytest.fail if os.environ.get("CI") else pytest.skip)(f"missing {hint}")
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,11 @@
 import subprocess
 import sys
 
+import pytest
+
 from graders import course
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 
 def test_the_grading_benchmark_runs_and_both_graders_agree_on_every_cell():

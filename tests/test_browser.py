@@ -19,6 +19,8 @@ from graders.samples import reference_sample
 from chromium import LAB_SETTINGS, chromium, free_port, wait
 from conftest import read_notebook
 
+pytestmark = pytest.mark.browser
+
 ARTIFACTS = course.ROOT / "build" / "artifacts" / "browser"
 PAGE_STATE = """
 const outputs = [...document.querySelectorAll('.jp-OutputArea-output')];

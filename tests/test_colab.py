@@ -16,11 +16,13 @@ import pytest
 from nbconvert import HTMLExporter
 
 from graders import course
-from graders.grading import executor, grade as grading, nbgrader_steps, preflight
+from graders.grading import grade as grading, nbgrader_steps, preflight
 from graders.samples import reference_sample, sample_class
 from graders.samples.colab import (ADDS_CELLS, COLAB_SAVES, FLAGGED, STUDENT_GOOGLE_ID, STUDENT_NAME, TRANSFORMS,
                                    WIDGET_MODEL, add_scratch, strip_grading_metadata)
 from test_grade import LIMITS
+
+pytestmark = pytest.mark.sandbox
 
 SAMPLES = {lab: [s for s in sample_class(lab) if s.damage is None] for lab in course.LABS}  # JSON to transform
 STRIPPING = {"strip_grading_metadata", "stripped_with_scratch_and_edits"}
@@ -170,7 +172,6 @@ def _submit(root, lab, student, text, name=None):
 def transformed_class(request, fresh_course):
     """One grade run per lab: every sample untransformed and through the harshest transform of each family, beside a
     renamed copy and a two-notebook folder."""
-    executor.require_sandbox()
     lab = request.param
     root = fresh_course(f"colab-{lab}")
     release = _release(lab, root)
@@ -255,7 +256,6 @@ def test_an_answer_stopped_by_what_only_colab_has_needs_a_person(transformed_cla
 
 def test_personal_data_colab_adds_never_reaches_the_graded_copy_feedback_or_exports(fresh_course):
     """executionInfo carries the student's Google name and id: pre-flight drops it; feedback is still written."""
-    executor.require_sandbox()
     lab, root = "autograd", fresh_course("colab-personal-data")
     reference = reference_sample(lab).notebook_text(_release(lab, root))
     for name in COLAB_SAVES:

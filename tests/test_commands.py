@@ -28,6 +28,7 @@ def _add_locked_cell(root, lab):
     nbformat.write(notebook, path)
 
 
+@pytest.mark.slow
 def test_build_refused_by_nbgrader_says_why_and_the_fix_in_one_message(fresh_course):
     root = fresh_course("build-refused")
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
@@ -41,6 +42,7 @@ def test_build_refused_by_nbgrader_says_why_and_the_fix_in_one_message(fresh_cou
     assert "Traceback" not in result.stderr and "CalledProcessError" not in result.stderr
 
 
+@pytest.mark.slow
 def test_feedback_before_grading_says_to_grade_first(fresh_course):
     result = _run(fresh_course("feedback-first"), "feedback", "mlp")
     assert result.returncode == 1 and "fix: nothing of the lab is graded yet: ./run grade mlp first" in result.stderr
@@ -53,8 +55,9 @@ def _gradebook_with_only(root, lab):
                     root=root)
 
 
+@pytest.mark.slow
+@pytest.mark.sandbox
 def test_grade_adds_a_lab_the_gradebook_lacks_and_leaves_release_alone(fresh_course):
-    executor.require_sandbox()
     root = fresh_course("lab-missing")
     _gradebook_with_only(root, "backprop")
     release = root / "release" / "mlp" / "mlp.ipynb"
@@ -69,6 +72,7 @@ def test_grade_adds_a_lab_the_gradebook_lacks_and_leaves_release_alone(fresh_cou
     assert (release.stat().st_mtime_ns, release.read_bytes()) == before
 
 
+@pytest.mark.slow
 def test_grade_of_a_lab_whose_source_no_longer_makes_its_release_says_to_build(fresh_course):
     root = fresh_course("lab-stale")
     _gradebook_with_only(root, "backprop")
@@ -79,6 +83,7 @@ def test_grade_of_a_lab_whose_source_no_longer_makes_its_release_says_to_build(f
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_the_demo_works_in_a_scratch_copy_and_leaves_the_courses_grading_state_alone(fresh_course, monkeypatch,
                                                                                        capsys):
     root = fresh_course("demo")
@@ -118,3 +123,22 @@ def test_the_report_names_every_cell_in_full_and_lists_the_rejected():
 ])
 def test_nbgrader_said_picks_its_reason(output, said):
     assert course.nbgrader_said(output) == said
+
+
+class _Marked:
+    def __init__(self, *marks):
+        self.marks = marks
+
+    def get_closest_marker(self, name):
+        return name if name in self.marks else None
+
+
+@pytest.mark.parametrize("ci, outcome", [("", pytest.skip.Exception), ("1", pytest.fail.Exception)])
+def test_a_missing_tool_skips_with_its_install_hint_except_in_ci(monkeypatch, ci, outcome):
+    import conftest
+
+    monkeypatch.setenv("CI", ci)
+    monkeypatch.setattr(executor, "bwrap_path", lambda: None)
+    with pytest.raises(outcome, match="apt-get install bubblewrap"):
+        conftest.pytest_runtest_setup(_Marked("sandbox"))
+    conftest.pytest_runtest_setup(_Marked("slow"))  # needs no tool: runs

@@ -10,6 +10,8 @@ from nbgrader.api import Gradebook
 
 from graders import course
 
+pytestmark = pytest.mark.slow  # runs nbgrader export
+
 HYPERLINK = '=HYPERLINK("https://example.com/x","click")'
 
 

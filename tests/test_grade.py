@@ -14,6 +14,8 @@ from graders.samples import Sample, sample_class
 from graders.samples.backprop import REFERENCE
 from hostile import EXPECTED, hostile_samples, kept_under_tmp, place_files, probe, secret_paths
 
+pytestmark = pytest.mark.sandbox
+
 SAMPLES = sample_class("backprop")
 HONEST = [s for s in SAMPLES if s.student in ("reference-solution", "correct-vectorized", "bug-adam-shared-state")]
 LIMITS = {"notebook_timeout": 11.0, "cell_timeout": 8.0}
@@ -43,7 +45,6 @@ def _course(fresh_course, name, samples, lab="backprop"):
 
 @pytest.fixture(scope="module")
 def hostile(fresh_course):
-    executor.require_sandbox()  # ./run setup installs bubblewrap; a missing sandbox fails here, loudly
     assert _process_cap_holds(), "no pids cgroup can be created here and root ignores RLIMIT_NPROC"
     root = fresh_course("hostile")
     course_secret(root)
@@ -56,7 +57,6 @@ def hostile(fresh_course):
 
 @pytest.fixture(scope="module")
 def sample_class_graded(fresh_course):
-    executor.require_sandbox()
     root = _course(fresh_course, "samples", SAMPLES)
     return root, grading.grade("backprop", root, workers=2, **LIMITS)
 
@@ -195,7 +195,6 @@ def test_grading_the_sample_class_gives_plain_nbgraders_scores_to_every_honest_s
 
 @pytest.mark.parametrize("lab", [lab for lab in course.LABS if lab != "backprop"])
 def test_grading_another_labs_class_gives_every_sample_its_expected_scores(fresh_course, lab):
-    executor.require_sandbox()
     samples = sample_class(lab)
     root = _course(fresh_course, lab, samples, lab=lab)
     outcomes = grading.grade(lab, root, workers=2, **LIMITS)
@@ -263,7 +262,6 @@ def test_a_regrade_draws_the_same_hidden_inputs_and_a_changed_file_others(fresh_
 
 def test_a_submission_whose_preflight_fails_late_is_rejected_and_never_reaches_nbgrader(fresh_course, monkeypatch):
     """The pre-flight child stages the notebook, then cannot hand back its result (too large to return)."""
-    executor.require_sandbox()
     monkeypatch.setattr(isolation, "RESULT_LIMIT", 1024 ** 2)
     padded = {**REFERENCE, "sigmoid": REFERENCE["sigmoid"] + "\n#" + "\x7f" * 300_000}  # six JSON bytes each
     root = _course(fresh_course, "late-preflight-failure", [SAMPLES[0], Sample("padded", "", padded)])

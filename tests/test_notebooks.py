@@ -251,6 +251,7 @@ def test_visible_checks_flag_the_buggy_cell_and_only_cells_that_use_it(sample, r
 
 # --- nbgrader: release is fresh, source validates, release stubs fail --------------------------------
 
+@pytest.mark.slow
 def test_release_is_what_generate_assignment_makes_from_source(built_course):
     for lab in course.LABS:
         fresh, committed = built_course / "release" / lab, course.ROOT / "release" / lab
@@ -260,12 +261,14 @@ def test_release_is_what_generate_assignment_makes_from_source(built_course):
         assert not mismatch and not errors, f"release/{lab} is stale: run python -m graders build"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lab", course.LABS)
 def test_nbgrader_validate_passes_the_source(lab):
     result = course.nbgrader("validate", f"source/{lab}/{lab}.ipynb", check=False)
     assert "Success! Your notebook passes all the tests." in result.stdout, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lab", course.LABS)
 def test_nbgrader_validate_invert_fails_every_release_stub(lab):
     result = course.nbgrader("validate", "--invert", f"release/{lab}/{lab}.ipynb", check=False)

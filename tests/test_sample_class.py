@@ -4,6 +4,8 @@ import pytest
 from graders import course
 from graders.samples import sample_class
 
+pytestmark = pytest.mark.slow
+
 CASES = [(lab, sample) for lab in course.LABS for sample in sample_class(lab)]
 
 

@@ -131,7 +131,6 @@ def test_the_sandbox_holds_the_runtime_and_the_labs_probes_and_nothing_else(lab,
 
 @pytest.fixture(scope="module")
 def worker(tmp_path_factory):
-    executor.require_sandbox()
     built = executor.Worker("backprop", LAB_FILES, tmp_path_factory.mktemp("worker"), sandbox=True, name="t")
     yield built
     built.close()
@@ -141,6 +140,7 @@ def _printed(outputs):
     return "".join(o.get("text", "") for o in outputs if o["output_type"] == "stream")
 
 
+@pytest.mark.sandbox
 def test_a_clean_room_starts_with_nothing_the_last_one_left(worker):
     first = worker.open(30, 20)
     first.run_cell("leave", "import os, subprocess, threading, time, numpy\n"
@@ -157,6 +157,7 @@ def test_a_clean_room_starts_with_nothing_the_last_one_left(worker):
     assert printed.strip() == f"{sorted({'submission', *kept_under_tmp()})} False 1 [] 1000"
 
 
+@pytest.mark.sandbox
 def test_a_clean_room_cannot_signal_or_see_the_server(worker):
     session = worker.open(30, 20)
     printed = _printed(session.run_cell("kill", "import os, signal\nhit = []\nfor pid in range(3, 2000):\n"
@@ -169,6 +170,7 @@ def test_a_clean_room_cannot_signal_or_see_the_server(worker):
     after.finish()
 
 
+@pytest.mark.sandbox
 def test_nothing_of_the_course_is_importable_inside(worker):
     session = worker.open(30, 20)
     printed = _printed(session.run_cell("imports", "import graders, sys\nfor name in ('graders.backprop.reference', "
@@ -181,6 +183,7 @@ def test_nothing_of_the_course_is_importable_inside(worker):
     assert printed.count("absent") == 5 and "IMPORTED" not in printed and "['/grading-code/graders']" in printed
 
 
+@pytest.mark.sandbox
 def test_a_dead_worker_is_replaced_and_the_next_submission_is_graded(worker):
     os.killpg(worker.process.pid, 9)
     worker.process.wait()
@@ -189,6 +192,7 @@ def test_a_dead_worker_is_replaced_and_the_next_submission_is_graded(worker):
     session.finish()
 
 
+@pytest.mark.sandbox
 def test_a_timeout_ends_the_session_and_the_worker_goes_on(worker):
     session = worker.open(30, 1.0)
     started = time.monotonic()
@@ -292,6 +296,7 @@ def test_runtime_reports_a_crash_at_the_students_own_line():
         outcome.returned()
 
 
+@pytest.mark.sandbox
 def test_processes_a_cell_starts_do_not_outlive_it_and_etc_holds_only_the_loader_cache(worker):
     session = worker.open(30, 20)
     session.run_cell("start", "import os, subprocess\nchild = subprocess.Popen(['sleep', '60']).pid")
@@ -301,6 +306,7 @@ def test_processes_a_cell_starts_do_not_outlive_it_and_etc_holds_only_the_loader
     assert printed == "gone\n['ld.so.cache']\n"
 
 
+@pytest.mark.sandbox
 def test_a_worker_gets_a_pids_cap_and_a_memory_cap_where_the_machine_has_the_controllers():
     cgroup = executor.Cgroup("caps")
     try:
@@ -349,6 +355,7 @@ def test_only_plain_outputs_and_png_figures_are_kept():
             executor.clean_outputs([output])
 
 
+@pytest.mark.sandbox
 def test_a_cells_figures_come_back_as_bounded_png_outputs(worker):
     session = worker.open(30, 20)
     shown = session.run_cell("plot", "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()\n"
@@ -391,6 +398,7 @@ def test_a_student_cannot_make_the_grader_draw_a_huge_matrix():
         _answers("train")["glorot_uniform"](30_000, 30_000, np.random.default_rng(0))
 
 
+@pytest.mark.sandbox
 def test_a_python_installation_under_tmp_stays_visible_in_every_clean_room(tmp_path):
     """A clone under /tmp puts the course's venv there; each clean room's fresh /tmp must not hide it."""
     import site
@@ -411,6 +419,7 @@ def test_a_python_installation_under_tmp_stays_visible_in_every_clean_room(tmp_p
     assert f"{tmp_path / 'venv'} True" in result.stdout, result.stdout + result.stderr
 
 
+@pytest.mark.sandbox
 def test_dev_and_dev_shm_are_not_shared_between_clean_rooms(worker):
     first = worker.open(30, 20)
     printed = _printed(first.run_cell("write", "for path in ('/dev/left', '/dev/shm/left'):\n    try:\n"

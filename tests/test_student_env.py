@@ -16,6 +16,7 @@ from graders.grading import executor
 from graders.samples import reference_sample
 from conftest import read_notebook
 
+pytestmark = pytest.mark.sandbox
 STUDENT_VENV = course.ROOT / ".venv-student"
 PLOT_CELLS = {"backprop": "optimizer_comparison", "autograd": "results", "mlp": "plots"}
 ISOLATION_PROBE = f"""
@@ -37,7 +38,6 @@ def student_python():
     """The student venv's interpreter and the Python installation it is made from (both mounted, read-only)."""
     python = STUDENT_VENV / "bin" / "python"
     assert python.exists(), "no .venv-student: ./run setup builds it (numpy, matplotlib, tqdm, ipykernel only)"
-    executor.require_sandbox()
     base = subprocess.run([python, "-c", "import sys; print(sys.base_prefix)"], capture_output=True, text=True,
                           check=True).stdout.strip()
     return python, base

@@ -18,9 +18,10 @@ from nbgrader.api import Gradebook
 from chromium import chromium
 from formgrader import hand_grade, start_course_jupyterlab
 from graders import course
-from graders.grading import executor
 from graders.samples import reference_sample, sample_class
 from graders.samples.colab import download_2024
+
+pytestmark = [pytest.mark.browser, pytest.mark.sandbox, pytest.mark.slow]
 
 ARTIFACTS = course.ROOT / "build" / "artifacts" / "term"
 COURSE_ID = "backprop-from-scratch"
@@ -108,7 +109,6 @@ def _scores(root, lab, student):
 
 @pytest.fixture(scope="module")
 def term(tmp_path_factory):
-    executor.require_sandbox()
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
     term = Term(tmp_path_factory.mktemp("term"))
