@@ -6,7 +6,9 @@ The submissions are the backprop sample class's gradable notebooks (right, buggy
 repeated to the count asked for. Each tool grades its own fresh copy of the course; the script reports wall
 time, seconds per submission (amortized) and the ratio, checks that both gave every cell the same score, and
 splits the grade command's time per submission: the clean room (opening and ending it), running the cells, and
-the checks (their wall time, and the grader's own CPU in them: judging outside the student's process).
+the checks (their wall time, and the grader's own CPU in them: judging outside the student's process). The grade
+command runs once more with --scores-only (the cells after the last graded one, the plots for the hand-grader, left
+out): the difference is what showing the hand-grader the student's plots costs.
 Exit status 1 when any cell was scored differently. CI runs it at 6 submissions (tests/test_benchmarks.py).
 """
 import os
@@ -39,8 +41,10 @@ def make_course(folder, submissions):
 
 def main(submissions=40, workers=None):
     submissions, workers = int(submissions), int(workers) if workers else os.cpu_count()
-    with tempfile.TemporaryDirectory() as plain_dir, tempfile.TemporaryDirectory() as ours_dir:
+    with tempfile.TemporaryDirectory() as plain_dir, tempfile.TemporaryDirectory() as ours_dir, \
+            tempfile.TemporaryDirectory() as short_dir:
         plain_root, ours_root = make_course(plain_dir, submissions), make_course(ours_dir, submissions)
+        short_root = make_course(short_dir, submissions)
 
         started = time.perf_counter()
         failed = course.autograde(plain_root, (LAB,))[LAB]
@@ -50,8 +54,13 @@ def main(submissions=40, workers=None):
         outcomes = grading.grade(LAB, ours_root, workers=workers)
         ours_seconds = time.perf_counter() - started
 
+        started = time.perf_counter()
+        short = grading.grade(LAB, short_root, workers=workers, scores_only=True)
+        short_seconds = time.perf_counter() - started
+
         plain_scores = course.score_table(plain_root, LAB)
-        differing = sorted(s for s, o in outcomes.items() if o.scores != plain_scores.get(s))
+        differing = sorted(s for s, o in outcomes.items()
+                           if o.scores != plain_scores.get(s) or short[s].scores != o.scores)
     statuses = {status: sum(o.status == status for o in outcomes.values())
                 for status in (grading.GRADED, grading.NEEDS_REVIEW, grading.REJECTED)}
     parts = {}
@@ -64,6 +73,9 @@ def main(submissions=40, workers=None):
     print(f"  graders grade ({workers} workers, sandbox) {ours_seconds:7.1f} s   {ours_seconds / submissions:6.3f} "
           f"s/submission   {statuses}")
     print(f"  ratio                           {plain_seconds / ours_seconds:7.1f}x faster")
+    print(f"  graders grade --scores-only     {short_seconds:7.1f} s   {short_seconds / submissions:6.3f} s/submission"
+          f"   (running the cells after the last check, for the plots, costs "
+          f"{(ours_seconds - short_seconds) / submissions:.3f} s/submission)")
     print("  grade command, per submission (summed over workers, not wall time of the batch):")
     for part, seconds in parts.items():
         print(f"    {part:<22} {seconds / submissions:6.3f} s")

@@ -52,7 +52,8 @@ def grade(args):
     started = time.perf_counter()
     try:
         outcomes = grading.grade(args.lab, args.course, workers=args.workers, sandbox=not args.no_sandbox,
-                                 notebook_timeout=args.notebook_timeout, cell_timeout=args.cell_timeout)
+                                 notebook_timeout=args.notebook_timeout, cell_timeout=args.cell_timeout,
+                                 scores_only=args.scores_only)
     except executor.SandboxUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -115,6 +116,9 @@ def main(argv=None):
     grading.add_argument("--notebook-timeout", type=float, default=60.0, help="seconds per notebook (default 60)")
     grading.add_argument("--cell-timeout", type=float, default=30.0, help="seconds per cell (default 30)")
     grading.add_argument("--feedback", action="store_true", help="also write redacted feedback with nbgrader")
+    grading.add_argument("--scores-only", action="store_true",
+                         help="skip the cells after the last graded one (the plots the hand-grader reads; no score "
+                         "depends on them): faster, for a lab without hand-graded answers or a quick regrade")
     grading.set_defaults(run=grade)
     feedback_command = commands.add_parser("feedback", help="(re)write redacted feedback/ for a lab from the gradebook "
                                            "(hand grades included; nothing is regraded)")

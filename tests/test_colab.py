@@ -20,7 +20,7 @@ from graders.grading import grade as grading, nbgrader_steps, preflight
 from graders.samples import reference_sample, sample_class
 from graders.samples.colab import (ADDS_CELLS, COLAB_SAVES, FLAGGED, STUDENT_GOOGLE_ID, STUDENT_NAME, TRANSFORMS,
                                    WIDGET_MODEL, add_scratch, strip_grading_metadata)
-from test_grade import LIMITS
+from test_grade import LIMITS, SCORES_ONLY
 
 pytestmark = pytest.mark.sandbox
 
@@ -188,7 +188,7 @@ def transformed_class(request, fresh_course):
     _submit(root, lab, "two-answers-in-one-cell", TRANSFORMS["download_2024"](merged))
     _submit(root, lab, "two-answers-in-one-cell-pasted", TRANSFORMS["strip_grading_metadata"](merged))
     _submit(root, lab, "colab-only-lines", TRANSFORMS["download_2024"](_colab_only_lines(reference)))
-    return lab, course.max_scores(root, lab), grading.grade(lab, root, workers=2, **LIMITS)
+    return lab, course.max_scores(root, lab), grading.grade(lab, root, workers=2, **SCORES_ONLY)
 
 
 def _answers(notebook):

@@ -1,5 +1,6 @@
 """The grade command: hostile submissions in one batch beside honest ones, and its equivalence with nbgrader."""
 import csv
+import importlib
 import json
 import os
 import re
@@ -10,7 +11,7 @@ import pytest
 from graders import course
 from graders.grading import executor, grade as grading, isolation, nbgrader_steps
 from graders.grading.secret import SECRET_FILE, course_secret
-from graders.samples import Sample, sample_class
+from graders.samples import Sample, reference_sample, sample_class
 from graders.samples.backprop import REFERENCE
 from hostile import EXPECTED, hostile_samples, kept_under_tmp, place_files, probe, secret_paths
 
@@ -19,6 +20,8 @@ pytestmark = pytest.mark.sandbox
 SAMPLES = sample_class("backprop")
 HONEST = [s for s in SAMPLES if s.student in ("reference-solution", "correct-vectorized", "bug-adam-shared-state")]
 LIMITS = {"notebook_timeout": 11.0, "cell_timeout": 8.0}
+# Where a test compares scores only: the cells after the last check (plots; no score depends on them) are not run.
+SCORES_ONLY = {**LIMITS, "scores_only": True}
 
 
 def _process_cap_holds():
@@ -58,7 +61,7 @@ def hostile(fresh_course):
 @pytest.fixture(scope="module")
 def sample_class_graded(fresh_course):
     root = _course(fresh_course, "samples", SAMPLES)
-    return root, grading.grade("backprop", root, workers=2, **LIMITS)
+    return root, grading.grade("backprop", root, workers=2, **SCORES_ONLY)
 
 
 def _total(outcome):
@@ -68,6 +71,17 @@ def _total(outcome):
 
 def _recorded(root, student):
     return json.loads((root / "build" / "grading" / "backprop" / "outputs" / f"{student}.json").read_text())
+
+
+def test_scores_only_leaves_out_the_cells_after_the_last_check_and_nothing_else():
+    release = nbformat.read(course.ROOT / "release" / "backprop" / "backprop.ipynb", as_version=4)
+    canonical = nbformat.reads(reference_sample("backprop").notebook_text(release), as_version=4)
+    locked = grading.source_code(nbformat.read(course.ROOT / "source" / "backprop" / "backprop.ipynb", as_version=4))
+    graded = importlib.import_module("graders.backprop.checks").GRADED
+    full = grading.execution_plan(canonical, locked, graded)
+    short = grading.execution_plan(canonical, locked, graded, tail=False)
+    last_check = max(i for i, (kind, _, _) in enumerate(full) if kind == "check")
+    assert short == full[:last_check + 1] and [cell for _, cell, _ in full[last_check + 1:]] == ["optimizer_comparison"]
 
 
 def test_every_hostile_kind_has_an_expectation_and_there_are_many(tmp_path):
@@ -208,7 +222,7 @@ def test_grading_another_labs_class_gives_every_sample_its_expected_scores(fresh
 
 def test_one_worker_and_a_rerun_give_the_same_results(sample_class_graded):
     root, parallel = sample_class_graded
-    sequential = grading.grade("backprop", root, workers=1, **LIMITS)
+    sequential = grading.grade("backprop", root, workers=1, **SCORES_ONLY)
     assert {s: (o.status, o.scores, o.reasons) for s, o in sequential.items()} == \
            {s: (o.status, o.scores, o.reasons) for s, o in parallel.items()}
 
@@ -218,7 +232,7 @@ def test_another_secret_gives_the_sample_class_the_same_scores(sample_class_grad
     secret = (root / SECRET_FILE).read_bytes()
     (root / SECRET_FILE).unlink()
     try:
-        again = grading.grade("backprop", root, workers=2, **LIMITS)
+        again = grading.grade("backprop", root, workers=2, **SCORES_ONLY)
         assert (root / SECRET_FILE).read_bytes() != secret
     finally:
         (root / SECRET_FILE).write_bytes(secret)

@@ -57,13 +57,16 @@ def source_code(source):
     return {_grading(c)["grade_id"]: c.source for c in source.cells if _grading(c).get("grade_id")}
 
 
-def execution_plan(canonical, locked_code, graded):
+def execution_plan(canonical, locked_code, graded, tail=True):
     """[kind, cell id, payload] in order: ["cell", id, code] to run (locked cells as in the source, answers and the
     student's own cells as written), ["check", id, name] where a test cell's check is judged outside. Every code
-    cell runs, those after the last check too: they cannot change a score, but their plots and outputs are what the
-    hand-grader reads."""
+    cell runs, those after the last check too (unless `tail` is false): they cannot change a score, but their plots
+    and outputs are what the hand-grader reads."""
+    code = [c for c in canonical.cells if c.cell_type == "code"]
+    if not tail:
+        code = code[:max(i for i, c in enumerate(code) if _grading(c).get("grade")) + 1]
     plan = []
-    for cell in (c for c in canonical.cells if c.cell_type == "code"):
+    for cell in code:
         meta = _grading(cell)
         if meta.get("grade") and not meta.get("solution"):
             name = meta["grade_id"].removeprefix("test_")
@@ -110,7 +113,7 @@ def submitted_notebook(folder, lab):
     return notebooks[0]
 
 
-def _prepare(folder, lab, release, locked_code, graded, staged):
+def _prepare(folder, lab, release, locked_code, graded, staged, tail):
     """In a child process (graders/grading/isolation.py): read, repair, stage one submission; plain data back."""
     try:
         path = submitted_notebook(folder, lab)
@@ -122,7 +125,7 @@ def _prepare(folder, lab, release, locked_code, graded, staged):
     notes = [f"graded '{path.name}', the only notebook in the submission"] if path.name != f"{lab}.ipynb" else []
     notes += _stage_exchange_files(folder, staged.parent)
     return {"notes": notes + checked.repairs, "concerns": checked.concerns,
-            "plan": execution_plan(checked.notebook, locked_code, graded)}
+            "plan": execution_plan(checked.notebook, locked_code, graded, tail)}
 
 
 def _stage_exchange_files(folder, staged):
@@ -259,8 +262,10 @@ def _run_all(lab, root, plans, judge, workers, sandbox):
                 pool.get().close()
 
 
-def grade(lab, root=course.ROOT, workers=None, sandbox=True, notebook_timeout=60.0, cell_timeout=30.0):
-    """Grade every submission of a lab; returns {student: Outcome} and writes the CSV export."""
+def grade(lab, root=course.ROOT, workers=None, sandbox=True, notebook_timeout=60.0, cell_timeout=30.0,
+          scores_only=False):
+    """Grade every submission of a lab; returns {student: Outcome} and writes the CSV export. With scores_only, the
+    cells after the last graded one (plots for the hand-grader; no score depends on them) are not run."""
     root = Path(root)
     if sandbox:
         executor.require_sandbox()
@@ -282,7 +287,8 @@ def grade(lab, root=course.ROOT, workers=None, sandbox=True, notebook_timeout=60
                 "the folder name has control characters, surrounding spaces or characters nbgrader reads as a "
                 "pattern (*?[]); rename it to the student's id"]
             continue
-        jobs[student] = (folder, lab, release, locked_code, checks.GRADED, staging / student / lab / f"{lab}.ipynb")
+        jobs[student] = (folder, lab, release, locked_code, checks.GRADED, staging / student / lab / f"{lab}.ipynb",
+                         not scores_only)
     plans = {}
     for student, (state, result) in isolation.run_each(jobs, _prepare, PREFLIGHT_SECONDS).items():
         outcome = outcomes[student]
