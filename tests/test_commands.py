@@ -118,7 +118,8 @@ def test_the_report_names_every_cell_in_full_and_lists_the_rejected():
 
 
 @pytest.mark.parametrize("output, said", [
-    ("[ERROR] x\nTraceback...\nRuntimeError: the reason\n[App | ERROR] There was an error processing", "RuntimeError: the reason"),
+    ("[ERROR] x\nTraceback...\nRuntimeError: the reason\n[App | ERROR] There was an error processing",
+     "RuntimeError: the reason"),
     ("", "(no output)"),
 ])
 def test_nbgrader_said_picks_its_reason(output, said):

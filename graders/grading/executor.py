@@ -296,8 +296,8 @@ def clean_outputs(outputs):
             data = output.get("data")
             if type(data) is not dict or set(data) != {"image/png", "text/plain"}:
                 raise SessionEnded("sent a display output that is not a figure")
-            cleaned.append({"output_type": kind, "metadata": {},
-                            "data": {"image/png": _png(data["image/png"]), "text/plain": _clean_text(data["text/plain"])}})
+            figure = {"image/png": _png(data["image/png"]), "text/plain": _clean_text(data["text/plain"])}
+            cleaned.append({"output_type": kind, "metadata": {}, "data": figure})
         else:
             data = output.get("data")
             if type(data) is not dict or set(data) != {"text/plain"}:

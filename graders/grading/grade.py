@@ -275,33 +275,9 @@ def grade(lab, root=course.ROOT, workers=None, sandbox=True, notebook_timeout=60
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
     nbgrader_steps.record_lab(root, lab, build / "release")
-    release = nbformat.read(root / "release" / lab / f"{lab}.ipynb", as_version=4)
-    locked_code = source_code(nbformat.read(root / "source" / lab / f"{lab}.ipynb", as_version=4))
     checks = importlib.import_module(f"graders.{lab}.checks")
 
-    outcomes, jobs = {}, {}
-    for student, folder in _students(root, lab):
-        outcomes[student] = Outcome(student)
-        if CONTROL.search(student) or student != student.strip() or GLOB.search(student):
-            outcomes[student].status, outcomes[student].reasons = REJECTED, [
-                "the folder name has control characters, surrounding spaces or characters nbgrader reads as a "
-                "pattern (*?[]); rename it to the student's id"]
-            continue
-        jobs[student] = (folder, lab, release, locked_code, checks.GRADED, staging / student / lab / f"{lab}.ipynb",
-                         not scores_only)
-    plans = {}
-    for student, (state, result) in isolation.run_each(jobs, _prepare, PREFLIGHT_SECONDS).items():
-        outcome = outcomes[student]
-        if state == "failed" or "rejected" in result:
-            shutil.rmtree(staging / student, ignore_errors=True)  # a child may fail after staging: nbgrader must not see it
-            outcome.status = REJECTED
-            outcome.reasons = [result["rejected"] if state == "ok" else
-                               f"the file could not be read ({result.splitlines()[0][:300] if result else '?'})"]
-            continue
-        outcome.notes += result["notes"]
-        outcome.reasons += result["concerns"]
-        plans[student] = result["plan"]
-
+    outcomes, plans = _preflight(root, lab, checks.GRADED, staging, tail=not scores_only)
     judge = Judge(lab, checks, course_secret(root), notebook_timeout, cell_timeout)
     for student, (recorded, reasons, notes, seconds) in _run_all(lab, root, plans, judge, workers, sandbox).items():
         outcomes[student].seconds = seconds
@@ -311,8 +287,42 @@ def grade(lab, root=course.ROOT, workers=None, sandbox=True, notebook_timeout=60
             recorded.setdefault(cell_id, _not_run(problem))
         (outputs_dir / f"{student}.json").write_text(json.dumps(recorded))
         _judge(outcomes[student], reasons, recorded, checks.GRADED)
+    _score(root, lab, outcomes, nbgrader_steps.autograde_replayed(root, lab, staging, outputs_dir) if plans else [])
+    write_csv(build / "grades.csv", outcomes, course.max_scores(root, lab))
+    return outcomes
 
-    failed = nbgrader_steps.autograde_replayed(root, lab, staging, outputs_dir) if plans else []
+
+def _preflight(root, lab, graded, staging, tail):
+    """Every submission read, repaired and staged for nbgrader, each in a child of its own: ({student: Outcome},
+    {student: plan} for those that can run). A folder name nbgrader would misread is rejected before any of it."""
+    release = nbformat.read(root / "release" / lab / f"{lab}.ipynb", as_version=4)
+    locked_code = source_code(nbformat.read(root / "source" / lab / f"{lab}.ipynb", as_version=4))
+    outcomes, jobs, plans = {}, {}, {}
+    for student, folder in _students(root, lab):
+        outcomes[student] = Outcome(student)
+        if CONTROL.search(student) or student != student.strip() or GLOB.search(student):
+            outcomes[student].status, outcomes[student].reasons = REJECTED, [
+                "the folder name has control characters, surrounding spaces or characters nbgrader reads as a "
+                "pattern (*?[]); rename it to the student's id"]
+            continue
+        jobs[student] = (folder, lab, release, locked_code, graded, staging / student / lab / f"{lab}.ipynb", tail)
+    for student, (state, result) in isolation.run_each(jobs, _prepare, PREFLIGHT_SECONDS).items():
+        outcome = outcomes[student]
+        if state == "failed" or "rejected" in result:
+            shutil.rmtree(staging / student, ignore_errors=True)  # staged, then failed: not for nbgrader
+            outcome.status = REJECTED
+            outcome.reasons = [result["rejected"] if state == "ok" else
+                               f"the file could not be read ({result.splitlines()[0][:300] if result else '?'})"]
+            continue
+        outcome.notes += result["notes"]
+        outcome.reasons += result["concerns"]
+        plans[student] = result["plan"]
+    return outcomes, plans
+
+
+def _score(root, lab, outcomes, failed):
+    """Scores as nbgrader stored them; a student nbgrader could not score is reviewed, and neither they nor a
+    rejected student keep an earlier run's scores."""
     for student in failed:
         outcomes[student].status = NEEDS_REVIEW
         outcomes[student].reasons.append("nbgrader could not score this notebook (see its log); nothing recorded")
@@ -320,8 +330,6 @@ def grade(lab, root=course.ROOT, workers=None, sandbox=True, notebook_timeout=60
     scores = course.score_table(root, lab)
     for student, outcome in outcomes.items():
         outcome.scores = scores.get(student, {}) if outcome.status != REJECTED else {}
-    write_csv(build / "grades.csv", outcomes, course.max_scores(root, lab))
-    return outcomes
 
 
 def _judge(outcome, reasons, recorded, graded):

@@ -5,12 +5,12 @@ import shutil
 import warnings
 from pathlib import Path
 
-import nbgrader
-
 import nbformat
+import nbgrader
+from nbgrader import utils
 from nbgrader.apps import NbGraderAPI
 from nbgrader.converters import Autograde, GenerateFeedback
-from nbgrader.preprocessors import CheckCellMetadata, ClearMarkScheme, Execute, NbGraderPreprocessor
+from nbgrader.preprocessors import CheckCellMetadata, ClearHiddenTests, ClearMarkScheme, Execute, NbGraderPreprocessor
 from sqlalchemy.exc import SAWarning
 from traitlets import Unicode
 from traitlets.config import PyFileConfigLoader
@@ -18,9 +18,6 @@ from traitlets.config import PyFileConfigLoader
 from graders import course
 from graders.course import FAILED_STUDENT
 
-HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-MARK_SCHEME_BEGIN, MARK_SCHEME_END = (ClearMarkScheme.class_traits()[name].default()
-                                      for name in ("begin_mark_scheme_delimeter", "end_mark_scheme_delimeter"))
 # templates/feedback/safe.html.j2 extends nbgrader's own feedback template (the folder shares its name, so nbgrader's
 # template_name "feedback" finds both, ours first).
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -42,31 +39,18 @@ class ReplayOutputs(NbGraderPreprocessor):
         return nb, resources
 
 
-def _without(source, begin, end):
-    """source without its regions from a line holding `begin` to one holding `end`."""
-    lines, inside = [], False
-    for line in source.splitlines():
-        if begin in line:
-            inside = True
-        elif end in line:
-            inside = False
-        elif not inside:
-            lines.append(line)
-    return "\n".join(lines)
-
-
-class RedactHiddenTests(NbGraderPreprocessor):
-    """Feedback shows a hidden test's message, never its code or traceback, and no mark scheme."""
+class RedactHiddenTests(ClearHiddenTests, ClearMarkScheme):
+    """Feedback shows a hidden test's message, never its code or traceback, and no mark scheme. The regions are
+    nbgrader's own, with the delimiters the course configures for ClearHiddenTests and ClearMarkScheme."""
 
     def preprocess_cell(self, cell, resources, index):
-        grading = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and grading.get("grade") and not grading.get("solution"):
-            cell.source = _without(cell.source, HIDDEN_BEGIN, HIDDEN_END)
+        if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
+            self._remove_hidden_test_region(cell)
             for output in cell.get("outputs", []):
                 if output.output_type == "error":
                     output.traceback = [f"{output.ename}: {output.evalue}"]
-        if grading.get("task"):
-            cell.source = _without(cell.source, MARK_SCHEME_BEGIN, MARK_SCHEME_END)
+        if utils.is_task(cell):
+            self._remove_mark_scheme_region(cell)
         return cell, resources
 
 
@@ -75,10 +59,9 @@ class FoldHiddenCells(NbGraderPreprocessor):
     collapsed — the embedded data file, ~110 lines of base64 — into one line; the release has it whole."""
 
     def preprocess_cell(self, cell, resources, index):
-        grading = cell.metadata.get("nbgrader", {})
-        if cell.metadata.get("jupyter", {}).get("source_hidden") and grading.get("locked") and not grading.get("grade"):
-            cell.source = (f"# {grading.get('grade_id', 'cell')}: {len(cell.source)} characters as released, folded "
-                           "here by the grader")
+        if cell.metadata.get("jupyter", {}).get("source_hidden") and utils.is_locked(cell) and not utils.is_grade(cell):
+            cell.source = (f"# {cell.metadata.nbgrader.get('grade_id', 'cell')}: {len(cell.source)} characters as "
+                           "released, folded here by the grader")
         return cell, resources
 
 
@@ -91,10 +74,8 @@ class MarkNotGraded(NbGraderPreprocessor):
 
         info, waiting = resources["nbgrader"], 0.0
         with Gradebook(info["db_url"]) as gradebook:
-            for cell in nb.cells:
-                grading = cell.metadata.get("nbgrader", {})
-                if not grading.get("grade"):
-                    continue
+            for cell in filter(utils.is_grade, nb.cells):
+                grading = cell.metadata.nbgrader
                 grade = gradebook.find_grade(grading["grade_id"], info["notebook"], info["assignment"],
                                              info["student"])
                 if grade.auto_score is None and grade.manual_score is None:
