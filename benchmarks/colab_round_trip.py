@@ -30,9 +30,7 @@ def stage(root, lab, samples):
     for sample in samples:
         text = sample.notebook_text(release)
         for name, transform in VERSIONS.items():
-            folder = root / "submitted" / f"{sample.student}--{name}" / lab
-            folder.mkdir(parents=True)
-            (folder / f"{lab}.ipynb").write_text(transform(text), encoding="utf-8")
+            course.submit(root, f"{sample.student}--{name}", lab, transform(text))
 
 
 def fresh_course(folder, lab):

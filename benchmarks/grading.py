@@ -33,9 +33,7 @@ def make_course(folder, submissions):
     samples = [s for s in sample_class(LAB) if s.graded]
     for i in range(submissions):
         sample = samples[i % len(samples)]
-        target = root / "submitted" / f"s{i:03d}-{sample.student}" / LAB
-        target.mkdir(parents=True)
-        (target / f"{LAB}.ipynb").write_text(sample.notebook_text(release))
+        course.submit(root, f"s{i:03d}-{sample.student}", LAB, sample.notebook_text(release))
     return root
 
 

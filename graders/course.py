@@ -81,6 +81,14 @@ def build_releases(root=ROOT, labs=LABS):
         nbgrader("generate_assignment", lab, "--force", root=root)
 
 
+def submit(root, student, lab, text, name=None):
+    """Hand in `text` (a notebook's JSON) as `student`'s work for `lab`: submitted/<student>/<lab>/<name>."""
+    path = Path(root) / "submitted" / student / lab / (name or f"{lab}.ipynb")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def stage_samples(root=ROOT, labs=LABS, share=(0, 1)):
     """Write every sample student's notebook into submitted/<student>/<lab>/ (replacing what was there); with
     share=(k, n), only every n-th sample of each lab from the k-th on."""
@@ -90,14 +98,11 @@ def stage_samples(root=ROOT, labs=LABS, share=(0, 1)):
     for lab in labs:
         release = nbformat.read(root / "release" / lab / f"{lab}.ipynb", as_version=4)
         for sample in sample_class(lab)[first::step]:
-            folder = root / "submitted" / sample.student / lab
-            if folder.exists():
-                shutil.rmtree(folder)
-            folder.mkdir(parents=True)
+            shutil.rmtree(root / "submitted" / sample.student / lab, ignore_errors=True)
+            notebook = submit(root, sample.student, lab, sample.notebook_text(release))
             for extra in (root / "release" / lab).iterdir():  # the lab's data files, as handed out
                 if extra.suffix != ".ipynb":
-                    shutil.copy(extra, folder / extra.name)
-            (folder / f"{lab}.ipynb").write_text(sample.notebook_text(release), encoding="utf-8")
+                    shutil.copy(extra, notebook.parent / extra.name)
 
 
 FAILED_STUDENT = re.compile(r"error processing assignment '[^']+' for student '([^']+)'")

@@ -162,12 +162,6 @@ def test_without_metadata_the_definition_in_force_when_the_test_ran_is_graded():
     assert next(c for c in canonical.cells if c.id == "sigmoid").source == answer.source
 
 
-def _submit(root, lab, student, text, name=None):
-    folder = root / "submitted" / student / lab
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / (name or f"{lab}.ipynb")).write_text(text, encoding="utf-8")
-
-
 @pytest.fixture(scope="module", params=course.LABS)
 def transformed_class(request, fresh_course):
     """One grade run per lab: every sample untransformed and through the harshest transform of each family, beside a
@@ -177,17 +171,17 @@ def transformed_class(request, fresh_course):
     release = _release(lab, root)
     for sample in SAMPLES[lab]:
         text = sample.notebook_text(release)
-        _submit(root, lab, f"{sample.student}--as-submitted", text)
+        course.submit(root, f"{sample.student}--as-submitted", lab, text)
         for name in GRADED_FOR_REAL:
-            _submit(root, lab, f"{sample.student}--{name}", TRANSFORMS[name](text))
+            course.submit(root, f"{sample.student}--{name}", lab, TRANSFORMS[name](text))
     reference = reference_sample(lab).notebook_text(release)
-    _submit(root, lab, "renamed-by-colab", TRANSFORMS["download_2024"](reference), f"Copy of {lab}.ipynb")
+    course.submit(root, "renamed-by-colab", lab, TRANSFORMS["download_2024"](reference), f"Copy of {lab}.ipynb")
     for name in ("draft.ipynb", "final.ipynb"):
-        _submit(root, lab, "two-notebooks", reference, name)
+        course.submit(root, "two-notebooks", lab, reference, name)
     merged = _two_answers_in_one_cell(reference)
-    _submit(root, lab, "two-answers-in-one-cell", TRANSFORMS["download_2024"](merged))
-    _submit(root, lab, "two-answers-in-one-cell-pasted", TRANSFORMS["strip_grading_metadata"](merged))
-    _submit(root, lab, "colab-only-lines", TRANSFORMS["download_2024"](_colab_only_lines(reference)))
+    course.submit(root, "two-answers-in-one-cell", lab, TRANSFORMS["download_2024"](merged))
+    course.submit(root, "two-answers-in-one-cell-pasted", lab, TRANSFORMS["strip_grading_metadata"](merged))
+    course.submit(root, "colab-only-lines", lab, TRANSFORMS["download_2024"](_colab_only_lines(reference)))
     return lab, course.max_scores(root, lab), grading.grade(lab, root, workers=2, **SCORES_ONLY)
 
 
@@ -259,7 +253,7 @@ def test_personal_data_colab_adds_never_reaches_the_graded_copy_feedback_or_expo
     lab, root = "autograd", fresh_course("colab-personal-data")
     reference = reference_sample(lab).notebook_text(_release(lab, root))
     for name in COLAB_SAVES:
-        _submit(root, lab, name, TRANSFORMS[name](reference))
+        course.submit(root, name, lab, TRANSFORMS[name](reference))
     outcomes = grading.grade(lab, root, workers=2, **LIMITS)
     assert {s: o.status for s, o in outcomes.items()} == dict.fromkeys(COLAB_SAVES, grading.GRADED)
     assert nbgrader_steps.generate_feedback(root, lab) == []

@@ -62,9 +62,7 @@ def test_grade_adds_a_lab_the_gradebook_lacks_and_leaves_release_alone(fresh_cou
     _gradebook_with_only(root, "backprop")
     release = root / "release" / "mlp" / "mlp.ipynb"
     before = release.stat().st_mtime_ns, release.read_bytes()
-    folder = root / "submitted" / "alice" / "mlp"
-    folder.mkdir(parents=True)
-    (folder / "mlp.ipynb").write_text(reference_sample("mlp").notebook_text(nbformat.read(release, as_version=4)))
+    course.submit(root, "alice", "mlp", reference_sample("mlp").notebook_text(nbformat.read(release, as_version=4)))
     outcomes = grading.grade("mlp", root, workers=1)
     assert outcomes["alice"].status == grading.GRADED
     assert sum(v or 0 for v in outcomes["alice"].scores.values()) == sum(

@@ -95,10 +95,8 @@ class Term:
 
     def hands_in_a_download(self, lab, student, sample):
         """What a student on Colab does: download the file; the instructor puts it in submitted/<id>/<lab>/."""
-        folder = self.root / "submitted" / student / lab
-        folder.mkdir(parents=True)
         release = nbformat.read(self.root / "release" / lab / f"{lab}.ipynb", as_version=4)
-        (folder / f"Copy of {lab}.ipynb").write_text(download_2024(sample.notebook_text(release)), encoding="utf-8")
+        course.submit(self.root, student, lab, download_2024(sample.notebook_text(release)), f"Copy of {lab}.ipynb")
 
 
 def _scores(root, lab, student):
