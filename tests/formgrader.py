@@ -222,3 +222,17 @@ def hand_grade(driver, base, token, lab, student, grade_id, points, comment, sho
     shot("6-manual-grade.png")
     driver.switch_to.default_content()
     return taken
+
+
+def grading_page_markup(driver):
+    """On the formgrader page hand_grade left open: its title, and what is live in the notebook's rendered markdown
+    (event handlers, javascript: links, scripts, frames)."""
+    live = ", ".join(f".text_cell_render {what}" for what in
+                     ("[onerror]", "[onload]", "[onclick]", 'a[href^="javascript:"]', "script", "iframe"))
+    _into_formgrader(driver)
+    try:
+        return driver.execute_script(f"return {{title: document.title, rendered: "
+                                     f"document.querySelectorAll('.text_cell_render').length, "
+                                     f"live: document.querySelectorAll('{live}').length}}")
+    finally:
+        driver.switch_to.default_content()

@@ -141,3 +141,24 @@ def test_a_missing_tool_skips_with_its_install_hint_except_in_ci(monkeypatch, ci
     with pytest.raises(outcome, match="apt-get install bubblewrap"):
         conftest.pytest_runtest_setup(_Marked("sandbox"))
     conftest.pytest_runtest_setup(_Marked("slow"))  # needs no tool: runs
+
+
+TIME, SECRET = "2026-11-29 23:28:44.401347 UTC", "ab" * 64
+
+
+@pytest.mark.parametrize("files, staged", [
+    ({"timestamp.txt": TIME, "submission_secret.txt": SECRET}, True),
+    ({"timestamp.txt": TIME}, False),                                    # one without the other
+    ({"timestamp.txt": "Friday", "submission_secret.txt": SECRET}, False),  # a date that depends on the day
+    ({"timestamp.txt": "2025-01-01 00:00:00 /etc/shadow", "submission_secret.txt": SECRET}, False),
+    ({"timestamp.txt": TIME, "submission_secret.txt": "0123456789abcdef"}, False),  # not nbgrader's 128 hex
+])
+def test_exchange_files_reach_nbgrader_only_as_nbgrader_collect_writes_them(tmp_path, files, staged):
+    folder, staging = tmp_path / "submitted", tmp_path / "staged"
+    for path in (folder, staging):
+        path.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    notes = grading._stage_exchange_files(folder, staging)
+    assert sorted(p.name for p in staging.iterdir()) == (sorted(files) if staged else [])
+    assert (notes == []) == staged

@@ -92,3 +92,11 @@ def test_assignment_student_and_to_are_honoured(course_folder):
     rows = export(course_folder, "--assignment=quiz", "--to=quiz.csv", dest="quiz.csv")
     assert {row["student_id"] for row in rows} == {"ada", "bob", "cy", "'" + HYPERLINK}
     assert {(row["assignment"], row["score"], row["status"]) for row in rows} == {("quiz", "", "no graded submission")}
+
+
+def test_a_submission_flagged_for_review_is_blank_until_a_person_clears_the_flag(course_folder):
+    with Gradebook(f"sqlite:///{course_folder / 'gradebook.db'}") as gradebook:
+        gradebook.find_submission_notebook("lab", "lab", "ada").flagged = True
+        gradebook.db.commit()
+    ada = next(row for row in export(course_folder) if row["student_id"] == "ada")
+    assert ada["score"] == "" and ada["raw_score"] == "" and ada["status"].startswith("needs review")

@@ -218,6 +218,16 @@ def test_grading_another_labs_class_gives_every_sample_its_expected_scores(fresh
     assert {s for s, o in outcomes.items() if o.status == grading.GRADED} == {s.student for s in samples} - cheats
 
 
+def test_a_submission_that_needs_review_is_flagged_in_the_gradebook_and_no_other(sample_class_graded):
+    from nbgrader.api import Gradebook
+
+    root, outcomes = sample_class_graded
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        flagged = {s.student_id for s in gradebook.assignment_submissions("backprop")
+                   if any(n.flagged for n in s.notebooks)}
+    assert flagged == {s for s, o in outcomes.items() if o.status == grading.NEEDS_REVIEW} != set()
+
+
 def test_one_worker_and_a_rerun_give_the_same_results(sample_class_graded):
     root, parallel = sample_class_graded
     sequential = grading.grade("backprop", root, workers=1, **SCORES_ONLY)
@@ -289,3 +299,31 @@ def test_the_missing_module_check_reads_a_bounded_part_of_what_the_student_raise
     near = {"output_type": "error", "ename": "ModuleNotFoundError", "evalue": "No module named 'scipy'"}
     grading._judge(outcome, [], {"sigmoid": [far], "test_sigmoid": [near]}, ("sigmoid",))
     assert [r.split(" (")[0] for r in outcome.reasons] == ["test_sigmoid stopped at something grading does not have"]
+
+
+def _append(source):
+    from hostile import _edit
+
+    def change(notebook):
+        notebook["cells"].append({"cell_type": "code", "metadata": {}, "source": source, "id": "student-last",
+                                  "outputs": [], "execution_count": None})
+    return _edit(change)
+
+
+FORGE = ("import sys\nwire = sys.modules['graders.sandbox.wire']\nsend = wire.send\n"
+         "def forged(sock, message, send=send):\n    if 'outputs' in message:\n"
+         "        message['outputs'].append({FORGED})\n    return send(sock, message)\n"
+         "wire.send = forged\nprint('after')")
+
+
+@pytest.mark.parametrize("forged", [
+    '{"output_type": "display_data", "metadata": {}, "data": {"image/png": "iVBORw0KGgoAA", "text/plain": "x"}}',
+    '{"output_type": []}',
+])
+def test_what_a_cell_after_the_last_check_sends_changes_no_score(fresh_course, forged):
+    """A malformed figure or output kind sent after the last check ends the run there: scores stand, with a note."""
+    root = _course(fresh_course, "forged-tail", [Sample("forger", "", REFERENCE,
+                                                        damage=_append(FORGE.replace("{FORGED}", forged)))])
+    outcome = grading.grade("backprop", root, workers=1, **LIMITS)["forger"]
+    assert (outcome.status, _total(outcome)) == (grading.GRADED, 15), outcome.reasons
+    assert any("after the last graded cell" in note for note in outcome.notes), outcome.notes

@@ -6,6 +6,7 @@ import json
 import os
 import time
 
+import nbformat
 import numpy as np
 import pytest
 
@@ -335,7 +336,16 @@ def test_a_channel_stops_at_its_byte_budget_and_at_oversized_frames():
         executor.Channel(left).receive(time.monotonic() + 5)
 
 
-PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(20)).decode()
+def _png_of(width, height):
+    import struct
+    import zlib
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return base64.b64encode(b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + header
+                            + struct.pack(">I", zlib.crc32(b"IHDR" + header))).decode()
+
+
+PNG = _png_of(2, 2)
 
 
 def test_only_plain_outputs_and_png_figures_are_kept():
@@ -497,3 +507,36 @@ def test_a_child_whose_result_is_too_large_fails_alone_and_never_returns_into_th
         log.write(f"{os.getpid()}\n")
     assert results["small"] == ("ok", "\x7f") and results["big"][0] == "failed"
     assert (tmp_path / "returned").read_text() == f"{os.getpid()}\n"
+
+
+def test_the_autograded_copy_keeps_a_students_markdown_as_cleaned_html_the_formgrader_cannot_bring_to_life():
+    from nbconvert.filters.markdown import markdown2html
+
+    from graders.grading.nbgrader_steps import CleanStudentMarkup
+
+    attack = ("Adam wins, $v_t$ **clearly**. <img src=x onerror=alert(1)> [a](javascript:alert(2))\n\n"
+              "<iframe>[b](javascript:alert(3))</iframe>\n\n- one\n- two")
+    answer = nbformat.v4.new_markdown_cell(attack)
+    answer.metadata["nbgrader"] = {"grade": True, "solution": True, "locked": False, "grade_id": "conclusion"}
+    instructors = nbformat.v4.new_markdown_cell("## Task <b>7</b>")
+    instructors.metadata["nbgrader"] = {"grade": False, "solution": False, "locked": True, "grade_id": "task"}
+    notebook = nbformat.v4.new_notebook(cells=[answer, instructors])
+    cleaned, _ = CleanStudentMarkup().preprocess(notebook, {})
+    stored = cleaned.cells[0].source
+    shown = markdown2html(stored)  # what nbgrader's formgrade template does with it
+    assert "onerror" not in shown and "javascript:" not in shown.replace("(javascript:", "")
+    assert "<a " not in shown.replace("<a>", "")  # neither link survives as a link
+    assert "<strong>clearly</strong>" in shown and "$v_t$" in shown and "<li>one</li>" in shown
+    assert "\n\n" not in stored and stored.startswith("<div>")
+    assert cleaned.cells[1].source == "## Task <b>7</b>"  # the instructor's cell as written
+
+
+def test_the_grader_bounds_figures_itself_by_pixels_and_by_the_notebooks_budget():
+    figure = {"output_type": "display_data", "data": {"image/png": _png_of(100, 100), "text/plain": ""}}
+    assert executor.clean_outputs([figure])[0]["data"]["image/png"] == figure["data"]["image/png"]
+    with pytest.raises(executor.SessionEnded, match="pixels"):  # a dpi the sandbox did not count
+        executor.clean_outputs([{**figure, "data": {"image/png": _png_of(9600, 7200), "text/plain": ""}}])
+    budget = [3, 10 ** 9]
+    kept = [executor._within_budget(executor.clean_outputs([figure] * 2), budget) for _ in range(2)]
+    kinds = [o["output_type"] for outputs in kept for o in outputs]
+    assert kinds == ["display_data"] * 3 + ["stream"] and budget == [0, 10 ** 9 - 3 * len(_png_of(100, 100))]

@@ -16,7 +16,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from chromium import chromium
-from formgrader import hand_grade, start_course_jupyterlab
+from formgrader import grading_page_markup, hand_grade, start_course_jupyterlab
 from graders import course
 from graders.samples import reference_sample, sample_class
 from graders.samples.colab import download_2024
@@ -38,6 +38,9 @@ TERM = ["./run build",
 BUGGY = {"backprop": "bug-adam-bias-by-epoch", "autograd": "bug-tanh-forgets-out-grad",
          "mlp": "bug-missing-transpose"}
 HAND_GRADE = ("backprop", "alice", "conclusion", 2, "Right reading of the plot; *well argued*.")
+# alice's written answer carries markup that would run in the instructor's formgrader if it were rendered live
+ATTACK = ("\n\n<img src=x onerror=\"document.title='pwned'\"> [more](javascript:document.title='pwned')\n\n"
+          "<iframe>[again](javascript:document.title='pwned')</iframe>")
 
 
 def _readme_term():
@@ -71,27 +74,32 @@ class Term:
         self.env = dict(os.environ, PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]]))
         self.timings = {}
 
-    def run(self, line, cwd=None, extra=()):
-        """A README command line: ./run X → python -m graders X on this course, nbgrader X → nbgrader in it."""
+    def run(self, line, cwd=None, extra=(), home=None):
+        """A README command line: ./run X → python -m graders X on this course, nbgrader X → nbgrader in it (a
+        student's in their own home: nbgrader submit keeps a cache there)."""
         program, *args = line.split()
         command = ([sys.executable, "-m", "graders", "--course", str(self.root), *args] if program == "./run"
                    else [sys.executable, "-m", program, *args])
         started = time.perf_counter()
-        result = subprocess.run([*command, *extra], cwd=cwd or self.root, env=self.env, capture_output=True,
-                                text=True)
+        env = {**self.env, "HOME": str(home)} if home else self.env
+        result = subprocess.run([*command, *extra], cwd=cwd or self.root, env=env, capture_output=True, text=True)
         self.timings[line] = self.timings.get(line, 0.0) + time.perf_counter() - started
         assert result.returncode == 0, f"{line}:\n{result.stdout}\n{result.stderr}"
         return result.stdout + result.stderr
 
-    def student_submits(self, lab, student, sample):
+    def student_submits(self, lab, student, sample, answer_suffix=""):
         """What a student on the course's JupyterHub does: fetch the lab, work in it, submit it."""
         home = self.homes / student
         home.mkdir(exist_ok=True)
         hub = [f"--course={COURSE_ID}", f"--Exchange.root={self.exchange}"]  # the hub's own nbgrader config
-        self.run(f"nbgrader fetch_assignment {lab}", cwd=home, extra=hub)
+        self.run(f"nbgrader fetch_assignment {lab}", cwd=home, extra=hub, home=home)
         fetched = home / lab / f"{lab}.ipynb"
-        fetched.write_text(sample.notebook_text(nbformat.read(fetched, as_version=4)), encoding="utf-8")
-        self.run(f"nbgrader submit {lab}", cwd=home, extra=[*hub, f"--student={student}"])
+        notebook = nbformat.reads(sample.notebook_text(nbformat.read(fetched, as_version=4)), as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution"):
+                cell.source += answer_suffix
+        nbformat.write(notebook, fetched)
+        self.run(f"nbgrader submit {lab}", cwd=home, extra=[*hub, f"--student={student}"], home=home)
 
     def hands_in_a_download(self, lab, student, sample):
         """What a student on Colab does: download the file; the instructor puts it in submitted/<id>/<lab>/."""
@@ -118,7 +126,7 @@ def term(tmp_path_factory):
                                   for lab, release in before.items())
     for lab in course.LABS:
         term.run(f"nbgrader release_assignment {lab}")
-        term.student_submits(lab, "alice", reference_sample(lab))
+        term.student_submits(lab, "alice", reference_sample(lab), ATTACK)
         if lab == "backprop":  # two through the exchange, where feedback waits for hand grading
             term.student_submits(lab, "bob", _sample(lab, BUGGY[lab]))
         term.run(f"nbgrader collect {lab}")
@@ -132,13 +140,14 @@ def term(tmp_path_factory):
     with chromium(tmp_path_factory.mktemp("chromium")) as driver, \
             start_course_jupyterlab(term.root, tmp_path_factory.mktemp("jupyterlab")) as (base, token):
         term.screenshots = hand_grade(driver, base, token, lab, student, grade_id, points, comment, ARTIFACTS)
+        term.grading_page = grading_page_markup(driver)
     term.timings["jupyter lab (formgrader, hand grade)"] = time.perf_counter() - started
     term.after_hand_grade = _scores(term.root, lab, student)
     outputs["regrade"] = term.run(f"./run grade {lab}")
     for lab in course.LABS:
         outputs[f"feedback {lab}"] = term.run(f"./run feedback {lab}")
     term.run("nbgrader release_feedback backprop --student alice")  # README step 6, on the exchange
-    term.run("nbgrader fetch_feedback backprop", cwd=term.homes / "alice",
+    term.run("nbgrader fetch_feedback backprop", cwd=term.homes / "alice", home=term.homes / "alice",
              extra=[f"--course={COURSE_ID}", f"--Exchange.root={term.exchange}", "--student=alice"])
     outputs["export"] = term.run("nbgrader export")
     term.outputs = outputs
@@ -182,11 +191,20 @@ def test_the_autograded_copy_shows_the_students_plot_and_folds_the_data_cell(ter
 def test_the_hand_grade_is_saved_through_the_formgrader_and_survives_a_regrade(term):
     lab, student, grade_id, points, _ = HAND_GRADE
     assert term.after_hand_grade[grade_id] == (None, points)
+    assert term.after_hand_grade["mark_scheme_conclusion"] == (None, 0.0)  # the 0-point task waits for no one
     assert _scores(term.root, lab, student)[grade_id] == (None, points)
     assert [p.name for p in term.screenshots] == ["1-nbgrader-menu.png", "2-manage-assignments.png",
                                                   "3-submissions.png", "4-student-notebooks.png",
                                                   "5-the-students-plot.png", "6-manual-grade.png"]
     assert all(p.stat().st_size > 10_000 for p in term.screenshots)
+
+
+def test_a_script_in_a_written_answer_never_runs_in_the_instructors_formgrader(term):
+    page = term.grading_page
+    assert page["rendered"] > 10 and page["live"] == 0 and page["title"] != "pwned", page
+    graded = nbformat.read(term.root / "autograded" / "alice" / "backprop" / "backprop.ipynb", as_version=4)
+    answer = next(c for c in graded.cells if c.get("id") == "conclusion").source
+    assert "onerror" not in answer and "<iframe>" not in answer and answer.startswith("<div>")
 
 
 def test_feedback_has_the_hand_grade_and_says_not_graded_yet_and_hides_the_hidden_tests(term):
@@ -197,7 +215,9 @@ def test_feedback_has_the_hand_grade_and_says_not_graded_yet_and_hides_the_hidde
     release = nbformat.read(term.root / "release" / lab / f"{lab}.ipynb", as_version=4)
     data_line = max(next(c for c in release.cells if c.get("id") == "embedded_data").source.splitlines(), key=len)
     waiting = (term.root / "feedback" / "bob" / lab / f"{lab}.html").read_text()
-    assert "Not graded yet: 2.0 points" in waiting and "2.0 points not graded yet" in waiting
+    heading = waiting[waiting.index('<a name="conclusion"></a>'):][:400]
+    assert "Not graded yet: 2.0 points" in heading and "2.0 points not graded yet" in waiting
+    assert "0.0 / 0.0" not in waiting  # the mark scheme's 0-point task shows no score
     assert "AssertionError: adam_update" in waiting  # the hidden check's message, without its code
     for lab in course.LABS:
         for student in ("alice", "bob", "carol"):

@@ -8,6 +8,7 @@ the lab's checks call (graders/judging.py): requests go out, plain values come b
 and schema-checked; the first thing out of place ends the session (SessionEnded) and the clean room is killed.
 """
 import base64
+import binascii
 import json
 import os
 import re
@@ -15,6 +16,7 @@ import secrets
 import select
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -22,7 +24,7 @@ from pathlib import Path
 
 from graders import judging
 from graders.sandbox import codec, wire
-from graders.sandbox.server import FIGURE_BYTES
+from graders.sandbox.server import FIGURE_BYTES, FIGURE_PIXELS
 
 GRADERS_DIR = Path(__file__).resolve().parents[1]
 # The only course code a sandbox sees: how to run cells and call functions, never a reference or an expected value.
@@ -44,6 +46,7 @@ STARTUP_SECONDS = 120.0
 OUTPUT_TYPES = {"stream": {"name", "text"}, "error": {"ename", "evalue", "traceback"},
                 "execute_result": {"data", "metadata", "execution_count"}, "display_data": {"data", "metadata"}}
 BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+NOTEBOOK_FIGURES, NOTEBOOK_FIGURE_BYTES = 20, 8 * 1024 ** 2  # figures one autograded copy keeps (base64 bytes)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TEXT_LIMIT = 100_000
 
@@ -278,7 +281,7 @@ def clean_outputs(outputs):
     cleaned = []
     for output in outputs:
         kind = output.get("output_type") if type(output) is dict else None
-        if kind not in OUTPUT_TYPES:
+        if type(kind) is not str or kind not in OUTPUT_TYPES:
             raise SessionEnded(f"sent an output of an unknown kind ({str(kind)[:40]!r})")
         if kind == "stream":
             name = output.get("name")
@@ -308,13 +311,36 @@ def clean_outputs(outputs):
 
 
 def _png(value):
-    """A figure from the sandbox as the grader keeps it: base64 of a PNG of bounded size, nothing else (the
-    formgrader and feedback put it in an <img src="data:…"> as it is)."""
+    """A figure from the sandbox as the grader keeps it: base64 of a PNG of bounded size and pixel count, nothing
+    else (the formgrader and feedback put it in an <img src="data:…"> as it is)."""
     if type(value) is not str or len(value) > 2 * FIGURE_BYTES or not BASE64.fullmatch(value):
         raise SessionEnded("sent a figure that is not base64 of bounded size")
-    if not base64.b64decode(value).startswith(PNG_SIGNATURE):
+    try:
+        png = base64.b64decode(value, validate=True)
+    except binascii.Error:
+        raise SessionEnded("sent a figure that is not valid base64") from None
+    if not png.startswith(PNG_SIGNATURE) or png[12:16] != b"IHDR":
         raise SessionEnded("sent a figure that is not a PNG")
+    width, height = struct.unpack(">II", png[16:24])
+    if width * height > FIGURE_PIXELS:
+        raise SessionEnded(f"sent a figure of {width}x{height} pixels, over {FIGURE_PIXELS}")
     return value
+
+
+def _within_budget(outputs, budget):
+    """The figures of one cell that fit what is left of the notebook's figure budget ([count, bytes] left, updated);
+    the rest become a line saying so. The sandbox bounds them too, but the sandbox is the student's."""
+    kept = []
+    for output in outputs:
+        if output["output_type"] == "display_data":
+            size = len(output["data"]["image/png"])
+            if budget[0] < 1 or budget[1] < size:
+                kept.append({"output_type": "stream", "name": "stdout",
+                             "text": "[a figure is not shown: over the notebook's figure budget]\n"})
+                continue
+            budget[0], budget[1] = budget[0] - 1, budget[1] - size
+        kept.append(output)
+    return kept
 
 
 # --- one submission -----------------------------------------------------------------------------------------
@@ -328,6 +354,7 @@ class Session(judging.Student):
         self.notebook_timeout, self.cell_timeout = notebook_timeout, cell_timeout
         self.where, self.open = "", True
         self.hooks = set()  # trace/profile hooks seen while the checks called the notebook (best-effort, reported)
+        self.figure_budget = [NOTEBOOK_FIGURES, NOTEBOOK_FIGURE_BYTES]  # what the autograded copy may hold
 
     def _deadline(self):
         return min(self.notebook_deadline, time.monotonic() + self.cell_timeout)
@@ -394,7 +421,7 @@ class Session(judging.Student):
         if set(reply) != {"nonce", "outputs"}:
             self._end(f"{self.where} sent a reply of another shape")
         try:
-            return clean_outputs(reply["outputs"])
+            return _within_budget(clean_outputs(reply["outputs"]), self.figure_budget)
         except SessionEnded as exc:
             self._end(f"{self.where} {exc}")
 

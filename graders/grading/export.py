@@ -55,6 +55,8 @@ class LmsCsvExport(ExportPlugin):
             return {**row, "status": NO_SUBMISSION}
         penalty = submission.late_submission_penalty
         row.update(timestamp=submission.timestamp, late_submission_penalty=penalty)
+        if any(notebook.flagged for notebook in submission.notebooks):
+            return {**row, "status": "needs review (see the grade report; clear the flag in the formgrader)"}
         pending = points_to_hand_grade(submission)
         if pending:
             return {**row, "status": f"not graded yet: {pending:g} points to hand-grade"}

@@ -33,7 +33,9 @@ GRADED, NEEDS_REVIEW, REJECTED = "graded", "needs review", "rejected"
 PREFLIGHT_SECONDS = 30.0
 MAX_FILES = 200   # entries in one submission folder
 GLOB = re.compile(r"[*?\[\]]")
-HEX_SECRET = re.compile(r"[0-9a-f]{16,256}")
+# The files nbgrader collect leaves beside a notebook, as nbgrader 0.9.6 writes them.
+EXCHANGE_FILES = {"timestamp.txt": re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})? UTC"),
+                  "submission_secret.txt": re.compile(r"[0-9a-f]{128}")}
 # An answer that stops at what Colab has and the grading environment does not: a module, a shell command.
 MISSING_HERE = re.compile(r"No module named [^\n]{0,200}|shell commands \([^\n]{0,300}?\) are not available while grading")
 
@@ -129,28 +131,24 @@ def _prepare(folder, lab, release, locked_code, graded, staged, tail):
 
 
 def _stage_exchange_files(folder, staged):
-    """What `nbgrader collect` puts beside the notebook goes to nbgrader with it: the submission time
-    (timestamp.txt), which the gradebook and export keep, and the secret (submission_secret.txt) by which
-    `nbgrader release_feedback` names the feedback the student fetches. A file that is not what nbgrader writes is
-    left out, with a note."""
-    from nbgrader.utils import parse_utc
-
-    notes = []
-    for name, valid in (("timestamp.txt", parse_utc), ("submission_secret.txt", HEX_SECRET.fullmatch)):
+    """What `nbgrader collect` puts beside the notebook goes to nbgrader with it, both or neither: the submission
+    time (timestamp.txt), which the gradebook and export keep, and the secret (submission_secret.txt) by which
+    `nbgrader release_feedback` names the feedback the student fetches. Each must be exactly what nbgrader writes;
+    otherwise both are left out, with a note (a student can edit them in their inbound folder)."""
+    texts = {}
+    for name in EXCHANGE_FILES:
         path = folder / name
-        if not path.is_file():
-            continue
-        with open(path, "rb") as handle:
-            text = handle.read(300).decode("utf-8", errors="replace").strip()
-        try:
-            ok = valid(text)
-        except Exception:
-            ok = False
-        if ok:
+        if path.is_file():
+            with open(path, "rb") as handle:
+                texts[name] = handle.read(300).decode("utf-8", errors="replace").strip()
+    if not texts:
+        return []
+    if set(texts) == set(EXCHANGE_FILES) and all(EXCHANGE_FILES[n].fullmatch(t) for n, t in texts.items()):
+        for name, text in texts.items():
             (staged / name).write_text(text)
-        else:
-            notes.append(f"{name} is not what nbgrader writes ({text[:40]!r}): left out")
-    return notes
+        return []
+    return [f"{' and '.join(sorted(texts))} not as nbgrader collect writes them: left out (no submission time; "
+            "feedback goes out as a file)"]
 
 
 def _students(root, lab):
@@ -230,6 +228,10 @@ class Judge:
         except executor.SessionEnded as exc:
             (reasons if checks_left else notes).append(
                 str(exc) if checks_left else f"after the last graded cell, {exc} (no score depends on it)")
+        except Exception as exc:  # the grader's own failure on what this submission sent: what ran so far stands
+            worker.restart()
+            reasons.append(f"the grader failed in {getattr(session, 'where', 'the clean room')} "
+                           f"({type(exc).__name__}: {exc}); the cells after it did not run")
         if session is not None and session.hooks:
             reasons.append(f"a {' and a '.join(sorted(session.hooks))} hook (sys.settrace / sys.setprofile) was active "
                            "while the notebook's functions were checked")
@@ -327,6 +329,7 @@ def _score(root, lab, outcomes, failed):
         outcomes[student].status = NEEDS_REVIEW
         outcomes[student].reasons.append("nbgrader could not score this notebook (see its log); nothing recorded")
     _forget(root, lab, [s for s, o in outcomes.items() if o.status == REJECTED] + failed)
+    nbgrader_steps.settle(root, lab, {s for s, o in outcomes.items() if o.status == NEEDS_REVIEW})
     scores = course.score_table(root, lab)
     for student, outcome in outcomes.items():
         outcome.scores = scores.get(student, {}) if outcome.status != REJECTED else {}

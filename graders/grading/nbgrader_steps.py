@@ -10,6 +10,7 @@ import nbgrader
 from nbgrader import utils
 from nbgrader.apps import NbGraderAPI
 from nbgrader.converters import Autograde, GenerateFeedback
+from nbconvert.filters.markdown import markdown2html
 from nbgrader.preprocessors import CheckCellMetadata, ClearHiddenTests, ClearMarkScheme, Execute, NbGraderPreprocessor
 from sqlalchemy.exc import SAWarning
 from traitlets import Unicode
@@ -17,6 +18,7 @@ from traitlets.config import PyFileConfigLoader
 
 from graders import course
 from graders.course import FAILED_STUDENT
+from graders.grading import safe_html
 
 # templates/feedback/safe.html.j2 extends nbgrader's own feedback template (the folder shares its name, so nbgrader's
 # template_name "feedback" finds both, ours first).
@@ -32,10 +34,12 @@ class ReplayOutputs(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         student = resources["nbgrader"]["student"]
         recorded = json.loads((Path(self.outputs_dir) / f"{student}.json").read_text())
+        count = 0
         for cell in nb.cells:
             if cell.cell_type == "code":
                 cell.outputs = [nbformat.from_dict(o) for o in recorded.get(cell.get("id"), [])]
-                cell.execution_count = None
+                count += cell.get("id") in recorded
+                cell.execution_count = count if cell.get("id") in recorded else None  # the order they ran in
         return nb, resources
 
 
@@ -62,6 +66,21 @@ class FoldHiddenCells(NbGraderPreprocessor):
         if cell.metadata.get("jupyter", {}).get("source_hidden") and utils.is_locked(cell) and not utils.is_grade(cell):
             cell.source = (f"# {cell.metadata.nbgrader.get('grade_id', 'cell')}: {len(cell.source)} characters as "
                            "released, folded here by the grader")
+        return cell, resources
+
+
+class CleanStudentMarkup(NbGraderPreprocessor):
+    """What the formgrader shows is data. nbgrader's grading page renders a cell's markdown as it is, inside the
+    instructor's authenticated Jupyter server, so a script in a written answer would run with the instructor's
+    rights. Every markdown cell the student could write (not a locked one, which is the instructor's) is stored in
+    the autograded copy as its HTML, cleaned (graders/grading/safe_html.py), in one <div> block with no blank line,
+    so a second markdown pass (the formgrader's, the feedback's) keeps it as it is."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "markdown" and not utils.is_locked(cell):
+            cleaned = safe_html.clean(markdown2html(cell.source))
+            lines = [line if line.strip() else "<!-- -->" for line in cleaned.splitlines()]
+            cell.source = "\n".join(["<div>", *lines, "</div>"])
         return cell, resources
 
 
@@ -92,6 +111,22 @@ def _quiet_gradebook():
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=SAWarning, module=r"nbgrader\.")
         yield
+
+
+def settle(root, lab, needs_review):
+    """What the gradebook says after a run, beyond the scores: a submission that needs review is flagged (the
+    formgrader shows the flag; the export leaves its score blank until a person clears it), the others are not; a
+    0-point task (a mark scheme's cell) is not waiting for anyone."""
+    from nbgrader.api import Gradebook
+
+    with _quiet_gradebook(), Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        for submission in gradebook.assignment_submissions(lab):
+            for notebook in submission.notebooks:
+                notebook.flagged = submission.student_id in needs_review
+                for grade in notebook.grades:
+                    if grade.max_score == 0 and grade.manual_score is None:
+                        grade.manual_score, grade.needs_manual_grade = 0.0, False
+        gradebook.db.commit()
 
 
 def _config(root, **overrides):
@@ -131,7 +166,7 @@ def autograde_replayed(root, lab, staging_dir, outputs_dir):
     traits = Autograde.class_traits()
     sanitize = [p for p in traits["sanitize_preprocessors"].default() if p is not CheckCellMetadata]
     grading = [ReplayOutputs if p is Execute else p for p in traits["autograde_preprocessors"].default()
-               if p is not CheckCellMetadata] + [FoldHiddenCells]
+               if p is not CheckCellMetadata] + [FoldHiddenCells, CleanStudentMarkup]
     config = _config(root,
                      CourseDirectory={"submitted_directory": str(Path(staging_dir).relative_to(root))},
                      Autograde={"sanitize_preprocessors": sanitize, "autograde_preprocessors": grading},

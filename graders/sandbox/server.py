@@ -60,6 +60,7 @@ def _check(result, what):
 # The figures a cell draws come back as PNG display outputs, as a notebook's inline backend shows them (the
 # hand-grader reads the plots): a few per cell, each bounded, so a cell's outputs stay well under wire.MAX_FRAME.
 FIGURES_PER_CELL, FIGURE_PIXELS, FIGURE_BYTES = 5, 4_000_000, 1_000_000
+CELL_FIGURE_BYTES = 3_000_000  # a cell's figures together: with its streams, the reply stays under wire.MAX_FRAME
 _drawn = []
 
 
@@ -69,10 +70,12 @@ def _figure_output(figure):
     if not width * height <= FIGURE_PIXELS:
         return _note(f"[a figure of {width:.0f}x{height:.0f} pixels is not shown: over {FIGURE_PIXELS} pixels]")
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    figure.savefig(buffer, format="png", dpi=figure.dpi)  # the pixels counted above, whatever rcParams say
     png = buffer.getvalue()
-    if len(png) > FIGURE_BYTES:
-        return _note(f"[a figure of {len(png)} bytes is not shown: over {FIGURE_BYTES} bytes]")
+    drawn = sum(len(o["data"]["image/png"]) * 3 // 4 for o in _drawn if o["output_type"] == "display_data")
+    if len(png) > min(FIGURE_BYTES, CELL_FIGURE_BYTES - drawn):
+        return _note(f"[a figure of {len(png)} bytes is not shown: over {FIGURE_BYTES} bytes a figure, "
+                     f"{CELL_FIGURE_BYTES} a cell]")
     return {"output_type": "display_data", "metadata": {},
             "data": {"image/png": base64.b64encode(png).decode("ascii"),
                      "text/plain": f"<Figure size {width:.0f}x{height:.0f} with {len(figure.axes)} Axes>"}}
