@@ -529,6 +529,9 @@ def test_the_autograded_copy_keeps_a_students_markdown_as_cleaned_html_the_formg
     assert "<strong>clearly</strong>" in shown and "$v_t$" in shown and "<li>one</li>" in shown
     assert "\n\n" not in stored and stored.startswith("<div>")
     assert cleaned.cells[1].source == "## Task <b>7</b>"  # the instructor's cell as written
+    pasted = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("My plot: ![plot](attachment:image.png)")])
+    shown = markdown2html(CleanStudentMarkup().preprocess(pasted, {})[0].cells[0].source)  # no attachment kept
+    assert "My plot:" in shown and 'alt="plot"' in shown and "attachment:" not in shown
 
 
 def test_the_grader_bounds_figures_itself_by_pixels_and_by_the_notebooks_budget():

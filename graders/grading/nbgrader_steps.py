@@ -1,8 +1,10 @@
 """nbgrader as the engine: its autograde with execution replayed from the sandbox, and redacted, safe feedback."""
 import contextlib
 import json
+import re
 import shutil
 import warnings
+from html import escape
 from pathlib import Path
 
 import nbformat
@@ -20,6 +22,7 @@ from graders import course
 from graders.course import FAILED_STUDENT
 from graders.grading import safe_html
 
+ATTACHMENT = re.compile(r"\(\s*<?attachment:[^)]*\)")
 # templates/feedback/safe.html.j2 extends nbgrader's own feedback template (the folder shares its name, so nbgrader's
 # template_name "feedback" finds both, ours first).
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -78,7 +81,13 @@ class CleanStudentMarkup(NbGraderPreprocessor):
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "markdown" and not utils.is_locked(cell):
-            cleaned = safe_html.clean(markdown2html(cell.source))
+            # a pasted image refers to an attachment, which pre-flight does not keep: shown by its alt text
+            source = ATTACHMENT.sub("(#)", cell.source)
+            try:
+                html = markdown2html(source)
+            except Exception:  # markdown nbconvert cannot render: shown as the text it is
+                html = f"<pre>{escape(source)}</pre>"
+            cleaned = safe_html.clean(html)
             lines = [line if line.strip() else "<!-- -->" for line in cleaned.splitlines()]
             cell.source = "\n".join(["<div>", *lines, "</div>"])
         return cell, resources
