@@ -193,6 +193,8 @@ def test_the_hand_grade_is_saved_through_the_formgrader_and_survives_a_regrade(t
     assert term.after_hand_grade[grade_id] == (None, points)
     assert term.after_hand_grade["mark_scheme_conclusion"] == (None, 0.0)  # the 0-point task waits for no one
     assert _scores(term.root, lab, student)[grade_id] == (None, points)
+    with Gradebook(f"sqlite:///{term.root / 'gradebook.db'}") as gradebook:  # listed for a look again, as nbgrader does
+        assert gradebook.find_grade(grade_id, lab, lab, student).needs_manual_grade
     assert [p.name for p in term.screenshots] == ["1-nbgrader-menu.png", "2-manage-assignments.png",
                                                   "3-submissions.png", "4-student-notebooks.png",
                                                   "5-the-students-plot.png", "6-manual-grade.png"]
