@@ -31,8 +31,7 @@ def demo(args):
         started = time.perf_counter()
         action(root)
         timings[step] = time.perf_counter() - started
-    stale = [lab for lab in course.LABS if (root / "release" / lab / f"{lab}.ipynb").read_bytes()
-             != (args.course / "release" / lab / f"{lab}.ipynb").read_bytes()]
+    stale = [lab for lab in course.LABS if not course.same_release(root / "release", args.course / "release", lab)]
     for lab in course.LABS:
         started = time.perf_counter()
         outcomes = grading.grade(lab, root)

@@ -5,7 +5,6 @@ link → the student → the notebook → the manual score and comment of a writ
 Helpers only (no tests here): start_course_jupyterlab(course_root, work) and hand_grade(driver, ...)."""
 import contextlib
 import json
-import os
 import secrets
 import subprocess
 import sys
@@ -15,18 +14,10 @@ from pathlib import Path
 from selenium.common.exceptions import NoSuchFrameException, StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 
-from chromium import LAB_SETTINGS, free_port, wait
+from chromium import jupyter_env, running_jupyterlab, wait
 
 SERVER_EXTENSION = "nbgrader.server_extensions.formgrader"
 FORMGRADER_IFRAME = "#formgrader-iframe iframe"  # the nbgrader lab extension's tab: an IFrame widget
-
-
-def _jupyter_env(work):
-    """Settings, workspaces, runtime and the user config dir under `work`. JUPYTER_CONFIG_DIR only replaces
-    ~/.jupyter: the venv's etc/jupyter (where pip put nbgrader's server extension config) stays on the path."""
-    return dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(work / "settings"), JUPYTER_CONFIG_DIR=str(work / "config"),
-                JUPYTERLAB_WORKSPACES_DIR=str(work / "workspaces"), JUPYTER_RUNTIME_DIR=str(work / "runtime"),
-                PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
 
 
 def _check_extensions(env, cwd):
@@ -48,40 +39,10 @@ def start_course_jupyterlab(course_root, work):
     """JupyterLab on loopback serving a graded course folder (its gradebook.db, nbgrader_config.py), with nbgrader's
     lab and server extensions on; yields (base_url, token)."""
     course_root, work = Path(course_root).resolve(), Path(work)
-    for name, values in LAB_SETTINGS.items():
-        plugin = work / "settings" / "@jupyterlab" / f"{name}.jupyterlab-settings"
-        plugin.parent.mkdir(parents=True, exist_ok=True)
-        plugin.write_text(json.dumps(values))
     (work / "config").mkdir(parents=True, exist_ok=True)
-    env = _jupyter_env(work)
-    _check_extensions(env, course_root)
-    port, token = free_port(), secrets.token_hex(16)
-    with open(work / "jupyterlab.log", "w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
-             f"--ServerApp.port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={course_root}",
-             "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-            cwd=course_root, env=env, stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-
-        def up():
-            try:
-                return _get_json(base, token, "/formgrader/api/status")["status"]
-            except OSError:
-                if server.poll() is not None:
-                    raise RuntimeError((work / "jupyterlab.log").read_text()) from None
-                return False
-
-        try:
-            wait(up, 90, f"JupyterLab and its formgrader API to answer on {base} (log: {work / 'jupyterlab.log'})")
-            yield base, token
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+    _check_extensions(jupyter_env(work), course_root)
+    with running_jupyterlab(course_root, work, nbgrader=True, ready="/formgrader/api/status") as server:
+        yield server
 
 
 def _get_json(base, token, path):

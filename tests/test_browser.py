@@ -2,13 +2,7 @@
 headless Chromium driven by Selenium through the Run menu. The figures and plots must render and every visible
 check must report ✓. Screenshots are kept in build/artifacts/browser/: <lab>-top.png, <lab>-plot.png, and
 backprop-graph.png (the computational graph, a data-URI image in the markdown)."""
-import json
-import os
-import secrets
 import shutil
-import subprocess
-import sys
-import urllib.request
 
 import nbformat
 import pytest
@@ -16,7 +10,7 @@ from selenium.webdriver.common.by import By
 
 from graders import course
 from graders.samples import reference_sample
-from chromium import LAB_SETTINGS, chromium, free_port, wait
+from chromium import chromium, running_jupyterlab, wait
 from conftest import read_notebook
 
 pytestmark = pytest.mark.browser
@@ -47,39 +41,8 @@ def jupyterlab(tmp_path_factory):
     notebooks.mkdir()
     for lab in course.LABS:
         nbformat.write(reference_sample(lab).notebook(read_notebook("release", lab)), notebooks / f"{lab}.ipynb")
-    for name, values in LAB_SETTINGS.items():
-        plugin = work / "settings" / "@jupyterlab" / f"{name}.jupyterlab-settings"
-        plugin.parent.mkdir(parents=True, exist_ok=True)
-        plugin.write_text(json.dumps(values))
-    # what a student's JupyterLab shows: without the instructor's nbgrader extension
-    (work / "config" / "labconfig").mkdir(parents=True)
-    (work / "config" / "labconfig" / "page_config.json").write_text(
-        json.dumps({"disabledExtensions": {"@jupyter/nbgrader": True}}))
-    port, token = free_port(), secrets.token_hex(16)
-    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(work / "settings"), JUPYTER_CONFIG_DIR=str(work / "config"),
-               JUPYTERLAB_WORKSPACES_DIR=str(work / "workspaces"), JUPYTER_RUNTIME_DIR=str(work / "runtime"))
-    log = open(work / "jupyterlab.log", "w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
-         f"--ServerApp.port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={notebooks}",
-         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-        env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-
-    def up():
-        try:
-            return urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=1).status == 200
-        except OSError:
-            assert server.poll() is None, (work / "jupyterlab.log").read_text()
-            return False
-
-    try:
-        _wait(up, 60, "JupyterLab to answer")
-        yield base, token
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
+    with running_jupyterlab(notebooks, work, nbgrader=False) as server:  # a student's JupyterLab: no nbgrader
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -324,12 +324,12 @@ def _preflight(root, lab, graded, staging, tail):
 
 def _score(root, lab, outcomes, failed):
     """Scores as nbgrader stored them; a student nbgrader could not score is reviewed, and neither they nor a
-    rejected student keep an earlier run's scores."""
+    rejected student keep an earlier run's scores (nbgrader_steps.settle)."""
     for student in failed:
         outcomes[student].status = NEEDS_REVIEW
         outcomes[student].reasons.append("nbgrader could not score this notebook (see its log); nothing recorded")
-    _forget(root, lab, [s for s, o in outcomes.items() if o.status == REJECTED] + failed)
-    nbgrader_steps.settle(root, lab, {s for s, o in outcomes.items() if o.status == NEEDS_REVIEW})
+    nbgrader_steps.settle(root, lab, forget=[s for s, o in outcomes.items() if o.status == REJECTED] + failed,
+                          needs_review={s for s, o in outcomes.items() if o.status == NEEDS_REVIEW})
     scores = course.score_table(root, lab)
     for student, outcome in outcomes.items():
         outcome.scores = scores.get(student, {}) if outcome.status != REJECTED else {}
@@ -351,21 +351,6 @@ def _judge(outcome, reasons, recorded, graded):
             outcome.reasons.append(f"cell {cell_id} called sys.exit()")
     if outcome.reasons:
         outcome.status = NEEDS_REVIEW
-
-
-def _forget(root, lab, students):
-    """A rejected (or unscorable) resubmission must not keep an earlier run's scores in the gradebook and export,
-    nor its graded copy and feedback."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
-        for student in students:
-            try:
-                gradebook.remove_submission(lab, student)
-            except MissingEntry:
-                pass
-            for kept in ("autograded", "feedback"):
-                shutil.rmtree(root / kept / student / lab, ignore_errors=True)
 
 
 def write_csv(path, outcomes, max_scores):

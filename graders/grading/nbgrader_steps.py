@@ -122,13 +122,21 @@ def _quiet_gradebook():
         yield
 
 
-def settle(root, lab, needs_review):
-    """What the gradebook says after a run, beyond the scores: a submission that needs review is flagged (the
-    formgrader shows the flag; the export leaves its score blank until a person clears it), the others are not; a
-    0-point task (a mark scheme's cell) is not waiting for anyone."""
-    from nbgrader.api import Gradebook
+def settle(root, lab, forget, needs_review):
+    """What the gradebook says after a run, beyond the scores, in one session: a student in `forget` (rejected, or
+    not scored) keeps no earlier run's submission, graded copy or feedback; a submission that needs review is
+    flagged (the formgrader shows the flag; the export leaves its score blank until a person clears it), the
+    others are not; a 0-point task (a mark scheme's cell) is not waiting for anyone."""
+    from nbgrader.api import Gradebook, MissingEntry
 
     with _quiet_gradebook(), Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        for student in forget:
+            try:
+                gradebook.remove_submission(lab, student)
+            except MissingEntry:
+                pass
+            for kept in ("autograded", "feedback"):
+                shutil.rmtree(root / kept / student / lab, ignore_errors=True)
         for submission in gradebook.assignment_submissions(lab):
             for notebook in submission.notebooks:
                 notebook.flagged = submission.student_id in needs_review
@@ -161,7 +169,7 @@ def record_lab(root, lab, scratch):
             pass
     shutil.rmtree(scratch, ignore_errors=True)
     course.nbgrader("generate_assignment", lab, "--force", f"--CourseDirectory.release_directory={scratch}", root=root)
-    if (scratch / lab / f"{lab}.ipynb").read_bytes() != (root / "release" / lab / f"{lab}.ipynb").read_bytes():
+    if not course.same_release(scratch, root / "release", lab):
         raise course.CourseError(f"release/{lab} is not what source/{lab} makes: run ./run build and hand out the new "
                                  f"release, or restore source/{lab} to what the students have")
 
