@@ -261,6 +261,20 @@ def test_without_bubblewrap_grading_stops_with_the_install_hint(monkeypatch, tmp
         grading.grade("backprop", tmp_path)
 
 
+def test_a_worker_that_dies_at_start_is_tried_again_then_reported_with_its_log(tmp_path, monkeypatch):
+    """The error names the log and quotes its end; the worker was started twice before giving up."""
+    dies = tmp_path / "python"
+    dies.write_text("#!/bin/sh\necho 'worker: cannot start' >&2\nexit 1\n")
+    dies.chmod(0o755)
+    executor.prepare_matplotlib_cache(tmp_path)  # with the real interpreter; only the worker's start dies
+    monkeypatch.setattr(executor.sys, "executable", str(dies))
+    with pytest.raises(executor.SandboxUnavailable) as raised:
+        executor.Worker("backprop", {}, tmp_path, sandbox=False)
+    log = tmp_path / "worker-backprop-0.log"
+    assert str(log) in str(raised.value) and "worker: cannot start" in str(raised.value)
+    assert log.read_text().count("cannot start") == 2
+
+
 def test_the_probe_looks_for_the_graded_courses_own_files(tmp_path):
     assert str(tmp_path / "gradebook.db") in probe(tmp_path) and "/work/main" not in probe(tmp_path).replace(
         str(course.ROOT), "")

@@ -488,7 +488,18 @@ class Worker:
         self.process = self.control = None
         self.start()
 
-    def start(self):
+    def start(self, attempts=2):
+        """Start the fork server; one that dies before it is ready is started once more (a transient failure of
+        one worker must not stop the class), then SandboxUnavailable with the end of its log."""
+        log_path = self.build_dir / f"worker-{self.lab}-{self.name}.log"
+        for _ in range(attempts):
+            if self._started(log_path):
+                return
+        said = log_path.read_text(errors="replace").strip().splitlines()[-5:] if log_path.exists() else []
+        raise SandboxUnavailable(f"the grading worker did not start (see {log_path})"
+                                 + "".join(f"\n  {line}" for line in said))
+
+    def _started(self, log_path):
         host, server = socket.socketpair()
         if self.sandbox:
             command = [*sandbox_argv(self.code, self.files, self.mpl_seed), sys.executable, "-m",
@@ -499,11 +510,10 @@ class Worker:
             env = {**os.environ, "PYTHONPATH": str(self.code), "MPLCONFIG_SEED": str(self.mpl_seed),
                    "MPLCONFIGDIR": str(self.build_dir / f"mplconfig-run-{self.name}")}
             preexec = None
-        log = open(self.build_dir / f"worker-{self.lab}-{self.name}.log", "ab")
-        self.process = subprocess.Popen(command, stdin=server, stdout=subprocess.DEVNULL, stderr=log, env=env,
-                                        start_new_session=True, preexec_fn=preexec)
+        with open(log_path, "ab") as log:
+            self.process = subprocess.Popen(command, stdin=server, stdout=subprocess.DEVNULL, stderr=log, env=env,
+                                            start_new_session=True, preexec_fn=preexec)
         server.close()
-        log.close()
         self.control = Channel(host, budget=float("inf"))
         try:
             ready = self.control.receive(time.monotonic() + STARTUP_SECONDS)
@@ -511,7 +521,7 @@ class Worker:
             ready = None
         if ready != {"ready": True}:
             self.stop()
-            raise SandboxUnavailable(f"the grading worker did not start (see {log.name})")
+        return ready == {"ready": True}
 
     def open(self, notebook_timeout, cell_timeout):
         """A new clean room and its channel; a worker that does not answer is replaced (once)."""
