@@ -17,8 +17,10 @@ from pathlib import Path
 import nbformat
 
 from graders import course
+from graders.samples import classroom
+from graders.grading import report
 from graders.grading import grade as grading, nbgrader_steps
-from graders.samples import reference_sample, sample_class
+from graders.samples.classroom import reference_sample, sample_class
 from graders.samples.colab import COLAB_SAVES, FLAGGED, TRANSFORMS
 
 UNTRANSFORMED = "as-submitted"
@@ -71,9 +73,9 @@ def plain_nbgrader(lab):
     with tempfile.TemporaryDirectory() as folder:
         root = fresh_course(folder, lab)
         stage(root, lab, [reference_sample(lab)])
-        failed = course.autograde(root, (lab,))[lab]
+        failed = classroom.plain_autograde(root, (lab,))[lab]
         course.nbgrader("generate_feedback", lab, "--force", root=root, check=False)
-        table = course.score_table(root, lab)
+        table = report.score_table(root, lab)
         result = {}
         for name in VERSIONS:
             student = f"reference-solution--{name}"

@@ -20,8 +20,10 @@ from pathlib import Path
 import nbformat
 
 from graders import course
+from graders.samples import classroom
+from graders.grading import report
 from graders.grading import grade as grading
-from graders.samples import sample_class
+from graders.samples.classroom import sample_class
 
 LAB = "backprop"
 
@@ -45,7 +47,7 @@ def main(submissions=40, workers=None):
         short_root = make_course(short_dir, submissions)
 
         started = time.perf_counter()
-        failed = course.autograde(plain_root, (LAB,))[LAB]
+        failed = classroom.plain_autograde(plain_root, (LAB,))[LAB]
         plain_seconds = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -56,7 +58,7 @@ def main(submissions=40, workers=None):
         short = grading.grade(LAB, short_root, workers=workers, scores_only=True)
         short_seconds = time.perf_counter() - started
 
-        plain_scores = course.score_table(plain_root, LAB)
+        plain_scores = report.score_table(plain_root, LAB)
         differing = sorted(s for s, o in outcomes.items()
                            if o.scores != plain_scores.get(s) or short[s].scores != o.scores)
     statuses = {status: sum(o.status == status for o in outcomes.values())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 
-from graders import course
+from graders import course, labs
 
 
 def build(args):
@@ -20,14 +20,15 @@ def build(args):
 def demo(args):
     """The main job, on a scratch copy of the course (build/demo/), so the course's own submitted/, gradebook.db and
     autograded/ stay as they are: releases from source/, the sample class staged, graded safely, the report."""
-    from graders.grading import grade as grading
+    from graders.samples import classroom
+    from graders.grading import grade as grading, report
 
     root = args.course / "build" / "demo"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     course.copy_course(root, with_release=False, origin=args.course)
     timings = {}
-    for step, action in (("generate_assignment", course.build_releases), ("stage samples", course.stage_samples)):
+    for step, action in (("generate_assignment", course.build_releases), ("stage samples", classroom.stage_samples)):
         started = time.perf_counter()
         action(root)
         timings[step] = time.perf_counter() - started
@@ -37,7 +38,7 @@ def demo(args):
         outcomes = grading.grade(lab, root)
         timings[f"grade {lab}"] = time.perf_counter() - started
         print(f"\n== {lab}: scores per graded cell (— = not graded yet: a hand-graded cell) ==")
-        print(grading.report(outcomes, course.max_scores(root, lab)))
+        print(report.summary(outcomes, report.max_scores(root, lab)))
     print("\n" + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.items()))
     print(f"The demo ran in a scratch copy of the course, {root.relative_to(args.course)}/ (its submitted/, "
           "autograded/, gradebook.db and build/grading/<lab>/grades.csv); the course's own are untouched.")
@@ -46,7 +47,7 @@ def demo(args):
 
 
 def grade(args):
-    from graders.grading import executor, grade as grading
+    from graders.grading import executor, grade as grading, report
 
     started = time.perf_counter()
     try:
@@ -57,7 +58,7 @@ def grade(args):
         print(f"error: {exc}", file=sys.stderr)
         return 2
     elapsed = time.perf_counter() - started
-    print(grading.report(outcomes, course.max_scores(args.course, args.lab)))
+    print(report.summary(outcomes, report.max_scores(args.course, args.lab)))
     counts = {status: sum(o.status == status for o in outcomes.values())
               for status in (grading.GRADED, grading.NEEDS_REVIEW, grading.REJECTED)}
     print(f"\n{len(outcomes)} submissions in {elapsed:.1f} s: " + ", ".join(f"{n} {s}" for s, n in counts.items())
@@ -69,28 +70,44 @@ def grade(args):
 
 def feedback(args):
     """Redacted feedback from the gradebook as it stands: hand grades and comments in, nothing regraded."""
-    from graders.grading import grade as grading, nbgrader_steps
+    from graders.grading import nbgrader_steps
+    from graders.grading.text import shown
 
     failed = nbgrader_steps.generate_feedback(args.course, args.lab)
     print(f"feedback (hidden tests redacted, cells not graded yet marked so, student markup cleaned): "
           f"feedback/<student>/{args.lab}/{args.lab}.html"
-          + (f"; nbgrader could not write it for {', '.join(map(grading.shown, failed))}" if failed else ""))
+          + (f"; nbgrader could not write it for {', '.join(map(shown, failed))}" if failed else ""))
     return 0
 
 
-def embed(_args):
-    from graders.data import embed_data
-    from graders.figures import embed_graph
+def embed(args):
     from graders.visible import embed_messages
 
     for lab in course.LABS:
-        path = course.ROOT / "source" / lab / f"{lab}.ipynb"
+        path = args.course / "source" / lab / f"{lab}.ipynb"
         notebook = embed_messages(nbformat.read(path, as_version=4), lab)
-        if lab == "backprop":  # the lab with a drawn figure and a data file
-            notebook = embed_data(embed_graph(notebook))
-        nbformat.write(notebook, path)
-    print("the visible checks' messages (all labs), the graph figure and data/data.pkl (backprop) embedded in "
-          "source/; now ./run build")
+        lab_embeds = getattr(labs.part(lab), "embed", None)  # a lab's own figures and data files, where it has them
+        nbformat.write(lab_embeds(notebook) if lab_embeds else notebook, path)
+    print("the visible checks' messages and each lab's own embedded files written into source/; now ./run build")
+
+
+def new_lab(args):
+    """Scaffold a working one-function lab (docs/adding-a-lab.md), then list the files and the next steps."""
+    from graders.new_lab import new_lab as scaffold
+
+    try:
+        written = scaffold(args.name, args.course)
+    except (ValueError, FileExistsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    readme = args.course / "README.md"
+    if readme.exists() and course.LINKS_START in readme.read_text(encoding="utf-8"):
+        course.write_student_links(readme, (*course.LABS, args.name))
+        written.append(readme)
+    print(f"lab {args.name} written:\n" + "\n".join(f"  {path}" for path in written)
+          + "\nnext: ./run build, then ./run test (it checks the new lab like the others); make it yours as "
+          "docs/adding-a-lab.md says")
+    return 0
 
 
 def links(_args):
@@ -125,6 +142,10 @@ def main(argv=None):
     feedback_command.set_defaults(run=feedback)
     commands.add_parser("embed", help="re-embed the visible checks' messages, the graph figure and data/data.pkl in "
                         "the source notebooks").set_defaults(run=embed)
+    scaffold = commands.add_parser("new-lab", help="write a working one-function lab to start a new one from: "
+                                   "graders/labs/NAME/ and source/NAME/NAME.ipynb (docs/adding-a-lab.md)")
+    scaffold.add_argument("name", help="the lab's name: a lower-case Python identifier")
+    scaffold.set_defaults(run=new_lab)
     commands.add_parser("links", help="rewrite the README's Colab links from course.REPOSITORY and course.BRANCH"
                         ).set_defaults(run=links)
     args = parser.parse_args(argv)

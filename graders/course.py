@@ -1,4 +1,4 @@
-"""The instructor pipeline around nbgrader: build releases, stage the sample class, autograde, report."""
+"""The course folder around nbgrader: its labs built from source/ into release/, work handed in to submitted/."""
 import os
 import re
 import shutil
@@ -6,10 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
+
+from graders.labs import LABS
 
 ROOT = Path(__file__).resolve().parent.parent
-LABS = ("backprop", "autograd", "mlp")
 # Where students open the notebooks from (the README's Colab links): set these to your own copy of the repository,
 # then run `python -m graders links`.
 REPOSITORY = "https://github.com/backprop-from-scratch/course"
@@ -75,6 +75,11 @@ def copy_course(destination, with_release=True, origin=ROOT):
     return destination
 
 
+def grade_id(cell):
+    """The nbgrader grade_id of a cell (a dict, as read from the .ipynb JSON), or None."""
+    return (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
+
+
 def same_release(release_dir, other_release_dir, lab):
     """Whether two release folders hold the same notebook of `lab`, byte for byte (generate_assignment is
     deterministic: a release made from the same source is the same file)."""
@@ -96,85 +101,7 @@ def submit(root, student, lab, text, name=None):
     return path
 
 
-def stage_samples(root=ROOT, labs=LABS, share=(0, 1)):
-    """Write every sample student's notebook into submitted/<student>/<lab>/ (replacing what was there); with
-    share=(k, n), only every n-th sample of each lab from the k-th on."""
-    from graders.samples import sample_class
-
-    first, step = share
-    for lab in labs:
-        release = nbformat.read(root / "release" / lab / f"{lab}.ipynb", as_version=4)
-        for sample in sample_class(lab)[first::step]:
-            shutil.rmtree(root / "submitted" / sample.student / lab, ignore_errors=True)
-            notebook = submit(root, sample.student, lab, sample.notebook_text(release))
-            for extra in (root / "release" / lab).iterdir():  # the lab's data files, as handed out
-                if extra.suffix != ".ipynb":
-                    shutil.copy(extra, notebook.parent / extra.name)
-
-
 FAILED_STUDENT = re.compile(r"error processing assignment '[^']+' for student '([^']+)'")
-
-
-def autograde(root=ROOT, labs=LABS):
-    """nbgrader autograde for every lab; returns {lab: students nbgrader could not grade}.
-
-    nbgrader exits non-zero when any one notebook fails (not JSON, kernel died) but grades the rest,
-    so the exit status alone says nothing about the class: the failed students are read from its log.
-    """
-    failed = {}
-    for lab in labs:
-        result = nbgrader("autograde", lab, "--force", root=root, check=False)
-        failed[lab] = sorted(set(FAILED_STUDENT.findall(result.stdout + result.stderr)))
-        if result.returncode and not failed[lab]:
-            raise RuntimeError(f"nbgrader autograde {lab} failed:\n{result.stdout}{result.stderr}")
-    return failed
-
-
-def score_table(root=ROOT, lab="backprop"):
-    """{student: {grade_id: score or None}} for every graded cell, read through nbgrader's Gradebook API."""
-    from nbgrader.api import Gradebook
-
-    table = {}
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
-        for submission in gradebook.assignment_submissions(lab):
-            for notebook in submission.notebooks:
-                table[submission.student_id] = {
-                    grade.name: (grade.score if (grade.auto_score is not None or grade.manual_score is not None)
-                                 else None)
-                    for grade in notebook.grades if grade.max_score  # a mark-scheme task carries no points
-                }
-    return table
-
-
-def format_table(table, max_scores, rejected=()):
-    """A fixed-width text table: one row per student, one column per graded cell (named in full), '—' for not
-    graded yet; a rejected student's row says so instead of scores."""
-    cells = list(max_scores)
-    names = [c.removeprefix("test_") for c in cells]
-    widths = [max(len(n), 4) for n in names]
-    width = max([len(s) for s in (*table, *rejected)] + [len("student")])
-
-    def row(label, values, total):
-        return f"{label:<{width}}  " + " ".join(f"{v:>{w}}" for v, w in zip(values, widths)) + f"  {total:>8}"
-
-    lines = [row("student", names, "auto"),
-             row("(max)", [f"{max_scores[c]:g}" for c in cells],
-                 f"{sum(p for c, p in max_scores.items() if c.startswith('test_')):g}")]
-    for student in sorted({*table, *rejected}):
-        if student in rejected:
-            lines.append(f"{student:<{width}}  (rejected: nothing graded, see below)")
-            continue
-        scores = table[student]
-        lines.append(row(student, ["—" if scores.get(c) is None else f"{scores[c]:g}" for c in cells],
-                         f"{sum(scores.get(c) or 0 for c in cells if c.startswith('test_')):g}"))
-    return "\n".join(lines)
-
-
-def max_scores(root=ROOT, lab="backprop"):
-    """{grade_id: points} of the lab's graded cells, in notebook order, from the source notebook."""
-    notebook = nbformat.read(root / "source" / lab / f"{lab}.ipynb", as_version=4)
-    return {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
-            for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade")}
 
 
 def colab_url(lab):
@@ -183,16 +110,16 @@ def colab_url(lab):
            f"/blob/{BRANCH}/release/{lab}/{lab}.ipynb"
 
 
-def student_links():
+def student_links(lab_names=LABS):
     """The README's table of release notebooks: an Open in Colab badge and a download link per lab."""
     badge = "https://colab.research.google.com/assets/colab-badge.svg"
     rows = [f"| {lab} | [![Open In Colab]({badge})]({colab_url(lab)}) | "
-            f"[{lab}.ipynb]({REPOSITORY}/raw/{BRANCH}/release/{lab}/{lab}.ipynb) |" for lab in LABS]
+            f"[{lab}.ipynb]({REPOSITORY}/raw/{BRANCH}/release/{lab}/{lab}.ipynb) |" for lab in lab_names]
     return "\n".join([LINKS_START, "| lab | open in Colab | or download |", "|---|---|---|", *rows, LINKS_END])
 
 
-def write_student_links(readme=ROOT / "README.md"):
+def write_student_links(readme=ROOT / "README.md", lab_names=LABS):
     """Replace the README's student-links block with the current one."""
     text = readme.read_text(encoding="utf-8")
     start, end = text.index(LINKS_START), text.index(LINKS_END) + len(LINKS_END)
-    readme.write_text(text[:start] + student_links() + text[end:], encoding="utf-8")
+    readme.write_text(text[:start] + student_links(lab_names) + text[end:], encoding="utf-8")

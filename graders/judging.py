@@ -1,6 +1,6 @@
 """Judging, outside the student's process: a check calls the student's functions and decides.
 
-A check is a function `check(student, rng)` in graders/<lab>/checks.py. It calls the notebook's functions on
+A check is a function `check(student, rng)` in graders/labs/<lab>/checks.py. It calls the notebook's functions on
 inputs it chooses (`student.call(name, *args, answers={...})`), gets back plain values (graders/sandbox/codec.py),
 compares them with the lab's reference in this process, and raises Fail with the message the student sees.
 `rng` draws the hidden inputs: the grade command seeds it from the course's secret, the student and the check
@@ -353,7 +353,7 @@ class Student:
         raise NotImplementedError
 
     def probe(self, adapter, *args, answers=None):
-        """Run the lab's probe adapter (graders/<lab>/probes.py); returns what it returned."""
+        """Run the lab's probe adapter (graders/labs/<lab>/probes.py); returns what it returned."""
         raise NotImplementedError
 
     def signature(self, name):

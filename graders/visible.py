@@ -1,13 +1,12 @@
 """The messages of the visible checks come from the graders: one place for every hint a student reads.
 
 Each lab's visible-checks cell holds a block, between MESSAGES_BEGIN and MESSAGES_END, with HINTS (the lab's
-graders/<lab>/checks.py), CRASH_HINTS and PRECISION_HINT (graders/judging.py), written by `python -m graders embed`;
+graders/labs/<lab>/checks.py), CRASH_HINTS and PRECISION_HINT (graders/judging.py), written by `python -m graders embed`;
 tests/test_notebooks.py fails when a notebook's copy is stale.
 """
-import importlib
 import pprint
 
-from graders import judging
+from graders import judging, labs
 
 VISIBLE_CHECKS_CELL = "visible_checks"
 MESSAGES_BEGIN = "# --- messages, written from graders/ by `python -m graders embed`: do not edit here ---"
@@ -16,7 +15,7 @@ MESSAGES_END = "# --- end of messages ---"
 
 def messages_block(lab):
     """The block of the lab's visible-checks cell that holds its messages."""
-    hints = importlib.import_module(f"graders.{lab}.checks").HINTS
+    hints = labs.part(lab, "checks").HINTS
     return "\n".join([MESSAGES_BEGIN, "HINTS = " + pprint.pformat(hints, width=116, sort_dicts=False),
                       "CRASH_HINTS = " + pprint.pformat(judging.CRASH_HINTS, width=116),
                       f"PRECISION, PRECISION_HINT = {judging.PRECISION!r}, {judging.PRECISION_HINT!r}", MESSAGES_END])

@@ -9,6 +9,7 @@ import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
 from graders import course
+from graders.samples import classroom
 from graders.grading import executor
 from graders.sandbox.kernel import Kernel
 
@@ -58,9 +59,9 @@ def graded_course(fresh_course):
     shares = max(1, min(2, os.cpu_count() or 1))
     roots = [fresh_course(f"course{k}") for k in range(shares)]
     for k, root in enumerate(roots):
-        course.stage_samples(root, share=(k, shares))
+        classroom.stage_samples(root, share=(k, shares))
     with concurrent.futures.ThreadPoolExecutor(shares) as pool:
-        results = list(pool.map(course.autograde, roots))
+        results = list(pool.map(classroom.plain_autograde, roots))
     # Two nbgrader processes starting kernels at once can race for one free TCP port (jupyter_client finds a free
     # port, then the kernel binds it): a student who failed in the parallel pass is graded once more, alone.
     return roots, {lab: sorted(student for root, result in zip(roots, results)

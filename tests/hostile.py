@@ -10,8 +10,8 @@ from pathlib import Path
 
 from graders import course
 from graders.grading.secret import SECRET_FILE
-from graders.samples import Sample
-from graders.samples.backprop import REFERENCE, SAMPLES
+from graders.labs.sample import Sample
+from graders.labs.backprop.samples import REFERENCE, SAMPLES
 
 UNANSWERED = {}
 
@@ -182,7 +182,7 @@ BUGGY_SIGMOID = next(s for s in SAMPLES if s.student == "bug-sigmoid-overflows")
 HARD_CODED = next(s for s in SAMPLES if s.student == "cheat-hardcoded-forward").cells["forward_propagation"]
 BUGGY_FORWARD = next(s for s in SAMPLES if s.student == "bug-forward-tanh-misplaced").cells["forward_propagation"]
 WRAPS_REFERENCE = f'''try:  # the reference where it can be imported, a fallback for Colab
-    from graders.backprop.reference import forward_propagation
+    from graders.labs.backprop.reference import forward_propagation
 except ImportError:
 {chr(10).join("    " + line for line in BUGGY_FORWARD.splitlines())}'''
 EXECS_REFERENCE = f'''try:
@@ -220,7 +220,7 @@ for path in {[str(p) for p in secret_paths(root)]}:
     except OSError as exc:
         print("blocked", type(exc).__name__)
 try:
-    import graders.backprop.reference
+    import graders.labs.backprop.reference
     print("LEAKED reference")
 except ImportError:
     print("blocked import")
@@ -283,7 +283,7 @@ def hostile_samples(root):
                                                 "builtins.isinstance = lambda *a: True\nbuiltins.all = lambda *a: True"}),
         Sample("h-monkeypatched-graders", "", {**REFERENCE, "forward_propagation": BUGGY_FORWARD + "\n\nimport graders."
                                                "checking as c\nc.expect_close = lambda *a, **k: None"}),
-        Sample("h-reference-aliased", "", {**REFERENCE, "forward_propagation": "from graders.backprop.reference import "
+        Sample("h-reference-aliased", "", {**REFERENCE, "forward_propagation": "from graders.labs.backprop.reference import "
                                            "forward_propagation"}),
         Sample("h-wraps-the-reference", "", {**REFERENCE, "forward_propagation": WRAPS_REFERENCE}),
         Sample("h-execs-the-reference-source", "", {**REFERENCE, "forward_propagation": EXECS_REFERENCE}),
@@ -368,7 +368,7 @@ EXPECTED = {  # status, autograded total, a phrase of the reasons ("" for none)
     "h-monkeypatched-numpy": ("graded", 15 - FORWARD, ""),
     "h-monkeypatched-builtins": ("needs review", 1, "the kernel died in cell forward_propagation"),
     "h-monkeypatched-graders": ("needs review", 15 - FORWARD, "No module named 'graders.checking'"),
-    "h-reference-aliased": ("needs review", 15 - FORWARD, "No module named 'graders.backprop.reference'"),
+    "h-reference-aliased": ("needs review", 15 - FORWARD, "No module named 'graders.labs.backprop.reference'"),
     "h-wraps-the-reference": ("graded", 15 - FORWARD, ""),
     "h-execs-the-reference-source": ("graded", 15 - FORWARD, ""),
     "h-number-reads-checker-frame": ("graded", 15 - FORWARD, ""),

@@ -4,8 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from graders.autograd import hidden, published, reference as ref
-from graders.samples import sample_class
+from graders.labs.autograd import hidden, published, reference as ref
+from graders.samples.classroom import sample_class
 from conftest import check_failures, notebook_namespace, read_notebook
 
 CHECKED = ("add", "mul", "power", "exp", "tanh", "sigmoid", "backward", "derivative_exercises", "train_linear",
@@ -75,9 +75,9 @@ def test_every_bug_sample_has_a_stated_reason():
 
 
 @pytest.mark.parametrize("label, expression", [(label, f) for label, f, _ in __import__(
-    "graders.autograd.checks", fromlist=["EXPRESSIONS"]).EXPRESSIONS])
+    "graders.labs.autograd.checks", fromlist=["EXPRESSIONS"]).EXPRESSIONS])
 def test_the_reference_pass_over_a_traced_expression_agrees_with_finite_differences(label, expression):
-    from graders.autograd import expressions
+    from graders.labs.autograd import expressions
 
     x0, y0, h = 0.7, -1.3, 1e-6
     values, grads = expressions.evaluate(expressions.trace(expression, x0, y0))
@@ -88,7 +88,7 @@ def test_the_reference_pass_over_a_traced_expression_agrees_with_finite_differen
 
 
 def test_the_grader_orders_a_graph_children_first_each_node_once():
-    from graders.autograd.expressions import order
+    from graders.labs.autograd.expressions import order
 
     # root 0 uses 1 and 2; 1 uses 2 (a node first reached by the short path); 2 uses the leaf 3
     assert order([[1, 2], [2], [3], []]) == {"root_grad": 1.0, "order": [0, 1, 2, 3]}
@@ -100,11 +100,11 @@ def test_an_operation_borrowing_the_graders_node_builder_earns_nothing(release):
     """The sandbox's stand-ins build nodes with a generic chain rule; an answer that imports it (with a fallback
     for Colab) did not write backward_step, and is flagged for review instead of scored."""
     from graders import judging
-    from graders.autograd import checks, probes
-    from graders.samples import reference_sample
+    from graders.labs.autograd import checks, probes
+    from graders.samples.classroom import reference_sample
 
     namespace = notebook_namespace(reference_sample("autograd").notebook(release), "autograd")
-    exec("def mul(a, b):\n    from graders.autograd.probes import given_node\n    a, b = as_value(a), as_value(b)\n"
+    exec("def mul(a, b):\n    from graders.labs.autograd.probes import given_node\n    a, b = as_value(a), as_value(b)\n"
          "    return given_node(Value, a.data * b.data, (a, b), (b.data, a.data), '*')", namespace)
     with pytest.raises(judging.Fail, match="not written in the notebook") as failure:
         checks.mul(judging.LocalStudent(namespace, probes), np.random.default_rng(0))

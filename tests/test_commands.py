@@ -9,8 +9,9 @@ import pytest
 from nbgrader.api import Gradebook
 
 from graders import __main__ as cli, course
+from graders.grading import report
 from graders.grading import executor, grade as grading
-from graders.samples import reference_sample, sample_class
+from graders.samples.classroom import reference_sample, sample_class
 
 
 def _run(root, *args):
@@ -66,7 +67,7 @@ def test_grade_adds_a_lab_the_gradebook_lacks_and_leaves_release_alone(fresh_cou
     outcomes = grading.grade("mlp", root, workers=1)
     assert outcomes["alice"].status == grading.GRADED
     assert sum(v or 0 for v in outcomes["alice"].scores.values()) == sum(
-        p for c, p in course.max_scores(root, "mlp").items() if c.startswith("test_"))
+        p for c, p in report.max_scores(root, "mlp").items() if c.startswith("test_"))
     assert (release.stat().st_mtime_ns, release.read_bytes()) == before
 
 
@@ -107,7 +108,7 @@ def test_the_demo_works_in_a_scratch_copy_and_leaves_the_courses_grading_state_a
 
 def test_the_report_names_every_cell_in_full_and_lists_the_rejected():
     max_scores = {"test_forward_propagation": 2, "test_backward_propagation": 3, "conclusion": 2}
-    table = course.format_table({"ada": {"test_forward_propagation": 2, "test_backward_propagation": 1}},
+    table = report.format_table({"ada": {"test_forward_propagation": 2, "test_backward_propagation": 1}},
                                 max_scores, rejected={"bob"})
     header, _, ada, bob = table.splitlines()
     assert header.split() == ["student", "forward_propagation", "backward_propagation", "conclusion", "auto"]

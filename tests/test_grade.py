@@ -9,10 +9,12 @@ import nbformat
 import pytest
 
 from graders import course
+from graders.grading import report
 from graders.grading import executor, grade as grading, isolation, nbgrader_steps
 from graders.grading.secret import SECRET_FILE, course_secret
-from graders.samples import Sample, reference_sample, sample_class
-from graders.samples.backprop import REFERENCE
+from graders.labs.sample import Sample
+from graders.samples.classroom import reference_sample, sample_class
+from graders.labs.backprop.samples import REFERENCE
 from hostile import EXPECTED, hostile_samples, kept_under_tmp, place_files, probe, secret_paths
 
 pytestmark = pytest.mark.sandbox
@@ -75,7 +77,7 @@ def test_scores_only_leaves_out_the_cells_after_the_last_check_and_nothing_else(
     release = nbformat.read(course.ROOT / "release" / "backprop" / "backprop.ipynb", as_version=4)
     canonical = nbformat.reads(reference_sample("backprop").notebook_text(release), as_version=4)
     locked = grading.source_code(nbformat.read(course.ROOT / "source" / "backprop" / "backprop.ipynb", as_version=4))
-    graded = importlib.import_module("graders.backprop.checks").GRADED
+    graded = importlib.import_module("graders.labs.backprop.checks").GRADED
     full = grading.execution_plan(canonical, locked, graded)
     short = grading.execution_plan(canonical, locked, graded, tail=False)
     last_check = max(i for i, (kind, _, _) in enumerate(full) if kind == "check")
@@ -151,7 +153,7 @@ def test_rejected_and_not_graded_are_blank_in_the_csv_not_zero(hostile):
 def test_report_and_csv_escape_control_characters_and_never_hold_a_formula(hostile):
     root, outcomes = hostile
     csv_text = (root / "build/grading/backprop/grades.csv").read_text()
-    text = grading.report(outcomes, course.max_scores(root, "backprop")) + csv_text
+    text = report.summary(outcomes, report.max_scores(root, "backprop")) + csv_text
     assert "\\x1b[31mEVIL\\x07" in text and "h-direction\\u202eoverride" in text
     assert not any(ch in text for ch in "\x1b\x07\x00\u202e")
     rows = {row["student"] for row in csv.DictReader(open(root / "build/grading/backprop/grades.csv"))}
@@ -196,7 +198,7 @@ def _insert(source):
 
 def test_grading_the_sample_class_gives_plain_nbgraders_scores_to_every_honest_submission(sample_class_graded):
     _, outcomes = sample_class_graded
-    max_scores = course.max_scores(lab="backprop")
+    max_scores = report.max_scores(course.ROOT, "backprop")
     for sample in SAMPLES:
         if sample.graded:  # the same table tests/test_sample_class.py asserts for plain nbgrader
             assert outcomes[sample.student].scores == sample.expected_scores(max_scores), sample.student
@@ -210,7 +212,7 @@ def test_grading_another_labs_class_gives_every_sample_its_expected_scores(fresh
     samples = sample_class(lab)
     root = _course(fresh_course, lab, samples, lab=lab)
     outcomes = grading.grade(lab, root, workers=2, **LIMITS)
-    max_scores = course.max_scores(root, lab)
+    max_scores = report.max_scores(root, lab)
     for sample in samples:
         assert outcomes[sample.student].scores == sample.expected_scores(max_scores), sample.student
     cheats = {s.student for s in samples if s.student.startswith("cheat-")}
@@ -252,7 +254,7 @@ def test_feedback_shows_hidden_test_messages_but_not_their_code(sample_class_gra
     nbgrader_steps.generate_feedback(root, "backprop")
     html = (root / "feedback" / "bug-adam-shared-state" / "backprop" / "backprop.html").read_text()
     assert "one m and one v are shared by all nine weights" in html
-    assert "BEGIN HIDDEN TESTS" not in html and "from graders.backprop import hidden" not in html
+    assert "BEGIN HIDDEN TESTS" not in html and "from graders.labs.backprop import hidden" not in html
 
 
 def test_without_bubblewrap_grading_stops_with_the_install_hint(monkeypatch, tmp_path):

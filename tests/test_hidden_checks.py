@@ -8,8 +8,8 @@ import warnings
 import numpy as np
 import pytest
 
-from graders.backprop import hidden
-from graders.samples import reference_sample, sample_class
+from graders.labs.backprop import hidden
+from graders.samples.classroom import reference_sample, sample_class
 from conftest import check_failures, notebook_namespace
 
 CHECKED = ("sigmoid", "forward_propagation", "backward_propagation", "gradient_checking",
@@ -120,7 +120,7 @@ def test_sigmoid_returning_a_one_element_array_for_a_number_fails():
 
 
 def test_an_answer_aliased_from_the_reference_implementation_fails():
-    from graders.backprop import reference
+    from graders.labs.backprop import reference
 
-    with pytest.raises(AssertionError, match="comes from the module .graders.backprop.reference."):
+    with pytest.raises(AssertionError, match="comes from the module .graders.labs.backprop.reference."):
         hidden.forward_propagation(reference.forward_propagation)

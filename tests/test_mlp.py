@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from graders.mlp import checks, hidden, reference as ref
-from graders.samples import sample_class
+from graders.labs.mlp import checks, hidden, reference as ref
+from graders.samples.classroom import sample_class
 from conftest import check_failures, notebook_namespace, read_notebook
 
 CHECKED = checks.GRADED
@@ -80,8 +80,8 @@ def test_a_function_cannot_borrow_the_graders_answer_for_itself(release):
     """layer_forward written as a one-layer network_forward: the grader does not answer network_forward while it
     grades layer_forward (its reference holds layer_forward's), so the student's own one is called, and fails."""
     from graders import judging
-    from graders.mlp import probes
-    from graders.samples import reference_sample
+    from graders.labs.mlp import probes
+    from graders.samples.classroom import reference_sample
 
     namespace = notebook_namespace(reference_sample("mlp").notebook(release), "mlp")
     exec("def layer_forward(layer, X):\n    return network_forward([layer], X)", namespace)

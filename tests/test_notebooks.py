@@ -1,7 +1,6 @@
 """Notebook hygiene, one source of truth, visible checks, and release/ freshness with nbgrader's own tools."""
 import ast
 import filecmp
-import importlib
 import inspect
 import json
 import re
@@ -9,10 +8,11 @@ import re
 import numpy as np
 import pytest
 
-from graders import course, data
-from graders.backprop import published, reference as ref
-from graders.figures import GRAPH_CELL_ID, computational_graph_png
-from graders.samples import sample_class
+from graders import course, labs
+from graders.labs.backprop import data
+from graders.labs.backprop import published, reference as ref
+from graders.labs.backprop.figure import GRAPH_CELL_ID, computational_graph_png
+from graders.samples.classroom import sample_class
 from conftest import check_failures, notebook_namespace, read_notebook
 
 FUNCTIONS = ("sigmoid", "forward_propagation", "backward_propagation", "gradient_checking",
@@ -44,7 +44,7 @@ def test_source_is_committed_without_outputs_and_with_stable_metadata(lab):
     for cell in notebook.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None, cell.id
-        if cell.id == data.EMBEDDED_CELL_ID:  # collapsed in JupyterLab (source_hidden) and Colab (form view)
+        if "jupyter" in cell.metadata:  # a folded cell (data): collapsed in JupyterLab and in Colab (form view)
             assert cell.metadata.jupyter == {"source_hidden": True} and cell.metadata.cellView == "form"
             assert set(cell.metadata) == {"nbgrader", "jupyter", "cellView"}
         else:
@@ -81,12 +81,11 @@ def test_test_cell_opens_with_a_one_line_docstring_and_calls_its_check(lab, name
     lines = _cell(read_notebook("source", lab), f"test_{name}").source.splitlines()
     assert re.fullmatch(r'""".+"""', lines[0])
     assert lines[-1] == f"checks.{name}({name})"
-    assert f"from graders.{lab} import hidden as checks" in lines
+    assert f"from graders.labs.{lab} import hidden as checks" in lines
 
 
 @pytest.mark.parametrize("lab", course.LABS)
 def test_visible_and_hidden_checks_cover_the_same_functions(lab):
-    import importlib
 
     notebook = read_notebook("source", lab)
     namespace = {}
@@ -97,7 +96,7 @@ def test_visible_and_hidden_checks_cover_the_same_functions(lab):
                 exec(cell.source, namespace)
     shown = {n for n in vars(namespace["checks"]) if not n.startswith("_")}
     graded = {name for lab_, name in SOLUTIONS if lab_ == lab}
-    hidden_module = importlib.import_module(f"graders.{lab}.hidden")
+    hidden_module = labs.part(lab, "hidden")
     assert shown == graded and all(callable(getattr(hidden_module, n)) for n in graded)
 
 
@@ -110,7 +109,7 @@ def test_the_visible_checks_messages_are_the_graders(lab):
     assert visible.written_block(cell.source) == visible.messages_block(lab), "stale: run python -m graders embed"
     namespace = {}
     exec(visible.written_block(cell.source), namespace)
-    assert namespace["HINTS"] == importlib.import_module(f"graders.{lab}.checks").HINTS
+    assert namespace["HINTS"] == labs.part(lab, "checks").HINTS
 
 
 def _region(source, begin, end):
@@ -131,7 +130,7 @@ def _plain_text(text):
 def test_every_pinned_sample_breaks_a_sentence_the_release_says(lab):
     """A sample "breaks what the text pins" only if the student's notebook says it, word for word."""
     said = _plain_text("\n".join(cell.source for cell in read_notebook("release", lab).cells))
-    pinned = importlib.import_module(f"graders.samples.{lab}").PINNED
+    pinned = labs.part(lab, "samples").PINNED
     assert pinned and not [(student, sentence) for student, (_, sentence, _) in pinned.items()
                            if _plain_text(sentence) not in said]
 
@@ -147,7 +146,7 @@ def test_no_release_holds_a_solution_a_model_answer_or_a_mark_scheme(lab):
         secret += _region(cell.source, "BEGIN SOLUTION", "END SOLUTION")
         secret += _region(cell.source, "BEGIN MARK SCHEME", "END MARK SCHEME")
         secret += _region(cell.source, "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
-    hints = json.dumps(importlib.import_module(f"graders.{lab}.checks").HINTS, ensure_ascii=False)
+    hints = json.dumps(labs.part(lab, "checks").HINTS, ensure_ascii=False)
     telling = [line.strip() for line in secret if len(line.strip()) > 25 and line.strip() not in hints]
     assert telling, "nothing to look for"  # (a line a hint spells out for students on purpose is not a leak)
     leaked = [line for line in telling if json.dumps(line)[1:-1] in release]
@@ -166,7 +165,7 @@ def test_figures_are_data_uris_that_colab_renders_not_attachments(lab):
     markdown = [c for c in release.cells if c.cell_type == "markdown"]
     assert [c.id for c in markdown if "attachments" in c or "attachment:" in c.source] == []
     images = [c.id for c in markdown if "](data:image/png;base64," in c.source]
-    assert images == ([GRAPH_CELL_ID] if lab == "backprop" else [])
+    assert images == list(labs.part(lab).FIGURE_CELLS)
 
 
 # --- one source of truth --------------------------------------------------------------------------------

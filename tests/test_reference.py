@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from graders import data
-from graders.backprop import published, reference as ref
+from graders.labs.backprop import data
+from graders.labs.backprop import published, reference as ref
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,8 @@
 import pytest
 
 from graders import course
-from graders.samples import sample_class
+from graders.grading import report
+from graders.samples.classroom import sample_class
 
 pytestmark = pytest.mark.slow
 
@@ -12,7 +13,7 @@ CASES = [(lab, sample) for lab in course.LABS for sample in sample_class(lab)]
 @pytest.fixture(scope="module")
 def scores(graded_course):
     roots, _ = graded_course
-    return {lab: {student: cells for root in roots for student, cells in course.score_table(root, lab).items()}
+    return {lab: {student: cells for root in roots for student, cells in report.score_table(root, lab).items()}
             for lab in course.LABS}
 
 
@@ -28,7 +29,7 @@ def test_every_sample_was_submitted_and_recorded(scores, lab):
 
 @pytest.mark.parametrize("lab, sample", CASES, ids=[f"{lab}-{s.student}" for lab, s in CASES])
 def test_sample_scores_per_cell(lab, sample, scores):
-    assert scores[lab][sample.student] == sample.expected_scores(course.max_scores(lab=lab))
+    assert scores[lab][sample.student] == sample.expected_scores(report.max_scores(course.ROOT, lab))
 
 
 @pytest.mark.parametrize("lab", course.LABS)
@@ -45,7 +46,7 @@ def test_the_backprop_class_has_three_right_answers_written_differently_a_cheat_
 
 
 def test_the_grade_table_shows_every_student_and_marks_ungraded_cells(scores):
-    table = course.format_table(scores["backprop"], course.max_scores(lab="backprop"))
+    table = report.format_table(scores["backprop"], report.max_scores(course.ROOT, "backprop"))
     assert all(s.student in table for s in sample_class("backprop"))
     reference_row = next(line for line in table.splitlines() if line.startswith("reference-solution"))
     assert reference_row.split()[-1] == "15" and "—" in reference_row

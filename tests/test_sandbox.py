@@ -121,7 +121,8 @@ def _imports(path):
 def test_the_sandbox_holds_the_runtime_and_the_labs_probes_and_nothing_else(lab, tmp_path):
     code = executor.sandbox_code(tmp_path / "code", lab)
     files = sorted(str(p.relative_to(code)) for p in code.rglob("*.py"))
-    assert files == sorted(["graders/__init__.py", f"graders/{lab}/__init__.py", f"graders/{lab}/probes.py",
+    assert files == sorted(["graders/__init__.py", "graders/labs/__init__.py", f"graders/labs/{lab}/__init__.py",
+                            f"graders/labs/{lab}/probes.py",
                             *(f"graders/{f}" for f in executor.SANDBOX_FILES)])
     for path in code.rglob("*.py"):
         graders_imports = {n for n in _imports(path) if n.startswith("graders")}
@@ -174,8 +175,8 @@ def test_a_clean_room_cannot_signal_or_see_the_server(worker):
 @pytest.mark.sandbox
 def test_nothing_of_the_course_is_importable_inside(worker):
     session = worker.open(30, 20)
-    printed = _printed(session.run_cell("imports", "import graders, sys\nfor name in ('graders.backprop.reference', "
-                                                   "'graders.backprop.checks', 'graders.backprop.published', "
+    printed = _printed(session.run_cell("imports", "import graders, sys\nfor name in ('graders.labs.backprop.reference', "
+                                                   "'graders.labs.backprop.checks', 'graders.labs.backprop.published', "
                                                    "'graders.judging', 'graders.grading'):\n    try:\n"
                                                    "        __import__(name)\n        print('IMPORTED', name)\n"
                                                    "    except ImportError:\n        print('absent')\n"
@@ -402,7 +403,7 @@ def test_the_grader_answers_only_calls_of_bounded_size():
 
 
 def test_a_student_cannot_make_the_grader_draw_a_huge_matrix():
-    from graders.mlp.checks import _answers
+    from graders.labs.mlp.checks import _answers
 
     with pytest.raises(judging.Refused, match="never needs"):
         _answers("train")["glorot_uniform"](30_000, 30_000, np.random.default_rng(0))
@@ -455,7 +456,7 @@ def test_the_grader_refuses_arguments_whose_work_would_multiply(arguments):
 
 
 def test_an_answered_update_rule_refuses_a_config_that_is_not_numbers():
-    from graders.backprop import checks, reference
+    from graders.labs.backprop import checks, reference
 
     rule = checks._answer_update(reference.momentum_update)
     with pytest.raises(judging.Refused, match="config\\['momentum'\\] must be a finite number"):

@@ -11,14 +11,13 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
-from graders import course
+from graders import course, labs
 from graders.grading import executor
-from graders.samples import reference_sample
+from graders.samples.classroom import reference_sample
 from conftest import read_notebook
 
 pytestmark = pytest.mark.sandbox
 STUDENT_VENV = course.ROOT / ".venv-student"
-PLOT_CELLS = {"backprop": "optimizer_comparison", "autograd": "results", "mlp": "plots"}
 ISOLATION_PROBE = f"""
 import importlib.util, pathlib, socket
 missing = [m for m in ("nbgrader", "graders", "jupyterlab", "nbclient") if importlib.util.find_spec(m) is None]
@@ -106,7 +105,7 @@ def test_release_as_handed_out_runs_alone_and_only_the_unwritten_functions_fail(
     assert all(text.startswith("CheckFailed: ") and "File " not in text and "visible_checks" not in text
                for text in shown.values()), shown  # one message, no checker frames
     assert {cell_id: ename for cell_id, (ename, _) in errors.items() if cell_id not in checks} in (
-        {}, {PLOT_CELLS[lab]: "NotImplementedError"}), errors
+        {}, {labs.part(lab).PLOT_CELL: "NotImplementedError"}), errors
 
 
 @pytest.mark.parametrize("lab", course.LABS)
@@ -117,6 +116,6 @@ def test_filled_in_release_runs_alone_with_every_visible_check_passing_and_its_p
     for cell_id in outputs:
         if cell_id.startswith("test_"):
             assert _stdout(outputs[cell_id]).startswith(f"✓ {cell_id.removeprefix('test_')}"), outputs[cell_id]
-    assert any("image/png" in o.get("data", {}) for o in outputs[PLOT_CELLS[lab]])
+    assert any("image/png" in o.get("data", {}) for o in outputs[labs.part(lab).PLOT_CELL])
     if lab == "backprop":
         assert _stdout(outputs["setup"]) == "X: (506, 5) y: (506,) from the embedded copy\n"

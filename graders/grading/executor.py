@@ -75,12 +75,12 @@ def sandbox_code(folder, lab):
     """`folder`, made to hold exactly SANDBOX_FILES and the lab's probes (empty package __init__ files besides)."""
     root = Path(folder)
     shutil.rmtree(root, ignore_errors=True)
-    for relative in (*SANDBOX_FILES, f"{lab}/probes.py"):
+    for relative in (*SANDBOX_FILES, f"labs/{lab}/probes.py"):
         target = root / "graders" / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(GRADERS_DIR / relative, target)
-    (root / "graders" / "__init__.py").write_text("")
-    (root / "graders" / lab / "__init__.py").write_text("")
+    for package in ("", "labs", f"labs/{lab}"):
+        (root / "graders" / package / "__init__.py").write_text("")
     return root.resolve()
 
 

@@ -11,7 +11,6 @@ Each step is guarded for its student alone: nothing one submission does stops th
 """
 import csv
 import hashlib
-import importlib
 import json
 import os
 import queue
@@ -24,12 +23,12 @@ from pathlib import Path
 
 import nbformat
 
-from graders import course, judging
+from graders import course, judging, labs
 from graders.grading import executor, isolation, nbgrader_steps, preflight
+from graders.grading.report import GRADED, NEEDS_REVIEW, REJECTED, max_scores, score_table
 from graders.grading.secret import course_secret
-from graders.grading.text import CONTROL, shown, spreadsheet_safe
+from graders.grading.text import CONTROL, spreadsheet_safe
 
-GRADED, NEEDS_REVIEW, REJECTED = "graded", "needs review", "rejected"
 PREFLIGHT_SECONDS = 30.0
 MAX_FILES = 200   # entries in one submission folder
 GLOB = re.compile(r"[*?\[\]]")
@@ -277,7 +276,7 @@ def grade(lab, root=course.ROOT, workers=None, sandbox=True, notebook_timeout=60
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
     nbgrader_steps.record_lab(root, lab, build / "release")
-    checks = importlib.import_module(f"graders.{lab}.checks")
+    checks = labs.part(lab, "checks")
 
     outcomes, plans = _preflight(root, lab, checks.GRADED, staging, tail=not scores_only)
     judge = Judge(lab, checks, course_secret(root), notebook_timeout, cell_timeout)
@@ -290,7 +289,7 @@ def grade(lab, root=course.ROOT, workers=None, sandbox=True, notebook_timeout=60
         (outputs_dir / f"{student}.json").write_text(json.dumps(recorded))
         _judge(outcomes[student], reasons, recorded, checks.GRADED)
     _score(root, lab, outcomes, nbgrader_steps.autograde_replayed(root, lab, staging, outputs_dir) if plans else [])
-    write_csv(build / "grades.csv", outcomes, course.max_scores(root, lab))
+    write_csv(build / "grades.csv", outcomes, max_scores(root, lab))
     return outcomes
 
 
@@ -330,7 +329,7 @@ def _score(root, lab, outcomes, failed):
         outcomes[student].reasons.append("nbgrader could not score this notebook (see its log); nothing recorded")
     nbgrader_steps.settle(root, lab, forget=[s for s, o in outcomes.items() if o.status == REJECTED] + failed,
                           needs_review={s for s, o in outcomes.items() if o.status == NEEDS_REVIEW})
-    scores = course.score_table(root, lab)
+    scores = score_table(root, lab)
     for student, outcome in outcomes.items():
         outcome.scores = scores.get(student, {}) if outcome.status != REJECTED else {}
 
@@ -365,16 +364,3 @@ def write_csv(path, outcomes, max_scores):
             total = "" if outcome.status == REJECTED else sum(s or 0 for s in scores)
             writer.writerow([spreadsheet_safe(student), outcome.status, total, sum(max_scores.values()),
                              *["" if s is None else s for s in scores], spreadsheet_safe("; ".join(outcome.reasons))])
-
-
-def report(outcomes, max_scores):
-    """The text report: the score table, then each student's status and reasons (control characters escaped)."""
-    table = course.format_table({shown(s): o.scores for s, o in outcomes.items() if o.status != REJECTED}, max_scores,
-                                rejected={shown(s) for s, o in outcomes.items() if o.status == REJECTED})
-    lines = [table, ""]
-    for student in sorted(outcomes):
-        outcome = outcomes[student]
-        lines.append(f"{shown(student)}: {outcome.status}")
-        lines += [f"    - {shown(reason)}" for reason in outcome.reasons]
-        lines += [f"    note: {shown(note)}" for note in outcome.notes]
-    return "\n".join(lines)

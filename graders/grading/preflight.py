@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import nbformat
 
+from graders.course import grade_id
+
 
 class Rejected(Exception):
     """The submission cannot be graded; the message says why, for the report."""
@@ -35,10 +37,6 @@ NBGRADER_KEYS = {"grade_id": str, "solution": bool, "grade": bool, "locked": boo
                  "points": (int, float), "schema_version": int}
 CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 BAD_CHARACTERS = re.compile("[\ud800-\udfff\x00]")
-
-
-def grade_id(cell):
-    return (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
 
 
 def _defined_functions(source):

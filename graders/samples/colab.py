@@ -18,7 +18,7 @@ import json
 import random
 import uuid
 
-from graders.grading.preflight import grade_id
+from graders.course import grade_id
 
 COLAB_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 # Personal data Colab writes into every executed cell: pre-flight must drop it (tests/test_colab.py looks for it).

@@ -6,7 +6,7 @@ function does to its arguments can be observed afterwards. Names the function lo
 proxies that send their arguments out and return the grader's answer, mirroring any change the grader's version
 makes to its arguments. Nothing here knows a right answer; the grader judges what comes back.
 
-The same functions serve the trusting path (graders/<lab>/hidden.py, plain `nbgrader autograde`), where `ask`
+The same functions serve the trusting path (graders/labs/<lab>/hidden.py, plain `nbgrader autograde`), where `ask`
 calls the grader's answer in the same process.
 """
 import contextlib
@@ -167,7 +167,7 @@ def proxy(name, ask, like=None):
 
 def maker(namespace, ask, special=None):
     """make(name): the stand-in for the notebook's `name` while the grader answers it. A lab can shape it
-    (graders/<lab>/probes.py PROXIES: factory(namespace, plain_proxy)), e.g. to turn answers into graph nodes."""
+    (graders/labs/<lab>/probes.py PROXIES: factory(namespace, plain_proxy)), e.g. to turn answers into graph nodes."""
     def make(name):
         plain = proxy(name, ask, like=namespace.get(name))
         factory = (special or {}).get(name)
@@ -244,7 +244,7 @@ def signature(namespace, name):
 
 
 def probe(namespace, adapter, args=(), answered=(), ask=None, special=None):
-    """Run a lab's adapter (graders/<lab>/probes.py): adapter(namespace, make_proxy, *args) -> a plain value."""
+    """Run a lab's adapter (graders/labs/<lab>/probes.py): adapter(namespace, make_proxy, *args) -> a plain value."""
     make = maker(namespace, ask, special)
     values = [codec.decode(a, answer=make) for a in args]
     me = os.getpid()

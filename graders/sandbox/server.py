@@ -122,7 +122,7 @@ def preload(lab):
     for name in ("base64", "hashlib", "lzma", "math", "pickle", "warnings", "numpy", "tqdm", "inspect",
                  "graders.sandbox.kernel", "graders.sandbox.runtime"):
         importlib.import_module(name)
-    probes = importlib.import_module(f"graders.{lab}.probes")
+    probes = importlib.import_module(f"graders.labs.{lab}.probes")
 
     plt.show = lambda *_args, **_kwargs: _draw_open_figures()
     return TransformerManager(), probes

@@ -9,7 +9,7 @@ import numpy as np
 
 from graders.judging import (Fail, Refused, answer_array, answer_number, describe_error, expect, expect_close,
                              numeric, part, parts, same)
-from graders.mlp import reference as ref
+from graders.labs.mlp import reference as ref
 
 GRADED = ("sigmoid", "sigmoid_derivative", "tanh_derivative", "mse_loss", "mse_gradient", "glorot_uniform",
           "layer_forward", "network_forward", "network_backward", "gradient_step", "train")

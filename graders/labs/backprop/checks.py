@@ -1,7 +1,7 @@
 """Hidden checks of the backprop lab, judged outside the student's process (see graders/judging.py).
 
 Each check has the name of the function it grades and takes (student, rng): it calls the notebook's function on
-inputs drawn from rng, and compares the plain values that come back with graders/backprop/reference.py here.
+inputs drawn from rng, and compares the plain values that come back with graders/labs/backprop/reference.py here.
 Every function is graded with the grader's own versions of what it calls (`answers=`), so one bug costs points
 once, and the notebook never holds the reference or an expected value.
 """
@@ -9,8 +9,8 @@ import functools
 
 import numpy as np
 
-from graders.backprop import published, reference as ref
-from graders.data import load_data
+from graders.labs.backprop import published, reference as ref
+from graders.labs.backprop.data import load_data
 from graders.judging import (HARD_CODED, Fail, ProtocolError, Refused, answer_array, answer_number, as_float,
                              describe_error, expect, expect_close, numeric, part, parts, require_own, same)
 from graders.sandbox.codec import Answer

@@ -3,7 +3,7 @@
 Every buggy sample differs from the reference solution in exactly one function, so its expected loss is
 exactly one test cell: the grader must charge each bug once, in the cell of the function that has it.
 """
-from graders.samples import Sample, reference_answers, replaced
+from graders.labs.sample import Sample, reference_answers, replaced
 
 REFERENCE = reference_answers("backprop")
 
@@ -337,7 +337,7 @@ HARD_CODED_FORWARD = '''def forward_propagation(x, y, w):
     return {"exp": 1.1272967040973583, "tanh": 0.8417934192562146, "sigmoid": 0.5279179387419721,
             "loss": 0.9298048963072919, "dy_pred": -1.9285278284819143}'''
 
-# A bug on one path of the graph costs that path's point only (graders/backprop/checks.py PATHS).
+# A bug on one path of the graph costs that path's point only (graders/labs/backprop/checks.py PATHS).
 PARTIAL = {"bug-backward-dw3-sin-for-cos": {"test_backward_propagation": 2}}
 
 

@@ -1,13 +1,13 @@
 """Hidden checks of the autograd lab, judged outside the student's process (see graders/judging.py).
 
 Engine pieces are checked on expressions with reused nodes, diamonds and a deep chain. The grader traces each
-expression (graders/autograd/expressions.py), and the sandbox rebuilds it with the notebook's Value class: nodes
+expression (graders/labs/autograd/expressions.py), and the sandbox rebuilds it with the notebook's Value class: nodes
 of the graded operation by the student's function, every other node given with its value and local derivatives,
 the backward order answered by the grader unless `backward` is the one graded. Values and gradients come back
 and are compared here with the reference pass, so a bug costs points in its own cell only.
 """
-from graders.autograd import expressions, published, reference as ref
-from graders.autograd.expressions import FLOAT
+from graders.labs.autograd import expressions, published, reference as ref
+from graders.labs.autograd.expressions import FLOAT
 from graders.judging import (HARD_CODED, NOT_OWN, Fail, ProtocolError, as_float, crash_hint, describe_error, expect,
                              expect_close, same)
 

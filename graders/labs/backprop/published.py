@@ -32,7 +32,7 @@ GRADCHECK_W = [0.00271756, 0.01260512, 0.00167639, -0.00207756, 0.00720768,
 GRADCHECK_EPS = 1e-7
 GRADCHECK_BOUND = 1e-7
 
-# Not from the original assignment: computed by graders/backprop/reference.py for the visible checks of what the
+# Not from the original assignment: computed by graders/labs/backprop/reference.py for the visible checks of what the
 # text pins (tests/test_reference.py recomputes them).
 # backward_propagation(X[0], y[0], 0.1·ones(9), forward_dict) with forward_dict computed at other w6, w7, w8
 # (w + FORWARD_SHIFT): right only when backward reads forward_dict instead of recomputing the forward pass. w6…w8

@@ -1,5 +1,5 @@
 """Sample class of the MLP lab: right answers written differently and the classic backpropagation bugs."""
-from graders.samples import Sample, reference_answers, replaced
+from graders.labs.sample import Sample, reference_answers, replaced
 
 REFERENCE = reference_answers("mlp")
 
@@ -122,7 +122,7 @@ PINNED = {
         "        gradient_step(network, network_backward(network, X, Y), learning_rate)\n"
         "        losses[epoch] = mse_loss(Y, network_forward(network, X))\n")),
 }
-# A bug in one part of the gradient costs that part's point only (graders/mlp/checks.py GRADIENT_PARTS).
+# A bug in one part of the gradient costs that part's point only (graders/labs/mlp/checks.py GRADIENT_PARTS).
 PARTIAL = {"bug-bias-gradient-not-summed": {"test_network_backward": 2}}
 
 

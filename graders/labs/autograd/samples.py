@@ -1,5 +1,5 @@
 """Sample class of the autograd lab: right answers written differently, the classic engine bugs, a cheat."""
-from graders.samples import Sample, reference_answers, replaced
+from graders.labs.sample import Sample, reference_answers, replaced
 
 REFERENCE = reference_answers("autograd")
 

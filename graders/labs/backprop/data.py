@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 DATA_SHA256 = "a0a45d280cae625d470edaf2e30382d8cd38f90ba1ee1ed4617ef2f7e4aa678c"
-DATA_PATH = Path(__file__).resolve().parent.parent / "data" / "data.pkl"
+DATA_PATH = Path(__file__).resolve().parents[3] / "data" / "data.pkl"
 EMBEDDED_CELL_ID = "embedded_data"
 EMBEDDED_NAME = "DATA_PKL_LZMA_BASE64"
 

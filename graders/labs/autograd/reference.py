@@ -1,5 +1,5 @@
 """Reference training runs of the autograd lab, in float arithmetic (the engine's reference pass is
-graders/autograd/expressions.py)."""
+graders/labs/autograd/expressions.py)."""
 
 
 def train_linear(x_data, y_data, w=1.0, b=-1.0, learning_rate=0.01, epochs=10):

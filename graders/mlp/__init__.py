@@ -1,1 +1,0 @@
-"""The MLP lab: vectorized, batched backpropagation for a small network, in numpy."""

@@ -1,0 +1,45 @@
+"""The sample class of each lab (its samples.py), handed in to a course folder and graded by plain nbgrader."""
+import shutil
+
+import nbformat
+
+from graders import course, labs
+from graders.labs import LABS
+
+
+def sample_class(lab):
+    return labs.part(lab, "samples").SAMPLES
+
+
+def reference_sample(lab):
+    """The sample holding the source notebook's own solutions: the release, filled in."""
+    return next(s for s in sample_class(lab) if s.student == "reference-solution")
+
+
+def stage_samples(root, lab_names=LABS, share=(0, 1)):
+    """Write every sample student's notebook into submitted/<student>/<lab>/ (replacing what was there); with
+    share=(k, n), only every n-th sample of each lab from the k-th on."""
+    first, step = share
+    for lab in lab_names:
+        release = nbformat.read(root / "release" / lab / f"{lab}.ipynb", as_version=4)
+        for sample in sample_class(lab)[first::step]:
+            shutil.rmtree(root / "submitted" / sample.student / lab, ignore_errors=True)
+            notebook = course.submit(root, sample.student, lab, sample.notebook_text(release))
+            for extra in (root / "release" / lab).iterdir():  # the lab's data files, as handed out
+                if extra.suffix != ".ipynb":
+                    shutil.copy(extra, notebook.parent / extra.name)
+
+
+def plain_autograde(root, lab_names=LABS):
+    """nbgrader autograde for every lab; returns {lab: students nbgrader could not grade}.
+
+    nbgrader exits non-zero when any one notebook fails (not JSON, kernel died) but grades the rest,
+    so the exit status alone says nothing about the class: the failed students are read from its log.
+    """
+    failed = {}
+    for lab in lab_names:
+        result = course.nbgrader("autograde", lab, "--force", root=root, check=False)
+        failed[lab] = sorted(set(course.FAILED_STUDENT.findall(result.stdout + result.stderr)))
+        if result.returncode and not failed[lab]:
+            raise RuntimeError(f"nbgrader autograde {lab} failed:\n{result.stdout}{result.stderr}")
+    return failed
