@@ -8,6 +8,7 @@ scores and status compared, feedback written for all; and, as the baseline, what
 --samples N takes the first N samples of each lab (CI runs it small: tests/test_benchmarks.py).
 Exit status 1 when any cell was scored differently or any status changed where it must not.
 """
+
 import argparse
 import sys
 import tempfile
@@ -79,8 +80,11 @@ def plain_nbgrader(lab):
         result = {}
         for name in VERSIONS:
             student = f"reference-solution--{name}"
-            points = None if student in failed or student not in table else sum(
-                v or 0 for c, v in table[student].items() if c.startswith("test_"))
+            points = (
+                None
+                if student in failed or student not in table
+                else sum(v or 0 for c, v in table[student].items() if c.startswith("test_"))
+            )
             result[name] = (points, (root / "feedback" / student / lab / f"{lab}.html").is_file())
     return result
 
@@ -92,21 +96,27 @@ def main(argv):
     args = parser.parse_args(argv)
     faults = 0
     for lab in args.labs:
-        samples = [s for s in sample_class(lab) if s.damage is None][:args.samples]
+        samples = [s for s in sample_class(lab) if s.damage is None][: args.samples]
         rows, (grading_seconds, feedback_seconds), count = round_trip(lab, samples)
         baseline = plain_nbgrader(lab)
-        print(f"\n{lab}: {count} submissions, graded in {grading_seconds:.1f} s (grade command, sandbox), "
-              f"feedback in {feedback_seconds:.1f} s")
-        print(f"  {'transform':<32} {'samples':>7} {'cells':>6} {'differ':>6} {'status':>6} {'feedback':>8}"
-              f"   plain nbgrader, reference: points, feedback")
+        print(
+            f"\n{lab}: {count} submissions, graded in {grading_seconds:.1f} s (grade command, sandbox), "
+            f"feedback in {feedback_seconds:.1f} s"
+        )
+        print(
+            f"  {'transform':<32} {'samples':>7} {'cells':>6} {'differ':>6} {'status':>6} {'feedback':>8}"
+            f"   plain nbgrader, reference: points, feedback"
+        )
         points, page = baseline[UNTRANSFORMED]
         print(f"  {UNTRANSFORMED:<32} {'':>7} {'':>6} {'':>6} {'':>6} {'':>8}   {points}, {'yes' if page else 'no'}")
         for name, (count_samples, compared, differing, changed, written) in rows.items():
             family = "colab" if name in COLAB_SAVES else "student"
             points, page = baseline[name]
-            print(f"  {name:<32} {count_samples:>7} {compared:>6} {differing:>6} {changed:>6} "
-                  f"{written:>4}/{count_samples:<3}   {points if points is not None else 'not graded'}, "
-                  f"{'yes' if page else 'no'}   ({family})")
+            print(
+                f"  {name:<32} {count_samples:>7} {compared:>6} {differing:>6} {changed:>6} "
+                f"{written:>4}/{count_samples:<3}   {points if points is not None else 'not graded'}, "
+                f"{'yes' if page else 'no'}   ({family})"
+            )
             faults += differing + changed + (count_samples - written)
     print(f"\nfaults (cells scored differently, statuses changed, feedback missing): {faults}")
     return 1 if faults else 0

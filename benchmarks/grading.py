@@ -11,6 +11,7 @@ command runs once more with --scores-only (the cells after the last graded one, 
 out): the difference is what showing the hand-grader the student's plots costs.
 Exit status 1 when any cell was scored differently. CI runs it at 6 submissions (tests/test_benchmarks.py).
 """
+
 import os
 import sys
 import tempfile
@@ -41,8 +42,11 @@ def make_course(folder, submissions):
 
 def main(submissions=40, workers=None):
     submissions, workers = int(submissions), int(workers) if workers else os.cpu_count()
-    with tempfile.TemporaryDirectory() as plain_dir, tempfile.TemporaryDirectory() as ours_dir, \
-            tempfile.TemporaryDirectory() as short_dir:
+    with (
+        tempfile.TemporaryDirectory() as plain_dir,
+        tempfile.TemporaryDirectory() as ours_dir,
+        tempfile.TemporaryDirectory() as short_dir,
+    ):
         plain_root, ours_root = make_course(plain_dir, submissions), make_course(ours_dir, submissions)
         short_root = make_course(short_dir, submissions)
 
@@ -59,23 +63,32 @@ def main(submissions=40, workers=None):
         short_seconds = time.perf_counter() - started
 
         plain_scores = report.score_table(plain_root, LAB)
-        differing = sorted(s for s, o in outcomes.items()
-                           if o.scores != plain_scores.get(s) or short[s].scores != o.scores)
-    statuses = {status: sum(o.status == status for o in outcomes.values())
-                for status in (grading.GRADED, grading.NEEDS_REVIEW, grading.REJECTED)}
+        differing = sorted(
+            s for s, o in outcomes.items() if o.scores != plain_scores.get(s) or short[s].scores != o.scores
+        )
+    statuses = {
+        status: sum(o.status == status for o in outcomes.values())
+        for status in (grading.GRADED, grading.NEEDS_REVIEW, grading.REJECTED)
+    }
     parts = {}
     for outcome in outcomes.values():
         for part, seconds in outcome.seconds.items():
             parts[part] = parts.get(part, 0.0) + seconds
     print(f"{submissions} {LAB} submissions on {os.cpu_count()} cores")
-    print(f"  plain nbgrader autograde        {plain_seconds:7.1f} s   {plain_seconds / submissions:6.3f} s/submission"
-          f"   ({len(failed)} it could not grade)")
-    print(f"  graders grade ({workers} workers, sandbox) {ours_seconds:7.1f} s   {ours_seconds / submissions:6.3f} "
-          f"s/submission   {statuses}")
+    print(
+        f"  plain nbgrader autograde        {plain_seconds:7.1f} s   {plain_seconds / submissions:6.3f} s/submission"
+        f"   ({len(failed)} it could not grade)"
+    )
+    print(
+        f"  graders grade ({workers} workers, sandbox) {ours_seconds:7.1f} s   {ours_seconds / submissions:6.3f} "
+        f"s/submission   {statuses}"
+    )
     print(f"  ratio                           {plain_seconds / ours_seconds:7.1f}x faster")
-    print(f"  graders grade --scores-only     {short_seconds:7.1f} s   {short_seconds / submissions:6.3f} s/submission"
-          f"   (running the cells after the last check, for the plots, costs "
-          f"{(ours_seconds - short_seconds) / submissions:.3f} s/submission)")
+    print(
+        f"  graders grade --scores-only     {short_seconds:7.1f} s   {short_seconds / submissions:6.3f} s/submission"
+        f"   (running the cells after the last check, for the plots, costs "
+        f"{(ours_seconds - short_seconds) / submissions:.3f} s/submission)"
+    )
     print("  grade command, per submission (summed over workers, not wall time of the batch):")
     for part, seconds in parts.items():
         print(f"    {part:<22} {seconds / submissions:6.3f} s")

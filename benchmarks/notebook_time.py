@@ -3,6 +3,7 @@
 Reports the kernel start and the time of all cells (the figure the backprop issue's ≤ 3 s target is about),
 median over the repeats, and the slowest cells. Not a test: timings vary with the machine.
 """
+
 import statistics
 import sys
 import time
@@ -15,8 +16,9 @@ from graders.course import ROOT
 
 def run_once(path):
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, timeout=120, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
     started = time.perf_counter()
     cell_times = {}
     with client.setup_kernel():
@@ -40,7 +42,9 @@ def main(lab="backprop", repeats=5):
     per_cell = {cell: statistics.median(run[1][cell] for run in runs) for cell in runs[0][1]}
     print(f"{lab}: {len(runs)} runs of the reference solution (source notebook, hidden tests included)")
     print(f"  kernel start        median {statistics.median(starts):.2f} s")
-    print(f"  all cells           median {statistics.median(totals):.2f} s   (min {min(totals):.2f}, max {max(totals):.2f})")
+    print(
+        f"  all cells           median {statistics.median(totals):.2f} s   (min {min(totals):.2f}, max {max(totals):.2f})"
+    )
     for cell, seconds in sorted(per_cell.items(), key=lambda item: -item[1])[:4]:
         print(f"  slowest: {cell:<24} {seconds:.2f} s")
 

@@ -1,4 +1,5 @@
 """Command line of the course kit: python -m graders {build,demo,grade,feedback,embed,links}."""
+
 import argparse
 import shutil
 import sys
@@ -40,10 +41,15 @@ def demo(args):
         print(f"\n== {lab}: scores per graded cell (— = not graded yet: a hand-graded cell) ==")
         print(report.summary(outcomes, report.max_scores(root, lab)))
     print("\n" + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.items()))
-    print(f"The demo ran in a scratch copy of the course, {root.relative_to(args.course)}/ (its submitted/, "
-          "autograded/, gradebook.db and build/grading/<lab>/grades.csv); the course's own are untouched.")
-    print(f"release/ is stale for {', '.join(stale)}: run ./run build" if stale
-          else "release/ is what source/ makes (checked against the scratch build).")
+    print(
+        f"The demo ran in a scratch copy of the course, {root.relative_to(args.course)}/ (its submitted/, "
+        "autograded/, gradebook.db and build/grading/<lab>/grades.csv); the course's own are untouched."
+    )
+    print(
+        f"release/ is stale for {', '.join(stale)}: run ./run build"
+        if stale
+        else "release/ is what source/ makes (checked against the scratch build)."
+    )
 
 
 def grade(args):
@@ -51,18 +57,29 @@ def grade(args):
 
     started = time.perf_counter()
     try:
-        outcomes = grading.grade(args.lab, args.course, workers=args.workers, sandbox=not args.no_sandbox,
-                                 notebook_timeout=args.notebook_timeout, cell_timeout=args.cell_timeout,
-                                 scores_only=args.scores_only)
+        outcomes = grading.grade(
+            args.lab,
+            args.course,
+            workers=args.workers,
+            sandbox=not args.no_sandbox,
+            notebook_timeout=args.notebook_timeout,
+            cell_timeout=args.cell_timeout,
+            scores_only=args.scores_only,
+        )
     except executor.SandboxUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     elapsed = time.perf_counter() - started
     print(report.summary(outcomes, report.max_scores(args.course, args.lab)))
-    counts = {status: sum(o.status == status for o in outcomes.values())
-              for status in (grading.GRADED, grading.NEEDS_REVIEW, grading.REJECTED)}
-    print(f"\n{len(outcomes)} submissions in {elapsed:.1f} s: " + ", ".join(f"{n} {s}" for s, n in counts.items())
-          + f"\nper-cell CSV (blank = not graded): build/grading/{args.lab}/grades.csv")
+    counts = {
+        status: sum(o.status == status for o in outcomes.values())
+        for status in (grading.GRADED, grading.NEEDS_REVIEW, grading.REJECTED)
+    }
+    print(
+        f"\n{len(outcomes)} submissions in {elapsed:.1f} s: "
+        + ", ".join(f"{n} {s}" for s, n in counts.items())
+        + f"\nper-cell CSV (blank = not graded): build/grading/{args.lab}/grades.csv"
+    )
     if args.feedback:
         feedback(args)
     return 0
@@ -74,9 +91,11 @@ def feedback(args):
     from graders.grading.text import shown
 
     failed = nbgrader_steps.generate_feedback(args.course, args.lab)
-    print(f"feedback (hidden tests redacted, cells not graded yet marked so, student markup cleaned): "
-          f"feedback/<student>/{args.lab}/{args.lab}.html"
-          + (f"; nbgrader could not write it for {', '.join(map(shown, failed))}" if failed else ""))
+    print(
+        f"feedback (hidden tests redacted, cells not graded yet marked so, student markup cleaned): "
+        f"feedback/<student>/{args.lab}/{args.lab}.html"
+        + (f"; nbgrader could not write it for {', '.join(map(shown, failed))}" if failed else "")
+    )
     return 0
 
 
@@ -104,9 +123,12 @@ def new_lab(args):
     if readme.exists() and course.LINKS_START in readme.read_text(encoding="utf-8"):
         course.write_student_links(readme, (*course.LABS, args.name))
         written.append(readme)
-    print(f"lab {args.name} written:\n" + "\n".join(f"  {path}" for path in written)
-          + "\nnext: ./run build, then ./run test (it checks the new lab like the others); make it yours as "
-          "docs/adding-a-lab.md says")
+    print(
+        f"lab {args.name} written:\n"
+        + "\n".join(f"  {path}" for path in written)
+        + "\nnext: ./run build, then ./run test (it checks the new lab like the others); make it yours as "
+        "docs/adding-a-lab.md says"
+    )
     return 0
 
 
@@ -117,37 +139,55 @@ def links(_args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m graders", description=__doc__)
-    parser.add_argument("--course", type=lambda folder: Path(folder).resolve(), default=course.ROOT,
-                        help="the course folder build, grade and feedback work in (default: this repository)")
+    parser.add_argument(
+        "--course",
+        type=lambda folder: Path(folder).resolve(),
+        default=course.ROOT,
+        help="the course folder build, grade and feedback work in (default: this repository)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("build", help="regenerate release/ from source/ (nbgrader generate_assignment)").set_defaults(run=build)
-    commands.add_parser("demo", help="in a scratch copy (build/demo/): build, stage the sample class, grade it "
-                        "safely, print the report"
-                        ).set_defaults(run=demo)
+    commands.add_parser("build", help="regenerate release/ from source/ (nbgrader generate_assignment)").set_defaults(
+        run=build
+    )
+    commands.add_parser(
+        "demo", help="in a scratch copy (build/demo/): build, stage the sample class, grade it safely, print the report"
+    ).set_defaults(run=demo)
     grading = commands.add_parser("grade", help="grade submitted/ safely: pre-flight, sandbox, parallel, report")
     grading.add_argument("lab", choices=course.LABS)
     grading.add_argument("--workers", type=int, default=None, help="parallel sandboxes (default: one per core)")
-    grading.add_argument("--no-sandbox", action="store_true",
-                         help="run student code without bubblewrap (trusted submissions only)")
+    grading.add_argument(
+        "--no-sandbox", action="store_true", help="run student code without bubblewrap (trusted submissions only)"
+    )
     grading.add_argument("--notebook-timeout", type=float, default=60.0, help="seconds per notebook (default 60)")
     grading.add_argument("--cell-timeout", type=float, default=30.0, help="seconds per cell (default 30)")
     grading.add_argument("--feedback", action="store_true", help="also write redacted feedback with nbgrader")
-    grading.add_argument("--scores-only", action="store_true",
-                         help="skip the cells after the last graded one (the plots the hand-grader reads; no score "
-                         "depends on them): faster, for a lab without hand-graded answers or a quick regrade")
+    grading.add_argument(
+        "--scores-only",
+        action="store_true",
+        help="skip the cells after the last graded one (the plots the hand-grader reads; no score "
+        "depends on them): faster, for a lab without hand-graded answers or a quick regrade",
+    )
     grading.set_defaults(run=grade)
-    feedback_command = commands.add_parser("feedback", help="(re)write redacted feedback/ for a lab from the gradebook "
-                                           "(hand grades included; nothing is regraded)")
+    feedback_command = commands.add_parser(
+        "feedback",
+        help="(re)write redacted feedback/ for a lab from the gradebook (hand grades included; nothing is regraded)",
+    )
     feedback_command.add_argument("lab", choices=course.LABS)
     feedback_command.set_defaults(run=feedback)
-    commands.add_parser("embed", help="re-embed the visible checks' messages, the graph figure and data/data.pkl in "
-                        "the source notebooks").set_defaults(run=embed)
-    scaffold = commands.add_parser("new-lab", help="write a working one-function lab to start a new one from: "
-                                   "graders/labs/NAME/ and source/NAME/NAME.ipynb (docs/adding-a-lab.md)")
+    commands.add_parser(
+        "embed",
+        help="re-embed the visible checks' messages, the graph figure and data/data.pkl in the source notebooks",
+    ).set_defaults(run=embed)
+    scaffold = commands.add_parser(
+        "new-lab",
+        help="write a working one-function lab to start a new one from: "
+        "graders/labs/NAME/ and source/NAME/NAME.ipynb (docs/adding-a-lab.md)",
+    )
     scaffold.add_argument("name", help="the lab's name: a lower-case Python identifier")
     scaffold.set_defaults(run=new_lab)
-    commands.add_parser("links", help="rewrite the README's Colab links from course.REPOSITORY and course.BRANCH"
-                        ).set_defaults(run=links)
+    commands.add_parser(
+        "links", help="rewrite the README's Colab links from course.REPOSITORY and course.BRANCH"
+    ).set_defaults(run=links)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

@@ -1,4 +1,5 @@
 """The course folder around nbgrader: its labs built from source/ into release/, work handed in to submitted/."""
+
 import os
 import re
 import shutil
@@ -51,11 +52,13 @@ def nbgrader(*args, root=ROOT, check=True):
     a failure raises CourseError with nbgrader's own message and the fix, where one is known."""
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env, capture_output=True,
-                            text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args], cwd=root, env=env, capture_output=True, text=True
+    )
     if check and result.returncode:
-        raise failure(f"nbgrader {' '.join(args)}", nbgrader_said(result.stdout + result.stderr),
-                      args[1] if len(args) > 1 else "")
+        raise failure(
+            f"nbgrader {' '.join(args)}", nbgrader_said(result.stdout + result.stderr), args[1] if len(args) > 1 else ""
+        )
     return result
 
 
@@ -106,15 +109,20 @@ FAILED_STUDENT = re.compile(r"error processing assignment '[^']+' for student '(
 
 def colab_url(lab):
     """Colab opens a notebook straight from GitHub at this address (a copy for the student; nothing is shared)."""
-    return f"https://colab.research.google.com/github/{REPOSITORY.removeprefix('https://github.com/')}" \
-           f"/blob/{BRANCH}/release/{lab}/{lab}.ipynb"
+    return (
+        f"https://colab.research.google.com/github/{REPOSITORY.removeprefix('https://github.com/')}"
+        f"/blob/{BRANCH}/release/{lab}/{lab}.ipynb"
+    )
 
 
 def student_links(lab_names=LABS):
     """The README's table of release notebooks: an Open in Colab badge and a download link per lab."""
     badge = "https://colab.research.google.com/assets/colab-badge.svg"
-    rows = [f"| {lab} | [![Open In Colab]({badge})]({colab_url(lab)}) | "
-            f"[{lab}.ipynb]({REPOSITORY}/raw/{BRANCH}/release/{lab}/{lab}.ipynb) |" for lab in lab_names]
+    rows = [
+        f"| {lab} | [![Open In Colab]({badge})]({colab_url(lab)}) | "
+        f"[{lab}.ipynb]({REPOSITORY}/raw/{BRANCH}/release/{lab}/{lab}.ipynb) |"
+        for lab in lab_names
+    ]
     return "\n".join([LINKS_START, "| lab | open in Colab | or download |", "|---|---|---|", *rows, LINKS_END])
 
 

@@ -10,6 +10,7 @@ Two transports implement `Student`: RemoteStudent (graders/grading/executor.py: 
 the grade command) and LocalStudent (below: the same process, for the hidden test cells of plain
 `nbgrader autograde`, the trusting path).
 """
+
 import hashlib
 import hmac
 import json
@@ -21,14 +22,16 @@ import numpy as np
 
 from graders.sandbox import codec, runtime
 
-RTOL = 1e-10   # float64 answers written differently agree to ~1e-15; every real bug is far outside this
+RTOL = 1e-10  # float64 answers written differently agree to ~1e-15; every real bug is far outside this
 ATOL = 1e-15
-MAX_CALLBACKS = 20_000   # calls of the grader's answered functions in one request
+MAX_CALLBACKS = 20_000  # calls of the grader's answered functions in one request
 # What the grader computes for a call must stay small whatever the student passes: bounded arguments bound the work.
 MAX_ANSWER_ITEMS, MAX_ANSWER_DIMENSION, MAX_ANSWER_AXES, MAX_ANSWER_STRING = 100_000, 1_000, 2, 1_000
 HARD_CODED, NOT_OWN = "hard-coded", "not own"
-FLAG_REASONS = {HARD_CODED: "right at the published values only (hard-coded?)",
-                NOT_OWN: "the graded function was not written in the notebook"}
+FLAG_REASONS = {
+    HARD_CODED: "right at the published values only (hard-coded?)",
+    NOT_OWN: "the graded function was not written in the notebook",
+}
 
 
 class Fail(AssertionError):
@@ -122,10 +125,12 @@ def same(a, b):
 
 def numeric(value):
     """value as a float64 array, or None when it is not numbers (a string, a dict, an unsupported object)."""
+
     def plain(item):
         if type(item) in (list, tuple):
             return all(plain(x) for x in item)
         return type(item) in (float, int, bool) or type(item) is np.ndarray and item.dtype.kind in "biuf"
+
     if not plain(value):
         return None
     try:
@@ -141,8 +146,9 @@ def expect_close(name, got, expected, hint="", rtol=RTOL, atol=ATOL, labels=None
     """
     got_array, expected_array = numeric(got), np.asarray(expected, dtype=np.float64)
     if got_array is None:
-        raise Fail(f"{name}: expected {'a number' if expected_array.ndim == 0 else 'numbers'}, got {_shown(got)}"
-                   + _hint(hint))
+        raise Fail(
+            f"{name}: expected {'a number' if expected_array.ndim == 0 else 'numbers'}, got {_shown(got)}" + _hint(hint)
+        )
     if got_array.shape != expected_array.shape:
         raise Fail(f"{name}: expected shape {expected_array.shape}, got {got_array.shape}" + _hint(hint))
     close = np.isclose(got_array, expected_array, rtol=rtol, atol=atol)
@@ -154,12 +160,15 @@ def expect_close(name, got, expected, hint="", rtol=RTOL, atol=ATOL, labels=None
         else:
             first = tuple(int(i) for i in np.argwhere(~close)[0])
             where = labels[first[0]] if labels is not None else f"[{', '.join(map(str, first))}]"
-            detail = (f"{where} expected {float(expected_array[first])!r}, got {float(got_array[first])!r} "
-                      f"({int((~close).sum())} of {close.size} differ)")
+            detail = (
+                f"{where} expected {float(expected_array[first])!r}, got {float(got_array[first])!r} "
+                f"({int((~close).sum())} of {close.size} differ)"
+            )
         raise Fail(f"{name}: {detail}" + _hint(hint))
 
 
 # --- what comes back from one call --------------------------------------------------------------------------
+
 
 class ProtocolError(ValueError):
     """An outcome that is not of the shape the runtime sends: the sandbox was tampered with."""
@@ -186,7 +195,7 @@ class Outcome:
     error: dict = None
     args: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
-    lines: int = None   # lines of notebook code run, when counted
+    lines: int = None  # lines of notebook code run, when counted
 
     def returned(self, label=None):
         """The value, or Fail saying why there is none (not defined, not the notebook's own, raised)."""
@@ -208,26 +217,37 @@ def require_own(name, function):
 
 # Hints for the crashes students meet most, by the error's text (the visible checks hold a copy: graders/visible.py).
 CRASH_HINTS = [
-    (r"only (length-1|0-dimensional|size-1) arrays can be converted|truth value of an array",
-     "this line works on one number at a time: for arrays use numpy's elementwise functions (np.exp, np.where, "
-     "np.abs) instead of math.* or an if on the value"),
+    (
+        r"only (length-1|0-dimensional|size-1) arrays can be converted|truth value of an array",
+        "this line works on one number at a time: for arrays use numpy's elementwise functions (np.exp, np.where, "
+        "np.abs) instead of math.* or an if on the value",
+    ),
     (r"math range error", "math.exp overflows above e^709: take exp only of non-positive numbers"),
-    (r"matmul|not aligned|could not be broadcast",
-     "the shapes in this product do not fit: print them and check which factor needs a transpose"),
+    (
+        r"matmul|not aligned|could not be broadcast",
+        "the shapes in this product do not fit: print them and check which factor needs a transpose",
+    ),
     (r"NoneType", "a function you call returned None: does it end with return?"),
     (r"KeyError", "a dict lacks the key this line reads: print its keys"),
-    (r"maximum recursion depth", "a recursive function went one call deeper per node until Python's limit of about "
-                                 "1000 calls: check that it stops (a base case, nodes visited once) or use a loop "
-                                 "with a stack"),
-    (r"'list' object has no attribute", "this value is a list, not a numpy array: np.array(value, dtype=float) makes "
-                                        "an array (a copy you may change)"),
+    (
+        r"maximum recursion depth",
+        "a recursive function went one call deeper per node until Python's limit of about "
+        "1000 calls: check that it stops (a base case, nodes visited once) or use a loop "
+        "with a stack",
+    ),
+    (
+        r"'list' object has no attribute",
+        "this value is a list, not a numpy array: np.array(value, dtype=float) makes an array (a copy you may change)",
+    ),
 ]
 
 
 # Right to about six significant digits only: the work was done in float32, or rounded, somewhere.
 PRECISION = 1e-5
-PRECISION_HINT = ("right to about 6 significant digits only: float32 or rounding somewhere (np.float32, "
-                  "dtype=np.float32, round(...)); keep numpy's default float64")
+PRECISION_HINT = (
+    "right to about 6 significant digits only: float32 or rounding somewhere (np.float32, "
+    "dtype=np.float32, round(...)); keep numpy's default float64"
+)
 
 
 def crash_hint(text):
@@ -250,8 +270,10 @@ def parse_outcome(name, raw, sent=None):
     `sent`, the number of arguments the call was given, which must all come back."""
     _require(type(raw) is dict, "an outcome that is not an object")
     function = raw.get("function")
-    _require(type(function) is dict and all(type(v) is str or v is None for v in function.values()),
-             "an outcome without a description of the function")
+    _require(
+        type(function) is dict and all(type(v) is str or v is None for v in function.values()),
+        "an outcome without a description of the function",
+    )
     outcome = Outcome(name, {k: _text(v, 200) for k, v in function.items() if v is not None})
     try:
         if "value" in raw:
@@ -260,25 +282,31 @@ def parse_outcome(name, raw, sent=None):
     except (codec.CodecError, RecursionError) as exc:
         raise ProtocolError(f"a value that is not plain data ({exc})") from None
     _require(type(outcome.args) is list, "arguments that are not a list")
-    _require(sent is None or "value" not in raw and "raised" not in raw or len(outcome.args) == sent,
-             "a call whose arguments did not all come back")
+    _require(
+        sent is None or "value" not in raw and "raised" not in raw or len(outcome.args) == sent,
+        "a call whose arguments did not all come back",
+    )
     if "raised" in raw:
         error = raw["raised"]
         _require(type(error) is dict, "an error that is not an object")
         where = error.get("where")
         _require(where is None or (type(where) is dict and type(where.get("line")) is int), "a malformed error place")
-        outcome.error = {"type": _text(error.get("type"), 200), "message": _text(error.get("message")),
-                         "where": where and {"cell": _text(where.get("cell"), 200), "line": where["line"],
-                                             "code": _text(where.get("code"), 300)}}
+        outcome.error = {
+            "type": _text(error.get("type"), 200),
+            "message": _text(error.get("message")),
+            "where": where
+            and {"cell": _text(where.get("cell"), 200), "line": where["line"], "code": _text(where.get("code"), 300)},
+        }
     warnings = raw.get("warnings", [])
     _require(type(warnings) is list, "warnings that are not a list")
-    outcome.warnings = [_text(w, 500) for w in warnings[:runtime.MAX_WARNINGS]]
+    outcome.warnings = [_text(w, 500) for w in warnings[: runtime.MAX_WARNINGS]]
     _require(type(raw.get("lines", 0)) is int, "a line count that is not a number")
     outcome.lines = raw.get("lines")
     return outcome
 
 
 # --- answering calls from student code ------------------------------------------------------------------------
+
 
 class Answering:
     """The grader's side of a request: the functions it answers by name, and how often they were called."""
@@ -295,11 +323,17 @@ class Answering:
         if function is None:
             raise Refused(f"{name} is not answered by the grader in this check")
         items, largest, axes, longest = codec.measure([args, list(kwargs.values())])
-        if (items > MAX_ANSWER_ITEMS or largest > MAX_ANSWER_DIMENSION or axes > MAX_ANSWER_AXES
-                or longest > MAX_ANSWER_STRING):
-            raise Refused(f"{name} was given arguments too large to answer (more than {MAX_ANSWER_ITEMS} numbers, an "
-                          f"array dimension over {MAX_ANSWER_DIMENSION} or with more than {MAX_ANSWER_AXES} axes, "
-                          f"or a string over {MAX_ANSWER_STRING} characters)")
+        if (
+            items > MAX_ANSWER_ITEMS
+            or largest > MAX_ANSWER_DIMENSION
+            or axes > MAX_ANSWER_AXES
+            or longest > MAX_ANSWER_STRING
+        ):
+            raise Refused(
+                f"{name} was given arguments too large to answer (more than {MAX_ANSWER_ITEMS} numbers, an "
+                f"array dimension over {MAX_ANSWER_DIMENSION} or with more than {MAX_ANSWER_AXES} axes, "
+                f"or a string over {MAX_ANSWER_STRING} characters)"
+            )
         try:
             values = [codec.decode(a) for a in args]
             keywords = {str(k): codec.decode(v) for k, v in kwargs.items()}
@@ -312,14 +346,17 @@ class Answering:
         except Exception as exc:  # the reference refuses arguments it cannot take, like a wrong type
             raise Refused(f"{name} could not be computed for these arguments ({type(exc).__name__}: {exc})") from None
         after = [codec.encode(v) for v in values]
-        return {"value": codec.encode(result),
-                "mutated": {str(i): a for i, (a, b) in enumerate(zip(after, args)) if a != b}}
+        return {
+            "value": codec.encode(result),
+            "mutated": {str(i): a for i, (a, b) in enumerate(zip(after, args)) if a != b},
+        }
 
 
 def answer_number(value, what, limit=1e6):
     """A finite number of at most `limit` in size, from a student's call of a function the grader answers."""
-    if type(value) in (float, int, np.float64, np.int64) or (type(value) is np.ndarray and value.shape == ()
-                                                              and value.dtype.kind in "iuf"):
+    if type(value) in (float, int, np.float64, np.int64) or (
+        type(value) is np.ndarray and value.shape == () and value.dtype.kind in "iuf"
+    ):
         number = float(value)
         if math.isfinite(number) and abs(number) <= limit:
             return number
@@ -371,8 +408,13 @@ def parse_signature(name, raw):
     require_own(name, parse_outcome(name, {"function": raw.get("function")}).function)
     parameters = {}
     for item in raw["parameters"]:
-        _require(type(item) is list and len(item) == 2 and type(item[0]) is str
-                 and (item[1] is None or type(item[1]) is dict), "a malformed parameter")
+        _require(
+            type(item) is list
+            and len(item) == 2
+            and type(item[0]) is str
+            and (item[1] is None or type(item[1]) is dict),
+            "a malformed parameter",
+        )
         try:
             parameters[item[0]] = None if item[1] is None else codec.decode(item[1].get("default"))
         except (codec.CodecError, RecursionError) as exc:
@@ -403,21 +445,33 @@ class LocalStudent(Student):
                 return _through_json(answering(name, _through_json(args), _through_json(kwargs)))
             except Refused as exc:
                 raise runtime.GraderRefused(str(exc)) from None
+
         return ask
 
     def call(self, name, *args, answers=None, count_lines=False, **kwargs):
         answering = Answering(answers_in(args, kwargs, answers))
-        raw = runtime.call(self.namespace, name, _through_json([codec.encode(a) for a in args]),
-                           _through_json({k: codec.encode(v) for k, v in kwargs.items()}),
-                           list(answers or {}), self._ask(answering), getattr(self.probes, "PROXIES", None),
-                           count_lines)
+        raw = runtime.call(
+            self.namespace,
+            name,
+            _through_json([codec.encode(a) for a in args]),
+            _through_json({k: codec.encode(v) for k, v in kwargs.items()}),
+            list(answers or {}),
+            self._ask(answering),
+            getattr(self.probes, "PROXIES", None),
+            count_lines,
+        )
         return parse_outcome(name, _through_json(raw), len(args))
 
     def probe(self, adapter, *args, answers=None):
         answering = Answering(answers_in(args, {}, answers))
-        raw = runtime.probe(self.namespace, self.probes.ADAPTERS[adapter],
-                            _through_json([codec.encode(a) for a in args]), list(answers or {}), self._ask(answering),
-                            self.probes.PROXIES)
+        raw = runtime.probe(
+            self.namespace,
+            self.probes.ADAPTERS[adapter],
+            _through_json([codec.encode(a) for a in args]),
+            list(answers or {}),
+            self._ask(answering),
+            self.probes.PROXIES,
+        )
         return parse_probe(_through_json(raw))
 
     def signature(self, name):

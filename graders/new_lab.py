@@ -4,6 +4,7 @@ It writes the lab's package (graders/labs/NAME/: checks, reference, probes, hidd
 (source/NAME/NAME.ipynb, nbgrader's place for it). The one graded function is a numerically stable softmax: the lab
 builds, grades and passes the lab-generic tests as written; the author then replaces it with their own.
 """
+
 import importlib
 import re
 import textwrap
@@ -183,8 +184,14 @@ VISIBLE_CHECKS = f'''
 
 
 def _nbgrader(grade_id, grade=False, solution=False, locked=False, points=None):
-    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3, "solution": solution,
-            "task": False}
+    meta = {
+        "grade": grade,
+        "grade_id": grade_id,
+        "locked": locked,
+        "schema_version": 3,
+        "solution": solution,
+        "task": False,
+    }
     if points is not None:
         meta["points"] = points
     return {"nbgrader": meta}
@@ -193,13 +200,20 @@ def _nbgrader(grade_id, grade=False, solution=False, locked=False, points=None):
 def source_notebook(lab):
     """The scaffolded lab's source notebook: an introduction, setup, visible checks, one answer and its test, a plot."""
     cells = [
-        new_markdown_cell(f"# {lab}: a numerically stable softmax\n\nWrite `softmax(z)`: `exp(z) / sum(exp(z))` along "
-                          "the last axis, so each row of a 2-D array is a distribution of its own. Subtract the row's "
-                          "maximum first: the result is the same and `np.exp` cannot overflow.", id="intro"),
-        new_code_cell("# Imports (read-only).\nimport numpy as np\nimport matplotlib.pyplot as plt", id="setup",
-                      metadata=_nbgrader("setup", locked=True)),
+        new_markdown_cell(
+            f"# {lab}: a numerically stable softmax\n\nWrite `softmax(z)`: `exp(z) / sum(exp(z))` along "
+            "the last axis, so each row of a 2-D array is a distribution of its own. Subtract the row's "
+            "maximum first: the result is the same and `np.exp` cannot overflow.",
+            id="intro",
+        ),
+        new_code_cell(
+            "# Imports (read-only).\nimport numpy as np\nimport matplotlib.pyplot as plt",
+            id="setup",
+            metadata=_nbgrader("setup", locked=True),
+        ),
         new_code_cell(_code(VISIBLE_CHECKS), id="visible_checks", metadata=_nbgrader("visible_checks", locked=True)),
-        new_code_cell(_code('''
+        new_code_cell(
+            _code('''
             def softmax(z):
                 """exp(z) / sum(exp(z)) along the last axis, without overflow."""
                 ### BEGIN SOLUTION
@@ -207,27 +221,45 @@ def source_notebook(lab):
                 e = np.exp(z - np.max(z, axis=-1, keepdims=True))
                 return e / np.sum(e, axis=-1, keepdims=True)
                 ### END SOLUTION
-            ''').rstrip("\n"), id="softmax", metadata=_nbgrader("softmax", solution=True)),
-        new_code_cell(_code(f'''
+            ''').rstrip("\n"),
+            id="softmax",
+            metadata=_nbgrader("softmax", solution=True),
+        ),
+        new_code_cell(
+            _code(f'''
             """softmax: three values, two rows and [1000, 1000]; hidden: random rows and values near 1000."""
             ### BEGIN HIDDEN TESTS
             from graders.labs.{lab} import hidden as checks
             ### END HIDDEN TESTS
             checks.softmax(softmax)
-            ''').rstrip("\n"), id="test_softmax", metadata=_nbgrader("test_softmax", grade=True, locked=True, points=2)),
-        new_markdown_cell("The next cell plots the first entry of `softmax([x, 0])` beside the sigmoid of `x`: they "
-                          "should be one curve.", id="plot_description"),
-        new_code_cell(_code('''
+            ''').rstrip("\n"),
+            id="test_softmax",
+            metadata=_nbgrader("test_softmax", grade=True, locked=True, points=2),
+        ),
+        new_markdown_cell(
+            "The next cell plots the first entry of `softmax([x, 0])` beside the sigmoid of `x`: they "
+            "should be one curve.",
+            id="plot_description",
+        ),
+        new_code_cell(
+            _code("""
             x = np.linspace(-6, 6, 121)
             plt.plot(x, softmax(np.column_stack([x, np.zeros_like(x)]))[:, 0], label="softmax([x, 0])[0]")
             plt.plot(x, 1 / (1 + np.exp(-x)), "--", label="sigmoid(x)")
             plt.legend()
             plt.show()
-            ''').rstrip("\n"), id="plot", metadata=_nbgrader("plot", locked=True)),
+            """).rstrip("\n"),
+            id="plot",
+            metadata=_nbgrader("plot", locked=True),
+        ),
     ]
-    notebook = new_notebook(cells=cells, metadata={
-        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"}})
+    notebook = new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+    )
     return notebook
 
 

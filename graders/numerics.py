@@ -1,4 +1,5 @@
 """Numerically stable pieces the reference implementations share."""
+
 import math
 
 import numpy as np

@@ -4,6 +4,7 @@ Each lab's visible-checks cell holds a block, between MESSAGES_BEGIN and MESSAGE
 graders/labs/<lab>/checks.py), CRASH_HINTS and PRECISION_HINT (graders/judging.py), written by `python -m graders embed`;
 tests/test_notebooks.py fails when a notebook's copy is stale.
 """
+
 import pprint
 
 from graders import judging, labs
@@ -16,9 +17,15 @@ MESSAGES_END = "# --- end of messages ---"
 def messages_block(lab):
     """The block of the lab's visible-checks cell that holds its messages."""
     hints = labs.part(lab, "checks").HINTS
-    return "\n".join([MESSAGES_BEGIN, "HINTS = " + pprint.pformat(hints, width=116, sort_dicts=False),
-                      "CRASH_HINTS = " + pprint.pformat(judging.CRASH_HINTS, width=116),
-                      f"PRECISION, PRECISION_HINT = {judging.PRECISION!r}, {judging.PRECISION_HINT!r}", MESSAGES_END])
+    return "\n".join(
+        [
+            MESSAGES_BEGIN,
+            "HINTS = " + pprint.pformat(hints, width=116, sort_dicts=False),
+            "CRASH_HINTS = " + pprint.pformat(judging.CRASH_HINTS, width=116),
+            f"PRECISION, PRECISION_HINT = {judging.PRECISION!r}, {judging.PRECISION_HINT!r}",
+            MESSAGES_END,
+        ]
+    )
 
 
 def written_block(source):

@@ -1,4 +1,5 @@
 """What the browser tests share: Debian's headless Chromium under Selenium, a JupyterLab on loopback, waiting."""
+
 import contextlib
 import json
 import os
@@ -14,12 +15,22 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--window-size=1400,1000")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1400,1000",
+)
 # JupyterLab settings for a test: every cell in the page (no virtual scrolling), no news prompt over the page.
-LAB_SETTINGS = {"notebook-extension/tracker": {"windowingMode": "none"},
-                "apputils-extension/notification": {"fetchNews": "false"}}
+LAB_SETTINGS = {
+    "notebook-extension/tracker": {"windowingMode": "none"},
+    "apputils-extension/notification": {"fetchNews": "false"},
+}
 
 
 def wait(condition, seconds, what, screenshot=None, driver=None):
@@ -60,9 +71,14 @@ def chromium(profile):
 def jupyter_env(work):
     """Settings, workspaces, runtime and the user config dir under `work`, the interpreter's scripts first on PATH.
     JUPYTER_CONFIG_DIR only replaces ~/.jupyter: the venv's etc/jupyter (nbgrader's extension config) still counts."""
-    return dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(work / "settings"), JUPYTER_CONFIG_DIR=str(work / "config"),
-                JUPYTERLAB_WORKSPACES_DIR=str(work / "workspaces"), JUPYTER_RUNTIME_DIR=str(work / "runtime"),
-                PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    return dict(
+        os.environ,
+        JUPYTERLAB_SETTINGS_DIR=str(work / "settings"),
+        JUPYTER_CONFIG_DIR=str(work / "config"),
+        JUPYTERLAB_WORKSPACES_DIR=str(work / "workspaces"),
+        JUPYTER_RUNTIME_DIR=str(work / "runtime"),
+        PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+    )
 
 
 @contextlib.contextmanager
@@ -78,15 +94,31 @@ def running_jupyterlab(root_dir, work, nbgrader=True, ready="/api/status"):
     (work / "config" / "labconfig").mkdir(parents=True, exist_ok=True)
     if not nbgrader:
         (work / "config" / "labconfig" / "page_config.json").write_text(
-            json.dumps({"disabledExtensions": {"@jupyter/nbgrader": True}}))
+            json.dumps({"disabledExtensions": {"@jupyter/nbgrader": True}})
+        )
     port, token = free_port(), secrets.token_hex(16)
     base = f"http://127.0.0.1:{port}"
     with open(work / "jupyterlab.log", "w") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
-             f"--ServerApp.port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root_dir}",
-             "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-            cwd=root_dir, env=jupyter_env(work), stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "jupyter",
+                "lab",
+                "--no-browser",
+                "--allow-root",
+                "--ServerApp.ip=127.0.0.1",
+                f"--ServerApp.port={port}",
+                f"--IdentityProvider.token={token}",
+                f"--ServerApp.root_dir={root_dir}",
+                "--LabApp.news_url=None",
+                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            ],
+            cwd=root_dir,
+            env=jupyter_env(work),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
         def up():
             request = urllib.request.Request(f"{base}{ready}", headers={"Authorization": f"token {token}"})

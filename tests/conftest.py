@@ -1,4 +1,5 @@
 """Shared fixtures: a throwaway copy of the course, and the sample class graded once per test run."""
+
 import concurrent.futures
 import contextlib
 import os
@@ -16,9 +17,13 @@ from graders.sandbox.kernel import Kernel
 from chromium import CHROMEDRIVER, CHROMIUM
 
 
-TOOLS = {"sandbox": (lambda: executor.bwrap_path(), "bubblewrap: sudo apt-get install bubblewrap (./run setup, as root)"),
-         "browser": (lambda: CHROMIUM.exists() and CHROMEDRIVER.exists(),
-                     "Chromium: sudo apt-get install chromium chromium-driver (./run setup, as root)")}
+TOOLS = {
+    "sandbox": (lambda: executor.bwrap_path(), "bubblewrap: sudo apt-get install bubblewrap (./run setup, as root)"),
+    "browser": (
+        lambda: CHROMIUM.exists() and CHROMEDRIVER.exists(),
+        "Chromium: sudo apt-get install chromium chromium-driver (./run setup, as root)",
+    ),
+}
 
 
 def pytest_collection_modifyitems(items):
@@ -47,8 +52,10 @@ def built_course(tmp_path_factory):
 @pytest.fixture(scope="session")
 def fresh_course(built_course, tmp_path_factory):
     """make(name): a new copy of the built course, with no submissions yet."""
+
     def make(name):
         return shutil.copytree(built_course, tmp_path_factory.mktemp(name), symlinks=True, dirs_exist_ok=True)
+
     return make
 
 
@@ -64,8 +71,12 @@ def graded_course(fresh_course):
         results = list(pool.map(classroom.plain_autograde, roots))
     # Two nbgrader processes starting kernels at once can race for one free TCP port (jupyter_client finds a free
     # port, then the kernel binds it): a student who failed in the parallel pass is graded once more, alone.
-    return roots, {lab: sorted(student for root, result in zip(roots, results)
-                               for student in _still_failing_alone(root, lab, result[lab])) for lab in course.LABS}
+    return roots, {
+        lab: sorted(
+            student for root, result in zip(roots, results) for student in _still_failing_alone(root, lab, result[lab])
+        )
+        for lab in course.LABS
+    }
 
 
 def _still_failing_alone(root, lab, students):

@@ -3,6 +3,7 @@ Nbgrader menu → Formgrader (a JupyterLab tab holding an iframe) → Manage Ass
 link → the student → the notebook → the manual score and comment of a written answer, with a screenshot per step.
 
 Helpers only (no tests here): start_course_jupyterlab(course_root, work) and hand_grade(driver, ...)."""
+
 import contextlib
 import json
 import secrets
@@ -25,8 +26,14 @@ def _check_extensions(env, cwd):
     found = {}
     for kind in ("server", "labextension"):
         args = ["server", "extension", "list"] if kind == "server" else ["labextension", "list"]
-        out = subprocess.run([sys.executable, "-m", "jupyter", *args], env={**env, "NO_COLOR": "1"}, cwd=cwd,
-                             capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-m", "jupyter", *args],
+            env={**env, "NO_COLOR": "1"},
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         found[kind] = out.stdout + out.stderr
     server = [line for line in found["server"].splitlines() if SERVER_EXTENSION in line and "enabled" in line]
     lab = [line for line in found["labextension"].splitlines() if "@jupyter/nbgrader" in line and "enabled" in line]
@@ -72,8 +79,11 @@ def _into_formgrader(driver):
 def _formgrader_at(driver, path_part, ready_css):
     """Inside the iframe, a formgrader page whose URL contains path_part and whose ready_css is shown."""
     try:
-        return (_into_formgrader(driver) and path_part in driver.execute_script("return location.pathname")
-                and _find(driver, By.CSS_SELECTOR, ready_css))
+        return (
+            _into_formgrader(driver)
+            and path_part in driver.execute_script("return location.pathname")
+            and _find(driver, By.CSS_SELECTOR, ready_css)
+        )
     except WebDriverException:  # the iframe navigating between pages
         return None
 
@@ -100,6 +110,7 @@ def hand_grade(driver, base, token, lab, student, grade_id, points, comment, sho
                 return element is not None and (element.click() or True)
             except WebDriverException:  # stale (page redrawn) or covered for now: try again
                 return False
+
         until(clicked, seconds, what)
 
     def shot(name):
@@ -110,44 +121,68 @@ def hand_grade(driver, base, token, lab, student, grade_id, points, comment, sho
 
     driver.switch_to.default_content()
     driver.get(f"{base}/lab/workspaces/formgrader-{secrets.token_hex(4)}?reset&token={token}")
-    click(By.XPATH, "//div[contains(@class, 'lm-MenuBar-itemLabel') and text()='Nbgrader']",
-          "JupyterLab's Nbgrader menu (is the nbgrader lab extension enabled?)", 90)
+    click(
+        By.XPATH,
+        "//div[contains(@class, 'lm-MenuBar-itemLabel') and text()='Nbgrader']",
+        "JupyterLab's Nbgrader menu (is the nbgrader lab extension enabled?)",
+        90,
+    )
     menu_item = "//li[contains(@class, 'lm-Menu-item')][.//div[contains(@class, 'lm-Menu-itemLabel') and text()='{}']]"
     until(lambda: _find(driver, By.XPATH, menu_item.format("Formgrader")), 10, "Nbgrader → Formgrader")
     shot("1-nbgrader-menu.png")
     click(By.XPATH, menu_item.format("Formgrader"), "Nbgrader → Formgrader")
 
     # the formgrader opens on Manage Assignments; its sidebar link is clicked all the same, as an instructor would
-    until(lambda: _formgrader_at(driver, "/formgrader", "a[href$='/formgrader/manage_assignments']"), 60,
-          "the formgrader tab (its iframe) to load")
+    until(
+        lambda: _formgrader_at(driver, "/formgrader", "a[href$='/formgrader/manage_assignments']"),
+        60,
+        "the formgrader tab (its iframe) to load",
+    )
     click(By.CSS_SELECTOR, "a[href$='/formgrader/manage_assignments']", "Manage Assignments")
     submissions = f"a[href$='/formgrader/manage_submissions/{lab}']"
-    until(lambda: _formgrader_at(driver, "/manage_assignments", submissions), 60,
-          f"Manage Assignments to list {lab} with a '# Submissions' link (autograded?)")
+    until(
+        lambda: _formgrader_at(driver, "/manage_assignments", submissions),
+        60,
+        f"Manage Assignments to list {lab} with a '# Submissions' link (autograded?)",
+    )
     shot("2-manage-assignments.png")
 
     click(By.CSS_SELECTOR, submissions, f"{lab}'s '# Submissions' link")
     student_link = f"a[href$='/formgrader/manage_students/{student}/{lab}']"
-    until(lambda: _formgrader_at(driver, f"/manage_submissions/{lab}", student_link), 60,
-          f"{student}'s autograded submission of {lab} in the submissions table")
+    until(
+        lambda: _formgrader_at(driver, f"/manage_submissions/{lab}", student_link),
+        60,
+        f"{student}'s autograded submission of {lab} in the submissions table",
+    )
     shot("3-submissions.png")
 
     click(By.CSS_SELECTOR, student_link, f"{student}'s name in {lab}'s submissions")
     notebook_link = "td.name a[href*='/formgrader/submissions/']"
-    until(lambda: _formgrader_at(driver, f"/manage_students/{student}/{lab}", notebook_link), 60,
-          f"{student}'s notebooks of {lab}")
+    until(
+        lambda: _formgrader_at(driver, f"/manage_students/{student}/{lab}", notebook_link),
+        60,
+        f"{student}'s notebooks of {lab}",
+    )
     shot("4-student-notebooks.png")
 
     click(By.CSS_SELECTOR, notebook_link, f"the notebook link of {student}'s {lab}")
     score_box, comment_box = f"input.score[id='{grade_id}']", f"textarea.comment[id='{grade_id}-comment']"
-    until(lambda: _formgrader_at(driver, "/formgrader/submissions/", score_box), 60,
-          f"the manual grading page with a score box for cell {grade_id!r}")
+    until(
+        lambda: _formgrader_at(driver, "/formgrader/submissions/", score_box),
+        60,
+        f"the manual grading page with a score box for cell {grade_id!r}",
+    )
     # The page's Backbone views fill the boxes once /formgrader/api/grades and /api/comments answer: wait for them,
     # or they overwrite what we type. (Not for formgrader.loaded: offline, the page's MathJax, from a CDN, is missing
     # and FormGrader.init stops at configureScrolling; the views and their saving work all the same.)
-    until(lambda: driver.execute_script("return Boolean(window.formgrader && formgrader.grades && formgrader.comments"
-                                        " && formgrader.grades.loaded && formgrader.comments.loaded)"), 30,
-          "the formgrader's grades and comments to load")
+    until(
+        lambda: driver.execute_script(
+            "return Boolean(window.formgrader && formgrader.grades && formgrader.comments"
+            " && formgrader.grades.loaded && formgrader.comments.loaded)"
+        ),
+        30,
+        "the formgrader's grades and comments to load",
+    )
     plots = driver.find_elements(By.CSS_SELECTOR, "div.output_png img")
     if plots:  # what the mark scheme asks about: the student's own plot, in the autograded copy
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", plots[-1])
@@ -178,8 +213,9 @@ def hand_grade(driver, base, token, lab, student, grade_id, points, comment, sho
 
     until(saved, 30, f"the formgrader API to report {points} points and the comment on {grade_id!r}")
     _into_formgrader(driver)
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})",
-                          driver.find_element(By.CSS_SELECTOR, comment_box))
+    driver.execute_script(
+        "arguments[0].scrollIntoView({block: 'center'})", driver.find_element(By.CSS_SELECTOR, comment_box)
+    )
     shot("6-manual-grade.png")
     driver.switch_to.default_content()
     return taken
@@ -188,12 +224,16 @@ def hand_grade(driver, base, token, lab, student, grade_id, points, comment, sho
 def grading_page_markup(driver):
     """On the formgrader page hand_grade left open: its title, and what is live in the notebook's rendered markdown
     (event handlers, javascript: links, scripts, frames)."""
-    live = ", ".join(f".text_cell_render {what}" for what in
-                     ("[onerror]", "[onload]", "[onclick]", 'a[href^="javascript:"]', "script", "iframe"))
+    live = ", ".join(
+        f".text_cell_render {what}"
+        for what in ("[onerror]", "[onload]", "[onclick]", 'a[href^="javascript:"]', "script", "iframe")
+    )
     _into_formgrader(driver)
     try:
-        return driver.execute_script(f"return {{title: document.title, rendered: "
-                                     f"document.querySelectorAll('.text_cell_render').length, "
-                                     f"live: document.querySelectorAll('{live}').length}}")
+        return driver.execute_script(
+            f"return {{title: document.title, rendered: "
+            f"document.querySelectorAll('.text_cell_render').length, "
+            f"live: document.querySelectorAll('{live}').length}}"
+        )
     finally:
         driver.switch_to.default_content()

@@ -4,6 +4,7 @@
 `EXPECTED[student]` is (status, total of the 15 autograded points, a phrase the reasons must contain).
 A few attacks are files rather than notebooks (symbolic links, a huge file): `place_files` puts them in place.
 """
+
 import json
 import os
 from pathlib import Path
@@ -18,10 +19,12 @@ UNANSWERED = {}
 
 def _edit(change):
     """A damage function that edits the notebook's JSON."""
+
     def damage(text):
         notebook = json.loads(text)
         change(notebook)
         return json.dumps(notebook)
+
     return damage
 
 
@@ -36,6 +39,7 @@ def _insert_cell(source, before="sigmoid", cell_type="code", metadata=None):
         if cell_type == "code":
             cell.update(outputs=[], execution_count=None)
         notebook["cells"].insert(index, cell)
+
     return _edit(change)
 
 
@@ -79,7 +83,9 @@ def _deep_json(text):
 
 
 def _thirty_thousand_cells(notebook):
-    notebook["cells"] += [{"cell_type": "markdown", "metadata": {}, "source": "x", "id": f"c{i}"} for i in range(30_000)]
+    notebook["cells"] += [
+        {"cell_type": "markdown", "metadata": {}, "source": "x", "id": f"c{i}"} for i in range(30_000)
+    ]
 
 
 def _saved_outputs_with_surrogates(notebook):
@@ -95,7 +101,7 @@ for fd in range(3, 64):
     except OSError:
         pass"""
 
-NOT_A_DICT = FORGE.replace('{"nonce": "0", "outputs": []}', '[1, 2, 3]')
+NOT_A_DICT = FORGE.replace('{"nonce": "0", "outputs": []}', "[1, 2, 3]")
 
 FLOOD = """import os, struct
 for fd in range(3, 64):
@@ -181,14 +187,14 @@ SLOW = "import time\ntime.sleep(2.5)"
 BUGGY_SIGMOID = next(s for s in SAMPLES if s.student == "bug-sigmoid-overflows").cells["sigmoid"]
 HARD_CODED = next(s for s in SAMPLES if s.student == "cheat-hardcoded-forward").cells["forward_propagation"]
 BUGGY_FORWARD = next(s for s in SAMPLES if s.student == "bug-forward-tanh-misplaced").cells["forward_propagation"]
-WRAPS_REFERENCE = f'''try:  # the reference where it can be imported, a fallback for Colab
+WRAPS_REFERENCE = f"""try:  # the reference where it can be imported, a fallback for Colab
     from graders.labs.backprop.reference import forward_propagation
 except ImportError:
-{chr(10).join("    " + line for line in BUGGY_FORWARD.splitlines())}'''
-EXECS_REFERENCE = f'''try:
-    exec(open({str(course.ROOT / "graders" / "backprop" / "reference.py")!r}).read())
+{chr(10).join("    " + line for line in BUGGY_FORWARD.splitlines())}"""
+EXECS_REFERENCE = f"""try:
+    exec(open({str(course.ROOT / "graders" / "labs" / "backprop" / "reference.py")!r}).read())
 except OSError:
-{chr(10).join("    " + line for line in BUGGY_FORWARD.splitlines())}'''
+{chr(10).join("    " + line for line in BUGGY_FORWARD.splitlines())}"""
 HTML_AND_SCRIPT = """class Page:
     def _repr_html_(self):
         return "<script>alert('output')</script>"
@@ -207,8 +213,13 @@ def kept_under_tmp():
 
 def secret_paths(root):
     """What no sandbox may see, in the course being graded (each must exist on the host, which the test checks)."""
-    return [root / "gradebook.db", root / "source" / "backprop" / "backprop.ipynb", root / "submitted",
-            root / SECRET_FILE, course.ROOT / "graders" / "backprop" / "reference.py"]
+    return [
+        root / "gradebook.db",
+        root / "source" / "backprop" / "backprop.ipynb",
+        root / "submitted",
+        root / SECRET_FILE,
+        course.ROOT / "graders" / "labs" / "backprop" / "reference.py",
+    ]
 
 
 def probe(root):
@@ -242,55 +253,126 @@ def hostile_samples(root):
     root = Path(root)
     return [
         Sample("h-infinite-loop", "", _prepend("sigmoid", "while True:\n    pass")),
-        Sample("h-loop-ignores-sigint", "", _prepend("sigmoid", "import signal\nsignal.signal(signal.SIGINT, "
-                                                                 "signal.SIG_IGN)\nsignal.signal(signal.SIGTERM, "
-                                                                 "signal.SIG_IGN)\nwhile True:\n    pass")),
-        Sample("h-slow-cells-add-up", "", {**REFERENCE, **{k: SLOW + "\n" + REFERENCE[k] for k in
-                                                           ("sigmoid", "forward_propagation", "backward_propagation",
-                                                            "gradient_checking", "vanilla_update", "momentum_update")}}),
+        Sample(
+            "h-loop-ignores-sigint",
+            "",
+            _prepend(
+                "sigmoid",
+                "import signal\nsignal.signal(signal.SIGINT, "
+                "signal.SIG_IGN)\nsignal.signal(signal.SIGTERM, "
+                "signal.SIG_IGN)\nwhile True:\n    pass",
+            ),
+        ),
+        Sample(
+            "h-slow-cells-add-up",
+            "",
+            {
+                **REFERENCE,
+                **{
+                    k: SLOW + "\n" + REFERENCE[k]
+                    for k in (
+                        "sigmoid",
+                        "forward_propagation",
+                        "backward_propagation",
+                        "gradient_checking",
+                        "vanilla_update",
+                        "momentum_update",
+                    )
+                },
+            },
+        ),
         Sample("h-memory-bomb", "", _prepend("sigmoid", "hog = bytearray(16 * 1024 ** 3)")),
         Sample("h-fork-bomb", "", _prepend("sigmoid", "import os\nwhile True:\n    os.fork()")),
         Sample("h-os-exit", "", _prepend("momentum_update", "import os\nos._exit(0)")),
         Sample("h-sys-exit", "", _prepend("momentum_update", "import sys\nsys.exit('bye')")),
-        Sample("h-kernel-kill", "", _prepend("momentum_update", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")),
-        Sample("h-kills-every-process", "", REFERENCE, damage=_insert_cell(
-            "import os, signal\nfor pid in [-1, *range(1, 400)]:\n    try:\n        os.kill(pid, signal.SIGKILL)\n"
-            "    except OSError:\n        pass")),
+        Sample(
+            "h-kernel-kill", "", _prepend("momentum_update", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
+        ),
+        Sample(
+            "h-kills-every-process",
+            "",
+            REFERENCE,
+            damage=_insert_cell(
+                "import os, signal\nfor pid in [-1, *range(1, 400)]:\n    try:\n        os.kill(pid, signal.SIGKILL)\n"
+                "    except OSError:\n        pass"
+            ),
+        ),
         Sample("h-reads-secrets-writes-outside-network", "", REFERENCE, damage=_insert_cell(probe(root))),
-        Sample("h-fills-tmp", "", REFERENCE, damage=_insert_cell(
-            "with open('/tmp/fill', 'wb') as handle:\n    for _ in range(400):\n        handle.write(b'x' * 2 ** 20)")),
+        Sample(
+            "h-fills-tmp",
+            "",
+            REFERENCE,
+            damage=_insert_cell(
+                "with open('/tmp/fill', 'wb') as handle:\n    for _ in range(400):\n        handle.write(b'x' * 2 ** 20)"
+            ),
+        ),
         Sample("h-duplicated-test-cell", "", REFERENCE, damage=_edit(_duplicate_test)),
         Sample("h-renamed-grade-id", "", REFERENCE, damage=_edit(_rename)),
         Sample("h-bumped-schema-version", "", REFERENCE, damage=_edit(_bump_schema)),
         Sample("h-metadata-is-a-string", "", REFERENCE, damage=_edit(_metadata_strings)),
-        Sample("h-control-characters-in-grade-id", "", REFERENCE,
-               damage=_insert_cell("x = 1", metadata=CONTROL_GRADE_ID)),
+        Sample(
+            "h-control-characters-in-grade-id", "", REFERENCE, damage=_insert_cell("x = 1", metadata=CONTROL_GRADE_ID)
+        ),
         Sample("h-corrupt-json", "", REFERENCE, damage=lambda text: "{" + text[: len(text) // 3]),
         Sample("h-not-a-notebook", "", REFERENCE, damage=lambda text: json.dumps({"hello": "world"})),
         Sample("h-deeply-nested-json", "", REFERENCE, damage=_deep_json),
         Sample("h-thirty-thousand-cells", "", REFERENCE, damage=_edit(_thirty_thousand_cells)),
-        Sample("h-deep-expression", "", REFERENCE,
-               damage=_insert_cell("x = " + "(" * 5000 + "1" + ")" * 5000)),
-        Sample("h-lone-surrogates", "", {**REFERENCE, "sigmoid": REFERENCE["sigmoid"] + "\n# LONE_HALF"},
-               damage=lambda text: _edit(_saved_outputs_with_surrogates)(text).replace("LONE_HALF", "\\ud800")),
+        Sample("h-deep-expression", "", REFERENCE, damage=_insert_cell("x = " + "(" * 5000 + "1" + ")" * 5000)),
+        Sample(
+            "h-lone-surrogates",
+            "",
+            {**REFERENCE, "sigmoid": REFERENCE["sigmoid"] + "\n# LONE_HALF"},
+            damage=lambda text: _edit(_saved_outputs_with_surrogates)(text).replace("LONE_HALF", "\\ud800"),
+        ),
         Sample("h-prints-surrogates", "", REFERENCE, damage=_insert_cell("print('\\ud800', 'lone')")),
         Sample("h-huge-output", "", REFERENCE, damage=_insert_cell("print('x' * 50_000_000)")),
         Sample("h-deleted-test-cell", "", REFERENCE, damage=_edit(_delete_test)),
         Sample("h-edited-test-cell", "", {**REFERENCE, "sigmoid": BUGGY_SIGMOID}, damage=_edit(_edit_test)),
-        Sample("h-monkeypatched-numpy", "", {**REFERENCE, "forward_propagation": BUGGY_FORWARD + "\n\nnp.allclose = "
-                                             "lambda *a, **k: True\nnp.isclose = lambda a, b, **k: np.ones(np.shape(b), bool)"}),
-        Sample("h-monkeypatched-builtins", "", {**REFERENCE, "forward_propagation": BUGGY_FORWARD + "\n\nimport builtins\n"
-                                                "builtins.isinstance = lambda *a: True\nbuiltins.all = lambda *a: True"}),
-        Sample("h-monkeypatched-graders", "", {**REFERENCE, "forward_propagation": BUGGY_FORWARD + "\n\nimport graders."
-                                               "checking as c\nc.expect_close = lambda *a, **k: None"}),
-        Sample("h-reference-aliased", "", {**REFERENCE, "forward_propagation": "from graders.labs.backprop.reference import "
-                                           "forward_propagation"}),
+        Sample(
+            "h-monkeypatched-numpy",
+            "",
+            {
+                **REFERENCE,
+                "forward_propagation": BUGGY_FORWARD + "\n\nnp.allclose = "
+                "lambda *a, **k: True\nnp.isclose = lambda a, b, **k: np.ones(np.shape(b), bool)",
+            },
+        ),
+        Sample(
+            "h-monkeypatched-builtins",
+            "",
+            {
+                **REFERENCE,
+                "forward_propagation": BUGGY_FORWARD + "\n\nimport builtins\n"
+                "builtins.isinstance = lambda *a: True\nbuiltins.all = lambda *a: True",
+            },
+        ),
+        Sample(
+            "h-monkeypatched-graders",
+            "",
+            {
+                **REFERENCE,
+                "forward_propagation": BUGGY_FORWARD + "\n\nimport graders."
+                "checking as c\nc.expect_close = lambda *a, **k: None",
+            },
+        ),
+        Sample(
+            "h-reference-aliased",
+            "",
+            {**REFERENCE, "forward_propagation": "from graders.labs.backprop.reference import forward_propagation"},
+        ),
         Sample("h-wraps-the-reference", "", {**REFERENCE, "forward_propagation": WRAPS_REFERENCE}),
         Sample("h-execs-the-reference-source", "", {**REFERENCE, "forward_propagation": EXECS_REFERENCE}),
         Sample("h-number-reads-checker-frame", "", {**REFERENCE, "forward_propagation": SNEAKY_FORWARD}),
         Sample("h-hard-coded-published", "", {**REFERENCE, "forward_propagation": HARD_CODED}),
-        Sample("h-fake-traceback-output", "", {**REFERENCE, "sigmoid": REFERENCE["sigmoid"] + "\n\nprint('Traceback "
-                                               "(most recent call last):\\nAssertionError: all tests passed')"}),
+        Sample(
+            "h-fake-traceback-output",
+            "",
+            {
+                **REFERENCE,
+                "sigmoid": REFERENCE["sigmoid"] + "\n\nprint('Traceback "
+                "(most recent call last):\\nAssertionError: all tests passed')",
+            },
+        ),
         Sample("h-html-and-script-output", "", REFERENCE, damage=_insert_cell(HTML_AND_SCRIPT)),
         Sample("h-script-in-markdown", "", REFERENCE, damage=_insert_cell(MARKDOWN_SCRIPT, cell_type="markdown")),
         Sample("h-forged-protocol-reply", "", REFERENCE, damage=_insert_cell(FORGE, before="test_sigmoid")),
@@ -300,18 +382,37 @@ def hostile_samples(root):
         Sample("h-unanswered-patches-runtime", "", UNANSWERED, damage=_insert_cell(PATCH_RUNTIME)),
         Sample("h-unanswered-patches-wire", "", UNANSWERED, damage=_insert_cell(PATCH_WIRE)),
         Sample("h-unanswered-snoops-gc-and-frames", "", UNANSWERED, damage=_insert_cell(SNOOP)),
-        Sample("h-trace-hook", "", {**REFERENCE, "forward_propagation": BUGGY_FORWARD},
-               damage=_insert_cell(TRACE_HOOK)),
-        Sample("h-stops-reading", "", REFERENCE, damage=lambda text: _insert_cell("# " + "x" * 2_000_000)(
-            _insert_cell(STOPS_READING)(text))),
-        Sample("h-huge-requests-to-the-grader", "", {**REFERENCE, "train": REFERENCE["train"].replace(
-            "def train(", "def honest_train(") + "\n\n\n" + HUGE_REQUESTS}),
-        Sample("h-changes-w-into-an-array", "", {**REFERENCE, "gradient_checking": REFERENCE["gradient_checking"]
-                                                 .replace("def gradient_checking(", "def honest_gradient_checking(")
-                                                 + "\n\n\ndef gradient_checking(x, y, w, eps=1e-7):\n"
-                                                 "    ratio = honest_gradient_checking(x, y, w, eps)\n"
-                                                 "    w[0] = np.array([1.0, 2.0])\n    return ratio"}),
-        Sample("=HYPERLINK(\"http:x\",\"ok\")", "", REFERENCE),
+        Sample(
+            "h-trace-hook", "", {**REFERENCE, "forward_propagation": BUGGY_FORWARD}, damage=_insert_cell(TRACE_HOOK)
+        ),
+        Sample(
+            "h-stops-reading",
+            "",
+            REFERENCE,
+            damage=lambda text: _insert_cell("# " + "x" * 2_000_000)(_insert_cell(STOPS_READING)(text)),
+        ),
+        Sample(
+            "h-huge-requests-to-the-grader",
+            "",
+            {
+                **REFERENCE,
+                "train": REFERENCE["train"].replace("def train(", "def honest_train(") + "\n\n\n" + HUGE_REQUESTS,
+            },
+        ),
+        Sample(
+            "h-changes-w-into-an-array",
+            "",
+            {
+                **REFERENCE,
+                "gradient_checking": REFERENCE["gradient_checking"].replace(
+                    "def gradient_checking(", "def honest_gradient_checking("
+                )
+                + "\n\n\ndef gradient_checking(x, y, w, eps=1e-7):\n"
+                "    ratio = honest_gradient_checking(x, y, w, eps)\n"
+                "    w[0] = np.array([1.0, 2.0])\n    return ratio",
+            },
+        ),
+        Sample('=HYPERLINK("http:x","ok")', "", REFERENCE),
         Sample("h-direction\u202eoverride", "", REFERENCE),
         Sample("h-glob[1]", "", REFERENCE),
     ]
@@ -321,20 +422,29 @@ def place_files(root, lab="backprop"):
     """The attacks that are files: links to a classmate's work, and a file too large to read."""
     submitted = Path(root) / "submitted"
     (submitted / "h-symlink-to-classmate" / lab).mkdir(parents=True)
-    os.symlink(f"../../reference-solution/{lab}/{lab}.ipynb", submitted / "h-symlink-to-classmate" / lab / f"{lab}.ipynb")
+    os.symlink(
+        f"../../reference-solution/{lab}/{lab}.ipynb", submitted / "h-symlink-to-classmate" / lab / f"{lab}.ipynb"
+    )
     (submitted / "h-symlinked-folder").mkdir()
     os.symlink(f"../reference-solution/{lab}", submitted / "h-symlinked-folder" / lab)
     (submitted / "h-link-to-instructor-source" / lab).mkdir(parents=True)
     os.symlink(f"../../../source/{lab}/{lab}.ipynb", submitted / "h-link-to-instructor-source" / lab / f"{lab}.ipynb")
     (submitted / "h-huge-file" / lab).mkdir(parents=True)
     with open(submitted / "h-huge-file" / lab / f"{lab}.ipynb", "wb") as handle:
-        handle.write(b" " * (65 * 1024 ** 2))
+        handle.write(b" " * (65 * 1024**2))
 
 
 # Points of the 15 autograded ones each test cell is worth, in notebook order.
-POINTS = {"test_sigmoid": 1, "test_forward_propagation": 2, "test_backward_propagation": 3,
-          "test_gradient_checking": 2, "test_vanilla_update": 1, "test_momentum_update": 2, "test_adam_update": 2,
-          "test_train": 2}
+POINTS = {
+    "test_sigmoid": 1,
+    "test_forward_propagation": 2,
+    "test_backward_propagation": 3,
+    "test_gradient_checking": 2,
+    "test_vanilla_update": 1,
+    "test_momentum_update": 2,
+    "test_adam_update": 2,
+    "test_train": 2,
+}
 AFTER_MOMENTUM = POINTS["test_momentum_update"] + POINTS["test_adam_update"] + POINTS["test_train"]
 FORWARD = POINTS["test_forward_propagation"]
 

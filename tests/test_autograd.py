@@ -1,4 +1,5 @@
 """The autograd lab: reference vs the seed's numbers, one source of truth, each hidden check vs each sample."""
+
 import math
 
 import numpy as np
@@ -8,8 +9,18 @@ from graders.labs.autograd import hidden, published, reference as ref
 from graders.samples.classroom import sample_class
 from conftest import check_failures, notebook_namespace, read_notebook
 
-CHECKED = ("add", "mul", "power", "exp", "tanh", "sigmoid", "backward", "derivative_exercises", "train_linear",
-           "train_quadratic")
+CHECKED = (
+    "add",
+    "mul",
+    "power",
+    "exp",
+    "tanh",
+    "sigmoid",
+    "backward",
+    "derivative_exercises",
+    "train_linear",
+    "train_quadratic",
+)
 SAMPLES = sample_class("autograd")
 REASONS = {
     "bug-mul-assigns-instead-of-adding": "use += in backward_step",
@@ -74,8 +85,10 @@ def test_every_bug_sample_has_a_stated_reason():
     assert {s.student for s in SAMPLES if s.loses} == set(REASONS)
 
 
-@pytest.mark.parametrize("label, expression", [(label, f) for label, f, _ in __import__(
-    "graders.labs.autograd.checks", fromlist=["EXPRESSIONS"]).EXPRESSIONS])
+@pytest.mark.parametrize(
+    "label, expression",
+    [(label, f) for label, f, _ in __import__("graders.labs.autograd.checks", fromlist=["EXPRESSIONS"]).EXPRESSIONS],
+)
 def test_the_reference_pass_over_a_traced_expression_agrees_with_finite_differences(label, expression):
     from graders.labs.autograd import expressions
 
@@ -104,8 +117,11 @@ def test_an_operation_borrowing_the_graders_node_builder_earns_nothing(release):
     from graders.samples.classroom import reference_sample
 
     namespace = notebook_namespace(reference_sample("autograd").notebook(release), "autograd")
-    exec("def mul(a, b):\n    from graders.labs.autograd.probes import given_node\n    a, b = as_value(a), as_value(b)\n"
-         "    return given_node(Value, a.data * b.data, (a, b), (b.data, a.data), '*')", namespace)
+    exec(
+        "def mul(a, b):\n    from graders.labs.autograd.probes import given_node\n    a, b = as_value(a), as_value(b)\n"
+        "    return given_node(Value, a.data * b.data, (a, b), (b.data, a.data), '*')",
+        namespace,
+    )
     with pytest.raises(judging.Fail, match="not written in the notebook") as failure:
         checks.mul(judging.LocalStudent(namespace, probes), np.random.default_rng(0))
     assert failure.value.flag == judging.NOT_OWN

@@ -1,4 +1,5 @@
 """The benchmark the docs cite runs in CI at a small size, so it cannot rot (figures come from larger runs)."""
+
 import subprocess
 import sys
 
@@ -10,8 +11,9 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 
 def test_the_grading_benchmark_runs_and_both_graders_agree_on_every_cell():
-    result = subprocess.run([sys.executable, "benchmarks/grading.py", "6"], cwd=course.ROOT, capture_output=True,
-                            text=True, timeout=900)
+    result = subprocess.run(
+        [sys.executable, "benchmarks/grading.py", "6"], cwd=course.ROOT, capture_output=True, text=True, timeout=900
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "submissions scored differently: 0" in result.stdout and "--scores-only" in result.stdout
     for part in ("clean room", "cells", "checks", "checks, grader CPU"):
@@ -19,8 +21,13 @@ def test_the_grading_benchmark_runs_and_both_graders_agree_on_every_cell():
 
 
 def test_the_colab_round_trip_benchmark_runs_and_finds_no_fault():
-    result = subprocess.run([sys.executable, "benchmarks/colab_round_trip.py", "--samples", "1", "autograd"],
-                            cwd=course.ROOT, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        [sys.executable, "benchmarks/colab_round_trip.py", "--samples", "1", "autograd"],
+        cwd=course.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "faults (cells scored differently, statuses changed, feedback missing): 0" in result.stdout
     assert "worked_session" in result.stdout and "plain nbgrader" in result.stdout

@@ -2,6 +2,7 @@
 headless Chromium driven by Selenium through the Run menu. The figures and plots must render and every visible
 check must report ✓. Screenshots are kept in build/artifacts/browser/: <lab>-top.png, <lab>-plot.png, and
 backprop-graph.png (the computational graph, a data-URI image in the markdown)."""
+
 import shutil
 
 import nbformat
@@ -54,8 +55,11 @@ def browser(tmp_path_factory):
 
 
 def _graded_functions(lab):
-    return [c.metadata.nbgrader.grade_id for c in read_notebook("source", lab).cells
-            if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"]
+    return [
+        c.metadata.nbgrader.grade_id
+        for c in read_notebook("source", lab).cells
+        if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"
+    ]
 
 
 @pytest.mark.parametrize("lab", course.LABS)
@@ -63,16 +67,27 @@ def test_filled_in_release_runs_in_jupyterlab_and_shows_its_figures_and_checks(l
     base, token = jupyterlab
     browser.get(f"{base}/lab/workspaces/{lab}/tree/{lab}.ipynb?reset&token={token}")  # a workspace of its own
     state = lambda: browser.execute_script(PAGE_STATE)  # noqa: E731
-    _wait(lambda: browser.find_elements(By.CSS_SELECTOR, '.jp-Notebook-ExecutionIndicator[data-status="idle"]')
-          and state()["prompts"], 90, "the notebook and an idle kernel", browser)
+    _wait(
+        lambda: (
+            browser.find_elements(By.CSS_SELECTOR, '.jp-Notebook-ExecutionIndicator[data-status="idle"]')
+            and state()["prompts"]
+        ),
+        90,
+        "the notebook and an idle kernel",
+        browser,
+    )
     assert all(p == "[ ]:" for p in state()["prompts"]), "the notebook opened with outputs already in it"
 
     browser.find_element(By.XPATH, "//div[contains(@class, 'lm-MenuBar-itemLabel') and text()='Run']").click()
     browser.find_element(By.XPATH, "//div[contains(@class, 'lm-Menu-itemLabel') and text()='Run All Cells']").click()
     _wait(lambda: any(p != "[ ]:" for p in state()["prompts"]), 30, "the first cell to start", browser)
     idle = '.jp-Notebook-ExecutionIndicator[data-status="idle"]'
-    _wait(lambda: browser.find_elements(By.CSS_SELECTOR, idle) and "[*]:" not in state()["prompts"], 180,
-          "the run to end (Run All stops at the first error)", browser)
+    _wait(
+        lambda: browser.find_elements(By.CSS_SELECTOR, idle) and "[*]:" not in state()["prompts"],
+        180,
+        "the run to end (Run All stops at the first error)",
+        browser,
+    )
     page = state()
     assert page["tracebacks"] == []
     assert all(p[1:-2].isdigit() for p in page["prompts"]), page["prompts"]  # every cell ran
@@ -82,8 +97,10 @@ def test_filled_in_release_runs_in_jupyterlab_and_shows_its_figures_and_checks(l
     shots = {"top": ".jp-Cell", "plot": ".jp-OutputArea-output img", "graph": ".jp-RenderedMarkdown img"}
     for name, selector in shots.items():
         if browser.find_elements(By.CSS_SELECTOR, selector):
-            in_view = (f"const box = document.querySelector('{selector}').getBoundingClientRect();"
-                       "return box.top >= 0 && box.top < window.innerHeight;")
+            in_view = (
+                f"const box = document.querySelector('{selector}').getBoundingClientRect();"
+                "return box.top >= 0 && box.top < window.innerHeight;"
+            )
             browser.execute_script(f"document.querySelector('{selector}').scrollIntoView({{block: 'center'}})")
             _wait(lambda script=in_view: browser.execute_script(script), 10, f"{selector} scrolled into view", browser)
             browser.save_screenshot(str(ARTIFACTS / f"{lab}-{name}.png"))

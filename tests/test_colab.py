@@ -8,6 +8,7 @@ scores are too. Of those that add cells, the harshest of each family (a worked C
 locked cells and lost metadata) is graded for real in the sandbox, per lab, beside the untransformed notebooks;
 benchmarks/colab_round_trip.py grades every transform for real and writes the feedback.
 """
+
 import json
 import re
 
@@ -19,8 +20,17 @@ from graders import course
 from graders.grading import report
 from graders.grading import grade as grading, nbgrader_steps, preflight
 from graders.samples.classroom import reference_sample, sample_class
-from graders.samples.colab import (ADDS_CELLS, COLAB_SAVES, FLAGGED, STUDENT_GOOGLE_ID, STUDENT_NAME, TRANSFORMS,
-                                   WIDGET_MODEL, add_scratch, strip_grading_metadata)
+from graders.samples.colab import (
+    ADDS_CELLS,
+    COLAB_SAVES,
+    FLAGGED,
+    STUDENT_GOOGLE_ID,
+    STUDENT_NAME,
+    TRANSFORMS,
+    WIDGET_MODEL,
+    add_scratch,
+    strip_grading_metadata,
+)
 from test_grade import LIMITS, SCORES_ONLY
 
 pytestmark = pytest.mark.sandbox
@@ -72,8 +82,9 @@ def test_colab_saves_keep_nbgrader_metadata_and_mirror_the_cell_ids_of_a_45_rele
     assert "id" not in github["cells"][0] and "colab-badge.svg" in "".join(github["cells"][0]["source"])
     assert github["metadata"]["colab"]["include_colab_link"] is True
     older = files["older_release_round_trip"][1]
-    assert older["nbformat_minor"] == 0 and all("id" not in c and COLAB_ID.match(c["metadata"]["id"])
-                                                for c in older["cells"])
+    assert older["nbformat_minor"] == 0 and all(
+        "id" not in c and COLAB_ID.match(c["metadata"]["id"]) for c in older["cells"]
+    )
 
 
 def test_colab_saves_are_written_as_colab_writes_them(saved):
@@ -86,13 +97,18 @@ def test_colab_saves_are_written_as_colab_writes_them(saved):
     counts = [c["execution_count"] for c in code if c["execution_count"] is not None]
     assert counts != sorted(counts) and len(counts) < len(code)  # out of order, one never run
     assert all(("outputId" in c["metadata"]) == bool(c["outputs"]) for c in code)
-    assert all(("height" in c["metadata"]["colab"]) == any(o["output_type"] == "display_data" for o in c["outputs"])
-               for c in code)
-    assert {c["metadata"]["executionInfo"]["user"]["userId"] for c in code if "executionInfo" in c["metadata"]} \
-        == {STUDENT_GOOGLE_ID}
+    assert all(
+        ("height" in c["metadata"]["colab"]) == any(o["output_type"] == "display_data" for o in c["outputs"])
+        for c in code
+    )
+    assert {c["metadata"]["executionInfo"]["user"]["userId"] for c in code if "executionInfo" in c["metadata"]} == {
+        STUDENT_GOOGLE_ID
+    }
     private = files["private_outputs"][1]
     assert private["metadata"]["colab"]["private_outputs"] is True
-    assert all(c["outputs"] == [] and c["execution_count"] is None for c in private["cells"] if c["cell_type"] == "code")
+    assert all(
+        c["outputs"] == [] and c["execution_count"] is None for c in private["cells"] if c["cell_type"] == "code"
+    )
     worked = files["worked_session"][1]
     assert "state" not in worked["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]
     with pytest.raises(KeyError, match="state"):  # as saved, nbconvert cannot render it (jupyter/nbconvert#1731)
@@ -104,8 +120,9 @@ def test_colab_saves_are_written_as_colab_writes_them(saved):
 
 def test_colab_strips_one_trailing_space_and_a_locked_cell_is_not_edited_by_it():
     release = _release("backprop")
-    assert [c.id for c in release.cells if any(line.endswith(" ") for line in c.source.splitlines())] == [], \
+    assert [c.id for c in release.cells if any(line.endswith(" ") for line in c.source.splitlines())] == [], (
         "a trailing space in a release cell changes its checksum once Colab strips it: remove it from source/"
+    )
     padded = nbformat.from_dict(release)
     test_cell = next(c for c in padded.cells if (preflight.grade_id(c) or "").startswith("test_"))
     test_cell.source = test_cell.source.replace("\n", "  \n")
@@ -156,8 +173,8 @@ def test_without_metadata_the_definition_in_force_when_the_test_ran_is_graded():
     notebook = nbformat.from_dict(release)
     position = notebook.cells.index(next(c for c in notebook.cells if c.id == "sigmoid"))
     test_position = position + 1
-    notebook.cells[test_position + 1:test_position + 1] = [later_try]  # after its test: not what was tested
-    notebook.cells[position:position] = [first_try]                   # before the answer: superseded by it
+    notebook.cells[test_position + 1 : test_position + 1] = [later_try]  # after its test: not what was tested
+    notebook.cells[position:position] = [first_try]  # before the answer: superseded by it
     stripped = strip_grading_metadata(nbformat.writes(notebook))
     canonical = preflight.canonicalize(stripped, release).notebook
     assert next(c for c in canonical.cells if c.id == "sigmoid").source == answer.source
@@ -188,7 +205,9 @@ def transformed_class(request, fresh_course):
 
 
 def _answers(notebook):
-    return [c for c in notebook["cells"] if c["metadata"].get("nbgrader", {}).get("solution") and c["cell_type"] == "code"]
+    return [
+        c for c in notebook["cells"] if c["metadata"].get("nbgrader", {}).get("solution") and c["cell_type"] == "code"
+    ]
 
 
 def _two_answers_in_one_cell(text):
@@ -212,7 +231,8 @@ def _colab_only_lines(text):
 
 @pytest.mark.parametrize("transform", GRADED_FOR_REAL)
 def test_every_sample_through_the_harshest_transforms_gets_its_untransformed_scores_and_status(
-        transformed_class, transform):
+    transformed_class, transform
+):
     lab, _, outcomes = transformed_class
     for sample in SAMPLES[lab]:
         untransformed, outcome = outcomes[f"{sample.student}--as-submitted"], outcomes[f"{sample.student}--{transform}"]
@@ -229,7 +249,8 @@ def test_a_notebook_renamed_by_colab_is_graded_and_two_notebooks_are_rejected(tr
     assert f"graded 'Copy of {lab}.ipynb', the only notebook in the submission" in outcomes["renamed-by-colab"].notes
     assert outcomes["two-notebooks"].status == grading.REJECTED
     assert outcomes["two-notebooks"].reasons == [
-        f"no {lab}.ipynb in the submission, nor a single other notebook (found: 'draft.ipynb', 'final.ipynb')"]
+        f"no {lab}.ipynb in the submission, nor a single other notebook (found: 'draft.ipynb', 'final.ipynb')"
+    ]
 
 
 def test_two_answers_written_in_one_cell_are_both_graded_with_a_note(transformed_class):
@@ -237,7 +258,9 @@ def test_two_answers_written_in_one_cell_are_both_graded_with_a_note(transformed
     release = _release(lab)
     if "two-answers-in-one-cell" not in outcomes:
         pytest.skip(f"{lab} has one answer cell")
-    second = [c.id for c in release.cells if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"][1]
+    second = [c.id for c in release.cells if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"][
+        1
+    ]
     for student in ("two-answers-in-one-cell", "two-answers-in-one-cell-pasted"):
         outcome = outcomes[student]
         assert (outcome.status, outcome.scores) == (grading.GRADED, outcomes["reference-solution--as-submitted"].scores)
@@ -268,8 +291,12 @@ def test_personal_data_colab_adds_never_reaches_the_graded_copy_feedback_or_expo
     assert all(page.is_file() for page in feedback)
 
     def holding(folder):
-        return sorted(str(path.relative_to(root)) for path in folder.rglob("*") if path.is_file() and any(
-            secret.encode() in path.read_bytes() for secret in (STUDENT_NAME, STUDENT_GOOGLE_ID)))
+        return sorted(
+            str(path.relative_to(root))
+            for path in folder.rglob("*")
+            if path.is_file()
+            and any(secret.encode() in path.read_bytes() for secret in (STUDENT_NAME, STUDENT_GOOGLE_ID))
+        )
 
     assert holding(root / "submitted"), "nothing to look for"  # what the student handed in holds it
     assert [path for path in holding(root) if not path.startswith("submitted/")] == []
@@ -280,9 +307,11 @@ def test_readme_links_open_each_release_notebook_from_the_repository_set_in_one_
     assert course.student_links() in readme, "stale: run python -m graders links"
     for lab in course.LABS:
         assert (course.ROOT / "release" / lab / f"{lab}.ipynb").is_file()
-        assert course.colab_url(lab) == ("https://colab.research.google.com/github/"
-                                         f"{course.REPOSITORY.split('github.com/')[1]}/blob/{course.BRANCH}"
-                                         f"/release/{lab}/{lab}.ipynb")
+        assert course.colab_url(lab) == (
+            "https://colab.research.google.com/github/"
+            f"{course.REPOSITORY.split('github.com/')[1]}/blob/{course.BRANCH}"
+            f"/release/{lab}/{lab}.ipynb"
+        )
         assert f"({course.colab_url(lab)})" in readme
 
 
@@ -291,8 +320,14 @@ def test_a_copy_of_a_later_instruction_at_the_top_does_not_move_the_cells_after_
     notebook = json.loads(reference_sample("backprop").notebook_text(release))
     last_instruction = [c for c in notebook["cells"] if c["cell_type"] == "markdown" and not preflight.grade_id(c)][-1]
     notes = {**last_instruction, "id": "my-notes"}  # the task text copied to the top, as notes
-    helper = {"cell_type": "code", "id": "my-helper", "metadata": {}, "outputs": [], "execution_count": None,
-              "source": "HELPER = 1"}
+    helper = {
+        "cell_type": "code",
+        "id": "my-helper",
+        "metadata": {},
+        "outputs": [],
+        "execution_count": None,
+        "source": "HELPER = 1",
+    }
     notebook["cells"][1:1] = [notes, helper]
     for text in (json.dumps(notebook), strip_grading_metadata(json.dumps(notebook))):
         cells = preflight.canonicalize(text, release).notebook.cells

@@ -1,5 +1,6 @@
 """The instructor's commands say what went wrong and leave the course as it was: build's refusals in nbgrader's
 words with the fix, a lab missing from the gradebook added without touching release/, the demo in a scratch copy."""
+
 import shutil
 import subprocess
 import sys
@@ -15,16 +16,23 @@ from graders.samples.classroom import reference_sample, sample_class
 
 
 def _run(root, *args):
-    return subprocess.run([sys.executable, "-m", "graders", "--course", str(root), *args], capture_output=True,
-                          text=True, cwd=root)
+    return subprocess.run(
+        [sys.executable, "-m", "graders", "--course", str(root), *args], capture_output=True, text=True, cwd=root
+    )
 
 
 def _add_locked_cell(root, lab):
     path = root / "source" / lab / f"{lab}.ipynb"
     notebook = nbformat.read(path, as_version=4)
     cell = nbformat.v4.new_code_cell("EXTRA = 1")
-    cell.metadata["nbgrader"] = {"grade": False, "grade_id": "extra", "locked": True, "schema_version": 3,
-                                 "solution": False, "task": False}
+    cell.metadata["nbgrader"] = {
+        "grade": False,
+        "grade_id": "extra",
+        "locked": True,
+        "schema_version": 3,
+        "solution": False,
+        "task": False,
+    }
     notebook.cells.insert(3, cell)
     nbformat.write(notebook, path)
 
@@ -52,8 +60,9 @@ def test_feedback_before_grading_says_to_grade_first(fresh_course):
 
 def _gradebook_with_only(root, lab):
     (root / "gradebook.db").unlink()
-    course.nbgrader("generate_assignment", lab, "--force", f"--CourseDirectory.release_directory={root / 'scratch'}",
-                    root=root)
+    course.nbgrader(
+        "generate_assignment", lab, "--force", f"--CourseDirectory.release_directory={root / 'scratch'}", root=root
+    )
 
 
 @pytest.mark.slow
@@ -67,7 +76,8 @@ def test_grade_adds_a_lab_the_gradebook_lacks_and_leaves_release_alone(fresh_cou
     outcomes = grading.grade("mlp", root, workers=1)
     assert outcomes["alice"].status == grading.GRADED
     assert sum(v or 0 for v in outcomes["alice"].scores.values()) == sum(
-        p for c, p in report.max_scores(root, "mlp").items() if c.startswith("test_"))
+        p for c, p in report.max_scores(root, "mlp").items() if c.startswith("test_")
+    )
     assert (release.stat().st_mtime_ns, release.read_bytes()) == before
 
 
@@ -83,19 +93,23 @@ def test_grade_of_a_lab_whose_source_no_longer_makes_its_release_says_to_build(f
 
 
 @pytest.mark.slow
-def test_the_demo_works_in_a_scratch_copy_and_leaves_the_courses_grading_state_alone(fresh_course, monkeypatch,
-                                                                                       capsys):
+def test_the_demo_works_in_a_scratch_copy_and_leaves_the_courses_grading_state_alone(fresh_course, monkeypatch, capsys):
     root = fresh_course("demo")
-    state = {root / "submitted" / "real-student" / "backprop" / "backprop.ipynb": "{}",
-             root / "autograded" / "real-student" / "backprop" / "backprop.ipynb": "{}"}
+    state = {
+        root / "submitted" / "real-student" / "backprop" / "backprop.ipynb": "{}",
+        root / "autograded" / "real-student" / "backprop" / "backprop.ipynb": "{}",
+    }
     for path, text in state.items():
         path.parent.mkdir(parents=True)
         path.write_text(text)
     gradebook = (root / "gradebook.db").read_bytes()
     graded = []
     monkeypatch.setattr(grading, "grade", lambda lab, where: graded.append((lab, where)) or {})
-    monkeypatch.setattr(course, "build_releases",  # what generate_assignment makes, here a copy (tested elsewhere)
-                        lambda where: shutil.copytree(course.ROOT / "release", where / "release"))
+    monkeypatch.setattr(
+        course,
+        "build_releases",  # what generate_assignment makes, here a copy (tested elsewhere)
+        lambda where: shutil.copytree(course.ROOT / "release", where / "release"),
+    )
     assert cli.main(["--course", str(root), "demo"]) is None
     scratch = root / "build" / "demo"
     assert graded == [(lab, scratch) for lab in course.LABS]
@@ -108,19 +122,25 @@ def test_the_demo_works_in_a_scratch_copy_and_leaves_the_courses_grading_state_a
 
 def test_the_report_names_every_cell_in_full_and_lists_the_rejected():
     max_scores = {"test_forward_propagation": 2, "test_backward_propagation": 3, "conclusion": 2}
-    table = report.format_table({"ada": {"test_forward_propagation": 2, "test_backward_propagation": 1}},
-                                max_scores, rejected={"bob"})
+    table = report.format_table(
+        {"ada": {"test_forward_propagation": 2, "test_backward_propagation": 1}}, max_scores, rejected={"bob"}
+    )
     header, _, ada, bob = table.splitlines()
     assert header.split() == ["student", "forward_propagation", "backward_propagation", "conclusion", "auto"]
     assert ada.split() == ["ada", "2", "1", "—", "3"]
     assert bob.startswith("bob") and "rejected" in bob
 
 
-@pytest.mark.parametrize("output, said", [
-    ("[ERROR] x\nTraceback...\nRuntimeError: the reason\n[App | ERROR] There was an error processing",
-     "RuntimeError: the reason"),
-    ("", "(no output)"),
-])
+@pytest.mark.parametrize(
+    "output, said",
+    [
+        (
+            "[ERROR] x\nTraceback...\nRuntimeError: the reason\n[App | ERROR] There was an error processing",
+            "RuntimeError: the reason",
+        ),
+        ("", "(no output)"),
+    ],
+)
 def test_nbgrader_said_picks_its_reason(output, said):
     assert course.nbgrader_said(output) == said
 
@@ -147,13 +167,16 @@ def test_a_missing_tool_skips_with_its_install_hint_except_in_ci(monkeypatch, ci
 TIME, SECRET = "2026-11-29 23:28:44.401347 UTC", "ab" * 64
 
 
-@pytest.mark.parametrize("files, staged", [
-    ({"timestamp.txt": TIME, "submission_secret.txt": SECRET}, True),
-    ({"timestamp.txt": TIME}, False),                                    # one without the other
-    ({"timestamp.txt": "Friday", "submission_secret.txt": SECRET}, False),  # a date that depends on the day
-    ({"timestamp.txt": "2025-01-01 00:00:00 /etc/shadow", "submission_secret.txt": SECRET}, False),
-    ({"timestamp.txt": TIME, "submission_secret.txt": "0123456789abcdef"}, False),  # not nbgrader's 128 hex
-])
+@pytest.mark.parametrize(
+    "files, staged",
+    [
+        ({"timestamp.txt": TIME, "submission_secret.txt": SECRET}, True),
+        ({"timestamp.txt": TIME}, False),  # one without the other
+        ({"timestamp.txt": "Friday", "submission_secret.txt": SECRET}, False),  # a date that depends on the day
+        ({"timestamp.txt": "2025-01-01 00:00:00 /etc/shadow", "submission_secret.txt": SECRET}, False),
+        ({"timestamp.txt": TIME, "submission_secret.txt": "0123456789abcdef"}, False),  # not nbgrader's 128 hex
+    ],
+)
 def test_exchange_files_reach_nbgrader_only_as_nbgrader_collect_writes_them(tmp_path, files, staged):
     folder, staging = tmp_path / "submitted", tmp_path / "staged"
     for path in (folder, staging):

@@ -1,4 +1,5 @@
 """`nbgrader export` through the course's config: an LMS-ready CSV where not graded is blank, never 0.0."""
+
 import csv
 import os
 import shutil
@@ -43,7 +44,7 @@ def course_folder(tmp_path, monkeypatch):
             grade(gradebook, student, "test_forward", auto=2.0)
             grade(gradebook, student, "test_backward", auto=1.5)
         grade(gradebook, "ada", "written", manual=4.0)
-        grade(gradebook, HYPERLINK, "written", auto=0.0, manual=2.0)   # the hand grade overrides the auto one
+        grade(gradebook, HYPERLINK, "written", auto=0.0, manual=2.0)  # the hand grade overrides the auto one
         # bob's written answer awaits hand grading; cy submitted nothing
         notebook = gradebook.find_submission_notebook("lab", "lab", "ada")
         notebook.late_submission_penalty = 1.0
@@ -59,8 +60,20 @@ def export(root, *args, dest="grades.csv"):
 
 def test_not_graded_is_blank_and_text_is_spreadsheet_safe(course_folder):
     rows = {row["student_id"]: row for row in export(course_folder)}
-    assert list(rows["ada"]) == ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
-                                 "email", "raw_score", "late_submission_penalty", "score", "max_score", "status"]
+    assert list(rows["ada"]) == [
+        "assignment",
+        "duedate",
+        "timestamp",
+        "student_id",
+        "last_name",
+        "first_name",
+        "email",
+        "raw_score",
+        "late_submission_penalty",
+        "score",
+        "max_score",
+        "status",
+    ]
     assert set(rows) == {"ada", "bob", "cy", "'" + HYPERLINK}
     assert all(row["assignment"] == "lab" and float(row["max_score"]) == 10 for row in rows.values())
 
@@ -77,8 +90,11 @@ def test_not_graded_is_blank_and_text_is_spreadsheet_safe(course_folder):
     assert cy["status"] == "no graded submission"
 
     mallory = rows["'" + HYPERLINK]  # every student-supplied text opens as text, never as a formula
-    assert (mallory["first_name"], mallory["last_name"], mallory["email"]) == \
-           ("'+1+1", "'-Mallory\\x07", "'@evil.example")
+    assert (mallory["first_name"], mallory["last_name"], mallory["email"]) == (
+        "'+1+1",
+        "'-Mallory\\x07",
+        "'@evil.example",
+    )
     assert (float(mallory["raw_score"]), float(mallory["score"]), mallory["status"]) == (5.5, 5.5, "graded")
 
 
@@ -87,8 +103,10 @@ def test_assignment_student_and_to_are_honoured(course_folder):
         gradebook.add_assignment("quiz", duedate="2024-06-01 12:00:00")
     rows = export(course_folder, "--assignment=lab", "--student=bob", "--student=cy", "--to=lms.csv", dest="lms.csv")
     assert not (course_folder / "grades.csv").exists()
-    assert [(row["assignment"], row["student_id"], row["status"]) for row in rows] == \
-           [("lab", "bob", "not graded yet: 5 points to hand-grade"), ("lab", "cy", "no graded submission")]
+    assert [(row["assignment"], row["student_id"], row["status"]) for row in rows] == [
+        ("lab", "bob", "not graded yet: 5 points to hand-grade"),
+        ("lab", "cy", "no graded submission"),
+    ]
     rows = export(course_folder, "--assignment=quiz", "--to=quiz.csv", dest="quiz.csv")
     assert {row["student_id"] for row in rows} == {"ada", "bob", "cy", "'" + HYPERLINK}
     assert {(row["assignment"], row["score"], row["status"]) for row in rows} == {("quiz", "", "no graded submission")}

@@ -1,4 +1,5 @@
 """The grade command: hostile submissions in one batch beside honest ones, and its equivalence with nbgrader."""
+
 import csv
 import importlib
 import json
@@ -65,8 +66,11 @@ def sample_class_graded(fresh_course):
 
 
 def _total(outcome):
-    return None if outcome.status == grading.REJECTED else sum(
-        outcome.scores.get(c) or 0 for c in outcome.scores if c.startswith("test_"))
+    return (
+        None
+        if outcome.status == grading.REJECTED
+        else sum(outcome.scores.get(c) or 0 for c in outcome.scores if c.startswith("test_"))
+    )
 
 
 def _recorded(root, student):
@@ -81,12 +85,18 @@ def test_scores_only_leaves_out_the_cells_after_the_last_check_and_nothing_else(
     full = grading.execution_plan(canonical, locked, graded)
     short = grading.execution_plan(canonical, locked, graded, tail=False)
     last_check = max(i for i, (kind, _, _) in enumerate(full) if kind == "check")
-    assert short == full[:last_check + 1] and [cell for _, cell, _ in full[last_check + 1:]] == ["optimizer_comparison"]
+    assert short == full[: last_check + 1] and [cell for _, cell, _ in full[last_check + 1 :]] == [
+        "optimizer_comparison"
+    ]
 
 
 def test_every_hostile_kind_has_an_expectation_and_there_are_many(tmp_path):
-    students = {s.student for s in hostile_samples(tmp_path)} | {"h-symlink-to-classmate", "h-symlinked-folder",
-                                                                  "h-link-to-instructor-source", "h-huge-file"}
+    students = {s.student for s in hostile_samples(tmp_path)} | {
+        "h-symlink-to-classmate",
+        "h-symlinked-folder",
+        "h-link-to-instructor-source",
+        "h-huge-file",
+    }
     assert students == set(EXPECTED) and len(EXPECTED) >= 55
 
 
@@ -111,7 +121,8 @@ def test_the_batch_completes_and_honest_grades_are_what_they_are_alone(hostile, 
         assert outcomes[sample.student].scores == alone[sample.student].scores
         assert outcomes[sample.student].status == alone[sample.student].status == grading.GRADED
         assert _without_progress_bars(_recorded(root, sample.student)) == _without_progress_bars(
-            _recorded(alone_root, sample.student))
+            _recorded(alone_root, sample.student)
+        )
 
 
 def _without_progress_bars(recorded):
@@ -121,8 +132,12 @@ def _without_progress_bars(recorded):
 
 def test_the_sandbox_hid_the_course_the_server_and_the_network(hostile):
     root, _ = hostile
-    printed = "".join(o.get("text", "") for outputs in _recorded(root, "h-reads-secrets-writes-outside-network").values()
-                      for o in outputs if o.get("name") == "stdout")
+    printed = "".join(
+        o.get("text", "")
+        for outputs in _recorded(root, "h-reads-secrets-writes-outside-network").values()
+        for o in outputs
+        if o.get("name") == "stdout"
+    )
     assert "LEAKED" not in printed
     assert printed.count("blocked") == len(secret_paths(root)) + 1 + 3 + 1, printed  # files, import, writes, network
     assert "pid 2 uid 1000 proc []" in printed  # in its own pid namespace (under its init), not root, no /proc
@@ -157,7 +172,7 @@ def test_report_and_csv_escape_control_characters_and_never_hold_a_formula(hosti
     assert "\\x1b[31mEVIL\\x07" in text and "h-direction\\u202eoverride" in text
     assert not any(ch in text for ch in "\x1b\x07\x00\u202e")
     rows = {row["student"] for row in csv.DictReader(open(root / "build/grading/backprop/grades.csv"))}
-    assert "'=HYPERLINK(\"http:x\",\"ok\")" in rows and not any(s.startswith(("=", "+", "-", "@")) for s in rows)
+    assert '\'=HYPERLINK("http:x","ok")' in rows and not any(s.startswith(("=", "+", "-", "@")) for s in rows)
 
 
 def test_feedback_holds_no_live_student_markup_no_hidden_code_and_nothing_for_the_rejected(hostile):
@@ -165,8 +180,11 @@ def test_feedback_holds_no_live_student_markup_no_hidden_code_and_nothing_for_th
     assert nbgrader_steps.generate_feedback(root, "backprop") == []
     pages = {p.parts[-3]: p.read_text() for p in (root / "feedback").glob("*/backprop/backprop.html")}
     for student in ("h-script-in-markdown", "h-html-and-script-output"):
-        live = [tag for tag in re.findall(r"<[^>]*>", pages[student]) if re.search(r"script|onerror", tag, re.I)
-                and "mathjax" not in tag.lower() and "require" not in tag.lower()]
+        live = [
+            tag
+            for tag in re.findall(r"<[^>]*>", pages[student])
+            if re.search(r"script|onerror", tag, re.I) and "mathjax" not in tag.lower() and "require" not in tag.lower()
+        ]
         assert not any("alert" in tag for tag in live) and "alert(" in pages[student], (student, live)
     assert "<strong>bold</strong>" in pages["h-script-in-markdown"]  # harmless formatting survives
     for student, page in pages.items():
@@ -176,13 +194,19 @@ def test_feedback_holds_no_live_student_markup_no_hidden_code_and_nothing_for_th
 
 
 def test_a_planted_file_or_package_never_reaches_the_next_student(fresh_course):
-    plant = ("import os, sys\nfor name in ('numpy_planted.py', 'sitecustomize.py', 'tqdm.py'):\n"
-             "    open(os.path.join('/tmp', name), 'w').write('print(\"PLANTED\")')\n"
-             "open('/tmp/secret-of-a-student.txt', 'w').write('mine')\nsys.path.insert(0, '/tmp')")
-    witness = ("import os\nprint(sorted(os.listdir('/tmp')), sorted(os.listdir('.')))\n"
-               "try:\n    import numpy_planted\nexcept ImportError:\n    print('no planted module')")
-    samples = [Sample("a-planter", "", REFERENCE, damage=_insert(plant)),
-               Sample("b-witness", "", REFERENCE, damage=_insert(witness))]
+    plant = (
+        "import os, sys\nfor name in ('numpy_planted.py', 'sitecustomize.py', 'tqdm.py'):\n"
+        "    open(os.path.join('/tmp', name), 'w').write('print(\"PLANTED\")')\n"
+        "open('/tmp/secret-of-a-student.txt', 'w').write('mine')\nsys.path.insert(0, '/tmp')"
+    )
+    witness = (
+        "import os\nprint(sorted(os.listdir('/tmp')), sorted(os.listdir('.')))\n"
+        "try:\n    import numpy_planted\nexcept ImportError:\n    print('no planted module')"
+    )
+    samples = [
+        Sample("a-planter", "", REFERENCE, damage=_insert(plant)),
+        Sample("b-witness", "", REFERENCE, damage=_insert(witness)),
+    ]
     root = _course(fresh_course, "planted", samples)
     outcomes = grading.grade("backprop", root, workers=1, **LIMITS)
     printed = "".join(o.get("text", "") for outputs in _recorded(root, "b-witness").values() for o in outputs)
@@ -193,6 +217,7 @@ def test_a_planted_file_or_package_never_reaches_the_next_student(fresh_course):
 
 def _insert(source):
     from hostile import _insert_cell
+
     return _insert_cell(source)
 
 
@@ -225,16 +250,18 @@ def test_a_submission_that_needs_review_is_flagged_in_the_gradebook_and_no_other
 
     root, outcomes = sample_class_graded
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
-        flagged = {s.student_id for s in gradebook.assignment_submissions("backprop")
-                   if any(n.flagged for n in s.notebooks)}
+        flagged = {
+            s.student_id for s in gradebook.assignment_submissions("backprop") if any(n.flagged for n in s.notebooks)
+        }
     assert flagged == {s for s, o in outcomes.items() if o.status == grading.NEEDS_REVIEW} != set()
 
 
 def test_one_worker_and_a_rerun_give_the_same_results(sample_class_graded):
     root, parallel = sample_class_graded
     sequential = grading.grade("backprop", root, workers=1, **SCORES_ONLY)
-    assert {s: (o.status, o.scores, o.reasons) for s, o in sequential.items()} == \
-           {s: (o.status, o.scores, o.reasons) for s, o in parallel.items()}
+    assert {s: (o.status, o.scores, o.reasons) for s, o in sequential.items()} == {
+        s: (o.status, o.scores, o.reasons) for s, o in parallel.items()
+    }
 
 
 def test_another_secret_gives_the_sample_class_the_same_scores(sample_class_graded):
@@ -279,15 +306,18 @@ def test_a_worker_that_dies_at_start_is_tried_again_then_reported_with_its_log(t
 
 def test_the_probe_looks_for_the_graded_courses_own_files(tmp_path):
     assert str(tmp_path / "gradebook.db") in probe(tmp_path) and "/work/main" not in probe(tmp_path).replace(
-        str(course.ROOT), "")
+        str(course.ROOT), ""
+    )
 
 
 def test_a_regrade_draws_the_same_hidden_inputs_and_a_changed_file_others(fresh_course):
     """A train that ignores its seed fails with the seed it was given in the message: the same file graded twice
     sees the same seed, the file with one comment added sees another (feedback says nothing of the next inputs)."""
     ignores_seed = REFERENCE["train"].replace("np.random.default_rng(seed)", "np.random.default_rng(1234)")
-    samples = [Sample("a", "", {**REFERENCE, "train": ignores_seed}),
-               Sample("b", "", {**REFERENCE, "train": ignores_seed + "\n# one more line"})]
+    samples = [
+        Sample("a", "", {**REFERENCE, "train": ignores_seed}),
+        Sample("b", "", {**REFERENCE, "train": ignores_seed + "\n# one more line"}),
+    ]
     root = _course(fresh_course, "inputs", samples)
     messages = []
     for _ in range(2):
@@ -300,7 +330,7 @@ def test_a_regrade_draws_the_same_hidden_inputs_and_a_changed_file_others(fresh_
 
 def test_a_submission_whose_preflight_fails_late_is_rejected_and_never_reaches_nbgrader(fresh_course, monkeypatch):
     """The pre-flight child stages the notebook, then cannot hand back its result (too large to return)."""
-    monkeypatch.setattr(isolation, "RESULT_LIMIT", 1024 ** 2)
+    monkeypatch.setattr(isolation, "RESULT_LIMIT", 1024**2)
     padded = {**REFERENCE, "sigmoid": REFERENCE["sigmoid"] + "\n#" + "\x7f" * 300_000}  # six JSON bytes each
     root = _course(fresh_course, "late-preflight-failure", [SAMPLES[0], Sample("padded", "", padded)])
     outcomes = grading.grade("backprop", root, workers=2, **LIMITS)
@@ -321,25 +351,42 @@ def _append(source):
     from hostile import _edit
 
     def change(notebook):
-        notebook["cells"].append({"cell_type": "code", "metadata": {}, "source": source, "id": "student-last",
-                                  "outputs": [], "execution_count": None})
+        notebook["cells"].append(
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "source": source,
+                "id": "student-last",
+                "outputs": [],
+                "execution_count": None,
+            }
+        )
+
     return _edit(change)
 
 
-FORGE = ("import sys\nwire = sys.modules['graders.sandbox.wire']\nsend = wire.send\n"
-         "def forged(sock, message, send=send):\n    if 'outputs' in message:\n"
-         "        message['outputs'].append({FORGED})\n    return send(sock, message)\n"
-         "wire.send = forged\nprint('after')")
+FORGE = (
+    "import sys\nwire = sys.modules['graders.sandbox.wire']\nsend = wire.send\n"
+    "def forged(sock, message, send=send):\n    if 'outputs' in message:\n"
+    "        message['outputs'].append({FORGED})\n    return send(sock, message)\n"
+    "wire.send = forged\nprint('after')"
+)
 
 
-@pytest.mark.parametrize("forged", [
-    '{"output_type": "display_data", "metadata": {}, "data": {"image/png": "iVBORw0KGgoAA", "text/plain": "x"}}',
-    '{"output_type": []}',
-])
+@pytest.mark.parametrize(
+    "forged",
+    [
+        '{"output_type": "display_data", "metadata": {}, "data": {"image/png": "iVBORw0KGgoAA", "text/plain": "x"}}',
+        '{"output_type": []}',
+    ],
+)
 def test_what_a_cell_after_the_last_check_sends_changes_no_score(fresh_course, forged):
     """A malformed figure or output kind sent after the last check ends the run there: scores stand, with a note."""
-    root = _course(fresh_course, "forged-tail", [Sample("forger", "", REFERENCE,
-                                                        damage=_append(FORGE.replace("{FORGED}", forged)))])
+    root = _course(
+        fresh_course,
+        "forged-tail",
+        [Sample("forger", "", REFERENCE, damage=_append(FORGE.replace("{FORGED}", forged)))],
+    )
     outcome = grading.grade("backprop", root, workers=1, **LIMITS)["forger"]
     assert (outcome.status, _total(outcome)) == (grading.GRADED, 15), outcome.reasons
     assert any("after the last graded cell" in note for note in outcome.notes), outcome.notes

@@ -3,6 +3,7 @@
 Runs in-process (no kernel): the sample notebooks' code cells are executed into a namespace and each
 check is called the way the notebook's graded cell calls it.
 """
+
 import warnings
 
 import numpy as np
@@ -12,8 +13,16 @@ from graders.labs.backprop import hidden
 from graders.samples.classroom import reference_sample, sample_class
 from conftest import check_failures, notebook_namespace
 
-CHECKED = ("sigmoid", "forward_propagation", "backward_propagation", "gradient_checking",
-           "vanilla_update", "momentum_update", "adam_update", "train")
+CHECKED = (
+    "sigmoid",
+    "forward_propagation",
+    "backward_propagation",
+    "gradient_checking",
+    "vanilla_update",
+    "momentum_update",
+    "adam_update",
+    "train",
+)
 GRADABLE = [s for s in sample_class("backprop") if s.graded]
 
 # What the failure message must say, for the samples whose one bug is in one function.
@@ -91,8 +100,12 @@ def test_gradient_check_reports_a_wrong_backward_even_when_the_student_backward_
     # right everywhere except that it cannot see the backward pass it is meant to check.
     reference = reference_sample("backprop")
     namespace = notebook_namespace(reference.notebook(release_notebook))
-    exec(reference.cells["gradient_checking"].replace(
-        "eps=1e-7):", "eps=1e-7, backward_propagation=backward_propagation):"), namespace)
+    exec(
+        reference.cells["gradient_checking"].replace(
+            "eps=1e-7):", "eps=1e-7, backward_propagation=backward_propagation):"
+        ),
+        namespace,
+    )
     with pytest.raises(AssertionError, match="wrong backward"):
         hidden.gradient_checking(namespace["gradient_checking"])
 
@@ -114,7 +127,8 @@ def _notebook_function(source, name):
 
 def test_sigmoid_returning_a_one_element_array_for_a_number_fails():
     sigmoid = _notebook_function(
-        "def sigmoid(z):\n    return 1.0 / (1.0 + np.exp(-np.atleast_1d(np.asarray(z, dtype=float))))", "sigmoid")
+        "def sigmoid(z):\n    return 1.0 / (1.0 + np.exp(-np.atleast_1d(np.asarray(z, dtype=float))))", "sigmoid"
+    )
     with pytest.raises(AssertionError, match="shape"):
         hidden.sigmoid(sigmoid)
 

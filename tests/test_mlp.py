@@ -1,4 +1,5 @@
 """The MLP lab: the reference trains below the target, each hidden check vs each sample, visible checks."""
+
 import numpy as np
 import pytest
 

@@ -1,4 +1,5 @@
 """Notebook hygiene, one source of truth, visible checks, and release/ freshness with nbgrader's own tools."""
+
 import ast
 import filecmp
 import inspect
@@ -15,8 +16,16 @@ from graders.labs.backprop.figure import GRAPH_CELL_ID, computational_graph_png
 from graders.samples.classroom import sample_class
 from conftest import check_failures, notebook_namespace, read_notebook
 
-FUNCTIONS = ("sigmoid", "forward_propagation", "backward_propagation", "gradient_checking",
-             "vanilla_update", "momentum_update", "adam_update", "train")
+FUNCTIONS = (
+    "sigmoid",
+    "forward_propagation",
+    "backward_propagation",
+    "gradient_checking",
+    "vanilla_update",
+    "momentum_update",
+    "adam_update",
+    "train",
+)
 
 
 def _cell(notebook, grade_id):
@@ -29,11 +38,14 @@ def _nbgrader_cells(notebook):
 
 # --- hygiene, for every lab -----------------------------------------------------------------------------
 
+
 def _solutions(notebook):
     return [c for c in _nbgrader_cells(notebook) if c.metadata.nbgrader.solution and c.cell_type == "code"]
 
 
-SOLUTIONS = [(lab, c.metadata.nbgrader.grade_id) for lab in course.LABS for c in _solutions(read_notebook("source", lab))]
+SOLUTIONS = [
+    (lab, c.metadata.nbgrader.grade_id) for lab in course.LABS for c in _solutions(read_notebook("source", lab))
+]
 
 
 @pytest.mark.parametrize("lab", course.LABS)
@@ -131,8 +143,9 @@ def test_every_pinned_sample_breaks_a_sentence_the_release_says(lab):
     """A sample "breaks what the text pins" only if the student's notebook says it, word for word."""
     said = _plain_text("\n".join(cell.source for cell in read_notebook("release", lab).cells))
     pinned = labs.part(lab, "samples").PINNED
-    assert pinned and not [(student, sentence) for student, (_, sentence, _) in pinned.items()
-                           if _plain_text(sentence) not in said]
+    assert pinned and not [
+        (student, sentence) for student, (_, sentence, _) in pinned.items() if _plain_text(sentence) not in said
+    ]
 
 
 @pytest.mark.parametrize("lab", course.LABS)
@@ -170,6 +183,7 @@ def test_figures_are_data_uris_that_colab_renders_not_attachments(lab):
 
 # --- one source of truth --------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def visible(source_notebook):
     """The notebook's read-only cells (data, visible checks, optimizer defaults) run in one namespace."""
@@ -206,8 +220,9 @@ def test_notebook_data_and_defaults_are_the_graders(visible, source_notebook):
 def test_embedded_data_is_the_data_file_byte_for_byte(source_notebook):
     raw = data.decode_embedded(_cell(source_notebook, data.EMBEDDED_CELL_ID).source)
     assert raw == data.DATA_PATH.read_bytes()
-    assert _cell(source_notebook, data.EMBEDDED_CELL_ID).source == data.embedded_cell_source(), \
+    assert _cell(source_notebook, data.EMBEDDED_CELL_ID).source == data.embedded_cell_source(), (
         "stale: run python -m graders embed"
+    )
 
 
 def _load_in(folder, source_notebook):
@@ -235,8 +250,11 @@ def test_notebook_uses_the_embedded_copy_alone_and_refuses_a_damaged_file_beside
 # Visible checks run a function with the student's own helpers (there is no reference in Colab), so a
 # forward or backward bug also shows in the visible gradient check and training: that is what gradient
 # checking is for. Grading isolates each function; see test_hidden_checks.py.
-USES = {"forward_propagation": ("gradient_checking", "train"), "backward_propagation": ("gradient_checking", "train"),
-        "vanilla_update": ("train",)}
+USES = {
+    "forward_propagation": ("gradient_checking", "train"),
+    "backward_propagation": ("gradient_checking", "train"),
+    "vanilla_update": ("train",),
+}
 
 
 @pytest.mark.parametrize("sample", [s for s in sample_class("backprop") if s.graded], ids=lambda s: s.student)
@@ -249,6 +267,7 @@ def test_visible_checks_flag_the_buggy_cell_and_only_cells_that_use_it(sample, r
 
 
 # --- nbgrader: release is fresh, source validates, release stubs fail --------------------------------
+
 
 @pytest.mark.slow
 def test_release_is_what_generate_assignment_makes_from_source(built_course):

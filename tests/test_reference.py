@@ -1,4 +1,5 @@
 """The reference implementation in graders/ against the published values and against calculus."""
+
 import numpy as np
 import pytest
 
@@ -56,7 +57,9 @@ def test_backward_reproduces_the_published_gradients(xy):
 def test_backward_agrees_with_central_differences(xy, row):
     X, y = xy
     w = np.random.default_rng(row).normal(0, 0.5, 9)
-    analytic = ref.gradient_vector(ref.backward_propagation(X[row], y[row], w, ref.forward_propagation(X[row], y[row], w)))
+    analytic = ref.gradient_vector(
+        ref.backward_propagation(X[row], y[row], w, ref.forward_propagation(X[row], y[row], w))
+    )
     numeric = ref.numerical_gradient(X[row], y[row], w, 1e-6)
     assert np.allclose(analytic, numeric, rtol=1e-6, atol=1e-9)
 
@@ -94,5 +97,5 @@ def test_the_visible_checks_values_beyond_the_published_ones_are_the_references(
     grads = ref.backward_propagation(X[0], y[0], w, shifted)
     assert {k: round(grads[k], published.BACKWARD_DECIMALS) for k in grads} == published.BACKWARD_SHIFTED
     small = published.TRAIN_SMALL
-    losses = ref.train(X[:small["rows"]], y[:small["rows"]], ref.vanilla_update, {}, small["epochs"], small["seed"])
+    losses = ref.train(X[: small["rows"]], y[: small["rows"]], ref.vanilla_update, {}, small["epochs"], small["seed"])
     assert losses.tolist() == small["losses"]

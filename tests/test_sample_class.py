@@ -1,4 +1,5 @@
 """The bundled sample classes, autograded by plain nbgrader: every test cell of every sample scores as expected."""
+
 import pytest
 
 from graders import course
@@ -13,8 +14,10 @@ CASES = [(lab, sample) for lab in course.LABS for sample in sample_class(lab)]
 @pytest.fixture(scope="module")
 def scores(graded_course):
     roots, _ = graded_course
-    return {lab: {student: cells for root in roots for student, cells in report.score_table(root, lab).items()}
-            for lab in course.LABS}
+    return {
+        lab: {student: cells for root in roots for student, cells in report.score_table(root, lab).items()}
+        for lab in course.LABS
+    }
 
 
 def test_nbgrader_fails_only_the_broken_files_and_grades_everyone_else(graded_course):

@@ -1,5 +1,6 @@
 """The trust boundary piece by piece: what crosses it (codec), what the sandbox holds (runtime only), what a clean
 room leaves to the next (nothing), and the host-side guards (pre-flight bounds, per-student isolation, secrets)."""
+
 import ast
 import base64
 import json
@@ -20,11 +21,19 @@ LAB_FILES = {"data.pkl": course.ROOT / "release" / "backprop" / "data.pkl"}
 
 # --- what may cross --------------------------------------------------------------------------------------
 
+
 def test_plain_values_cross_and_come_back_equal():
     rng = np.random.default_rng(3)
     rng.normal(size=5)
-    value = {"a": [1, 2.5, float("nan"), None, True, "text"], "t": (1, (2, 3)), "w": np.arange(6.0).reshape(2, 3),
-             "i": np.arange(3), "b": np.array([True, False]), "n": np.float64(2.5), "rng": rng}
+    value = {
+        "a": [1, 2.5, float("nan"), None, True, "text"],
+        "t": (1, (2, 3)),
+        "w": np.arange(6.0).reshape(2, 3),
+        "i": np.arange(3),
+        "b": np.array([True, False]),
+        "n": np.float64(2.5),
+        "rng": rng,
+    }
     back = codec.decode(json.loads(json.dumps(codec.encode(value))))
     assert back["t"] == (1, (2, 3)) and back["a"][:2] == [1, 2.5] and back["n"] == 2.5
     assert back["w"].dtype == np.float64 and np.array_equal(back["w"], value["w"])
@@ -32,14 +41,17 @@ def test_plain_values_cross_and_come_back_equal():
     assert back["rng"].normal() == rng.normal()  # the generator's state came along
 
 
-@pytest.mark.parametrize("value, what", [
-    (type("Sneaky", (float,), {"__float__": lambda self: 1 / 0})(1.0), "Sneaky"),
-    (type("MyDict", (dict,), {})(a=1), "MyDict"),
-    ({1: "a"}, "keys are not all strings"),
-    (np.array(["a"]), "dtype <U1"),
-    (lambda: None, "function"),
-    (2 ** 300, "integer too large"),
-])
+@pytest.mark.parametrize(
+    "value, what",
+    [
+        (type("Sneaky", (float,), {"__float__": lambda self: 1 / 0})(1.0), "Sneaky"),
+        (type("MyDict", (dict,), {})(a=1), "MyDict"),
+        ({1: "a"}, "keys are not all strings"),
+        (np.array(["a"]), "dtype <U1"),
+        (lambda: None, "function"),
+        (2**300, "integer too large"),
+    ],
+)
 def test_anything_else_becomes_unsupported_without_being_called(value, what):
     encoded = codec.encode(value)
     assert what in encoded["unsupported"]
@@ -52,20 +64,24 @@ def test_a_list_that_holds_itself_is_unsupported_not_a_recursion():
     assert "nested too deeply" in codec.encode(loop)[0]["unsupported"]
 
 
-@pytest.mark.parametrize("structure", [
-    {"array": {"dtype": "float64", "shape": [2], "data": [1.0]}},
-    {"array": {"dtype": "object", "shape": [1], "data": [1]}},
-    {"tuple": [1], "dict": {}},
-    {"eval": "1 + 1"},
-    {"rng": {"bit_generator": "MT19937"}},
-    [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],
-])
+@pytest.mark.parametrize(
+    "structure",
+    [
+        {"array": {"dtype": "float64", "shape": [2], "data": [1.0]}},
+        {"array": {"dtype": "object", "shape": [1], "data": [1]}},
+        {"tuple": [1], "dict": {}},
+        {"eval": "1 + 1"},
+        {"rng": {"bit_generator": "MT19937"}},
+        [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],
+    ],
+)
 def test_the_grader_refuses_every_structure_it_does_not_expect(structure):
     with pytest.raises(codec.CodecError):
         codec.decode(structure)
 
 
 # --- the grader's side of a call ------------------------------------------------------------------------
+
 
 def test_answers_are_plain_values_and_changes_to_arguments_go_back():
     def grow(layer, X):
@@ -91,8 +107,13 @@ def test_a_student_cannot_make_the_grader_answer_without_bound():
 
 
 def test_an_outcome_of_another_shape_is_a_protocol_error():
-    for raw in ([], {"function": "x"}, {"function": {}, "value": {"eval": 1}},
-                {"function": {}, "raised": {"type": 1}}, {"function": {"kind": "function"}, "value": 1, "args": []}):
+    for raw in (
+        [],
+        {"function": "x"},
+        {"function": {}, "value": {"eval": 1}},
+        {"function": {}, "raised": {"type": 1}},
+        {"function": {"kind": "function"}, "value": 1, "args": []},
+    ):
         with pytest.raises(judging.ProtocolError):
             judging.parse_outcome("f", raw, sent=1)
 
@@ -105,6 +126,7 @@ def test_hidden_inputs_follow_the_secret_student_and_check():
 
 
 # --- what the sandbox holds -------------------------------------------------------------------------------
+
 
 def _imports(path):
     tree = ast.parse(path.read_text())
@@ -121,9 +143,15 @@ def _imports(path):
 def test_the_sandbox_holds_the_runtime_and_the_labs_probes_and_nothing_else(lab, tmp_path):
     code = executor.sandbox_code(tmp_path / "code", lab)
     files = sorted(str(p.relative_to(code)) for p in code.rglob("*.py"))
-    assert files == sorted(["graders/__init__.py", "graders/labs/__init__.py", f"graders/labs/{lab}/__init__.py",
-                            f"graders/labs/{lab}/probes.py",
-                            *(f"graders/{f}" for f in executor.SANDBOX_FILES)])
+    assert files == sorted(
+        [
+            "graders/__init__.py",
+            "graders/labs/__init__.py",
+            f"graders/labs/{lab}/__init__.py",
+            f"graders/labs/{lab}/probes.py",
+            *(f"graders/{f}" for f in executor.SANDBOX_FILES),
+        ]
+    )
     for path in code.rglob("*.py"):
         graders_imports = {n for n in _imports(path) if n.startswith("graders")}
         assert all(n.startswith("graders.sandbox") for n in graders_imports), (path, graders_imports)
@@ -145,16 +173,24 @@ def _printed(outputs):
 @pytest.mark.sandbox
 def test_a_clean_room_starts_with_nothing_the_last_one_left(worker):
     first = worker.open(30, 20)
-    first.run_cell("leave", "import os, subprocess, threading, time, numpy\n"
-                            "open('/tmp/left.txt', 'w').write('x')\n"
-                            "numpy.left_behind = 1\n"
-                            "threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n"
-                            "subprocess.Popen(['sleep', '60'])")
+    first.run_cell(
+        "leave",
+        "import os, subprocess, threading, time, numpy\n"
+        "open('/tmp/left.txt', 'w').write('x')\n"
+        "numpy.left_behind = 1\n"
+        "threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n"
+        "subprocess.Popen(['sleep', '60'])",
+    )
     first.finish()
     second = worker.open(30, 20)
-    printed = _printed(second.run_cell("look", "import os, threading, numpy\n"
-                                                "print(sorted(os.listdir('/tmp')), hasattr(numpy, 'left_behind'),\n"
-                                                "      threading.active_count(), os.listdir('/proc'), os.getuid())"))
+    printed = _printed(
+        second.run_cell(
+            "look",
+            "import os, threading, numpy\n"
+            "print(sorted(os.listdir('/tmp')), hasattr(numpy, 'left_behind'),\n"
+            "      threading.active_count(), os.listdir('/proc'), os.getuid())",
+        )
+    )
     second.finish()
     assert printed.strip() == f"{sorted({'submission', *kept_under_tmp()})} False 1 [] 1000"
 
@@ -162,9 +198,14 @@ def test_a_clean_room_starts_with_nothing_the_last_one_left(worker):
 @pytest.mark.sandbox
 def test_a_clean_room_cannot_signal_or_see_the_server(worker):
     session = worker.open(30, 20)
-    printed = _printed(session.run_cell("kill", "import os, signal\nhit = []\nfor pid in range(3, 2000):\n"
-                                                "    try:\n        os.kill(pid, signal.SIGKILL)\n        hit.append(pid)\n"
-                                                "    except OSError:\n        pass\nprint(hit, os.getpid(), os.getppid())"))
+    printed = _printed(
+        session.run_cell(
+            "kill",
+            "import os, signal\nhit = []\nfor pid in range(3, 2000):\n"
+            "    try:\n        os.kill(pid, signal.SIGKILL)\n        hit.append(pid)\n"
+            "    except OSError:\n        pass\nprint(hit, os.getpid(), os.getppid())",
+        )
+    )
     session.finish()
     assert printed.strip() == "[] 2 1"  # nothing but itself (2) and its init (1) exists in its pid namespace
     after = worker.open(30, 20)
@@ -175,12 +216,17 @@ def test_a_clean_room_cannot_signal_or_see_the_server(worker):
 @pytest.mark.sandbox
 def test_nothing_of_the_course_is_importable_inside(worker):
     session = worker.open(30, 20)
-    printed = _printed(session.run_cell("imports", "import graders, sys\nfor name in ('graders.labs.backprop.reference', "
-                                                   "'graders.labs.backprop.checks', 'graders.labs.backprop.published', "
-                                                   "'graders.judging', 'graders.grading'):\n    try:\n"
-                                                   "        __import__(name)\n        print('IMPORTED', name)\n"
-                                                   "    except ImportError:\n        print('absent')\n"
-                                                   "print(list(graders.__path__))"))
+    printed = _printed(
+        session.run_cell(
+            "imports",
+            "import graders, sys\nfor name in ('graders.labs.backprop.reference', "
+            "'graders.labs.backprop.checks', 'graders.labs.backprop.published', "
+            "'graders.judging', 'graders.grading'):\n    try:\n"
+            "        __import__(name)\n        print('IMPORTED', name)\n"
+            "    except ImportError:\n        print('absent')\n"
+            "print(list(graders.__path__))",
+        )
+    )
     session.finish()
     assert printed.count("absent") == 5 and "IMPORTED" not in printed and "['/grading-code/graders']" in printed
 
@@ -208,21 +254,25 @@ def test_a_timeout_ends_the_session_and_the_worker_goes_on(worker):
 
 # --- host-side guards ---------------------------------------------------------------------------------------
 
+
 def test_each_host_job_is_bounded_and_fails_alone():
     def job(kind):
         if kind == "recurse":
+
             def deeper(n):
                 return deeper(n + 1)
+
             deeper(0)
         if kind == "hang":
             time.sleep(60)
         if kind == "memory":
-            return len(bytearray(8 * 1024 ** 3))
+            return len(bytearray(8 * 1024**3))
         return kind
 
     started = time.monotonic()
-    results = isolation.run_each({k: (k,) for k in ("ok", "recurse", "hang", "memory")}, job, timeout=2.0,
-                                 memory=1024 ** 3)
+    results = isolation.run_each(
+        {k: (k,) for k in ("ok", "recurse", "hang", "memory")}, job, timeout=2.0, memory=1024**3
+    )
     assert time.monotonic() - started < 10
     assert results["ok"] == ("ok", "ok")
     assert results["recurse"][0] == results["hang"][0] == results["memory"][0] == "failed"
@@ -235,21 +285,27 @@ def _notebook(cells, **extra):
 
 
 def test_preflight_reads_damaged_metadata_as_absent_and_bad_characters_as_replaced():
-    text = _notebook([{"cell_type": "code", "metadata": {"nbgrader": "a string"}, "source": ["x = '\ud800'\n"]},
-                      {"cell_type": "code", "metadata": [], "source": 5},
-                      {"cell_type": "video", "source": "?"},
-                      {"cell_type": "markdown", "metadata": {"nbgrader": {"grade_id": 7, "points": "lots"}},
-                       "source": "a\x00b"}])
+    text = _notebook(
+        [
+            {"cell_type": "code", "metadata": {"nbgrader": "a string"}, "source": ["x = '\ud800'\n"]},
+            {"cell_type": "code", "metadata": [], "source": 5},
+            {"cell_type": "video", "source": "?"},
+            {"cell_type": "markdown", "metadata": {"nbgrader": {"grade_id": 7, "points": "lots"}}, "source": "a\x00b"},
+        ]
+    )
     notebook, notes = preflight.read_submission(text)
     assert [c.source for c in notebook.cells] == ["x = '\ufffd'\n", "a\ufffdb"]
     assert all(c.metadata == {} for c in notebook.cells) and "2 cell(s)" in notes[0]
 
 
-@pytest.mark.parametrize("text, reason", [
-    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
-    (_notebook([{"cell_type": "raw", "source": ""}] * 2001), "more than 2000"),
-    (json.dumps({"worksheets": []}), "nbformat 3"),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        (_notebook([{"cell_type": "raw", "source": ""}] * 2001), "more than 2000"),
+        (json.dumps({"worksheets": []}), "nbformat 3"),
+    ],
+)
 def test_preflight_rejects_what_it_cannot_bound(text, reason):
     with pytest.raises(preflight.Rejected, match=reason):
         preflight.read_submission(text)
@@ -257,14 +313,23 @@ def test_preflight_rejects_what_it_cannot_bound(text, reason):
 
 def test_preflight_reads_deeply_nested_outputs_and_metadata_and_drops_them():
     deep = json.loads("[" * 300 + "]" * 300)
-    text = _notebook([{"cell_type": "code", "source": "x = 1", "metadata": {"colab": deep}, "outputs": [
-        {"output_type": "display_data", "metadata": {}, "data": {"application/json": deep}}]}], metadata={"deep": deep})
+    text = _notebook(
+        [
+            {
+                "cell_type": "code",
+                "source": "x = 1",
+                "metadata": {"colab": deep},
+                "outputs": [{"output_type": "display_data", "metadata": {}, "data": {"application/json": deep}}],
+            }
+        ],
+        metadata={"deep": deep},
+    )
     notebook, notes = preflight.read_submission(text)
     assert [(c.source, c.metadata, c.outputs) for c in notebook.cells] == [("x = 1", {}, [])] and notes == []
 
 
 def test_preflight_reads_a_colab_file_past_20_mb_of_plots(tmp_path):
-    plot = {"output_type": "display_data", "metadata": {}, "data": {"image/png": "A" * (25 * 1024 ** 2)}}
+    plot = {"output_type": "display_data", "metadata": {}, "data": {"image/png": "A" * (25 * 1024**2)}}
     (tmp_path / "plots.ipynb").write_text(_notebook([{"cell_type": "code", "source": "x = 1", "outputs": [plot]}]))
     notebook, _ = preflight.read_submission(preflight.read_file(tmp_path / "plots.ipynb"))
     assert notebook.cells[0].source == "x = 1"
@@ -272,8 +337,9 @@ def test_preflight_reads_a_colab_file_past_20_mb_of_plots(tmp_path):
 
 def test_preflight_reads_a_windows_file_with_a_byte_order_mark(tmp_path):
     path = tmp_path / "n.ipynb"
-    path.write_bytes(b"\xef\xbb\xbf" + _notebook([{"cell_type": "code", "source": "x = 1"}]).replace("\n", "\r\n")
-                     .encode())
+    path.write_bytes(
+        b"\xef\xbb\xbf" + _notebook([{"cell_type": "code", "source": "x = 1"}]).replace("\n", "\r\n").encode()
+    )
     notebook, _ = preflight.read_submission(preflight.read_file(path))
     assert notebook.cells[0].source == "x = 1"
 
@@ -302,8 +368,13 @@ def test_runtime_reports_a_crash_at_the_students_own_line():
 def test_processes_a_cell_starts_do_not_outlive_it_and_etc_holds_only_the_loader_cache(worker):
     session = worker.open(30, 20)
     session.run_cell("start", "import os, subprocess\nchild = subprocess.Popen(['sleep', '60']).pid")
-    printed = _printed(session.run_cell("look", "try:\n    os.kill(child, 0)\n    print('ALIVE')\n"
-                                                "except ProcessLookupError:\n    print('gone')\nprint(os.listdir('/etc'))"))
+    printed = _printed(
+        session.run_cell(
+            "look",
+            "try:\n    os.kill(child, 0)\n    print('ALIVE')\n"
+            "except ProcessLookupError:\n    print('gone')\nprint(os.listdir('/etc'))",
+        )
+    )
     session.finish()
     assert printed == "gone\n['ld.so.cache']\n"
 
@@ -313,8 +384,12 @@ def test_a_worker_gets_a_pids_cap_and_a_memory_cap_where_the_machine_has_the_con
     cgroup = executor.Cgroup("caps")
     try:
         controllers = executor._controllers()
-        limits = [f.read_text().strip() for p in cgroup.paths
-                  for f in (p / "pids.max", p / "memory.limit_in_bytes", p / "memory.max") if f.exists()]
+        limits = [
+            f.read_text().strip()
+            for p in cgroup.paths
+            for f in (p / "pids.max", p / "memory.limit_in_bytes", p / "memory.max")
+            if f.exists()
+        ]
         if "pids" in controllers:
             assert str(executor.MAX_PROCESSES) in limits
         if "memory" in controllers:
@@ -342,26 +417,37 @@ def _png_of(width, height):
     import zlib
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return base64.b64encode(b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + header
-                            + struct.pack(">I", zlib.crc32(b"IHDR" + header))).decode()
+    return base64.b64encode(
+        b"\x89PNG\r\n\x1a\n"
+        + struct.pack(">I", 13)
+        + b"IHDR"
+        + header
+        + struct.pack(">I", zlib.crc32(b"IHDR" + header))
+    ).decode()
 
 
 PNG = _png_of(2, 2)
 
 
 def test_only_plain_outputs_and_png_figures_are_kept():
-    kept = executor.clean_outputs([{"output_type": "stream", "name": "stdout", "text": "a\ud800\x00b"},
-                                   {"output_type": "execute_result", "data": {"text/plain": "1"}},
-                                   {"output_type": "display_data", "data": {"image/png": PNG, "text/plain": "<Fig>"}}])
+    kept = executor.clean_outputs(
+        [
+            {"output_type": "stream", "name": "stdout", "text": "a\ud800\x00b"},
+            {"output_type": "execute_result", "data": {"text/plain": "1"}},
+            {"output_type": "display_data", "data": {"image/png": PNG, "text/plain": "<Fig>"}},
+        ]
+    )
     assert kept[0]["text"] == "a\ufffd\ufffdb" and kept[1]["data"] == {"text/plain": "1"}
     assert kept[2] == {"output_type": "display_data", "metadata": {}, "data": {"image/png": PNG, "text/plain": "<Fig>"}}
     not_png = base64.b64encode(b"<svg onload=alert(1)>").decode()
-    for output in ({"output_type": "display_data", "data": {"text/html": "<script>"}},
-                   {"output_type": "display_data", "data": {"image/png": not_png, "text/plain": ""}},
-                   {"output_type": "display_data", "data": {"image/png": PNG + '" onerror="x', "text/plain": ""}},
-                   {"output_type": "display_data", "data": {"image/png": PNG, "text/plain": "", "text/html": "<b>"}},
-                   {"output_type": "execute_result", "data": {"text/plain": "1", "text/html": "<b>"}},
-                   {"output_type": "stream", "name": "stdin", "text": ""}):
+    for output in (
+        {"output_type": "display_data", "data": {"text/html": "<script>"}},
+        {"output_type": "display_data", "data": {"image/png": not_png, "text/plain": ""}},
+        {"output_type": "display_data", "data": {"image/png": PNG + '" onerror="x', "text/plain": ""}},
+        {"output_type": "display_data", "data": {"image/png": PNG, "text/plain": "", "text/html": "<b>"}},
+        {"output_type": "execute_result", "data": {"text/plain": "1", "text/html": "<b>"}},
+        {"output_type": "stream", "name": "stdin", "text": ""},
+    ):
         with pytest.raises(executor.SessionEnded):
             executor.clean_outputs([output])
 
@@ -369,8 +455,11 @@ def test_only_plain_outputs_and_png_figures_are_kept():
 @pytest.mark.sandbox
 def test_a_cells_figures_come_back_as_bounded_png_outputs(worker):
     session = worker.open(30, 20)
-    shown = session.run_cell("plot", "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()\n"
-                                     "plt.figure()\nplt.plot([3, 2, 1])\nprint('drawn')")
+    shown = session.run_cell(
+        "plot",
+        "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()\n"
+        "plt.figure()\nplt.plot([3, 2, 1])\nprint('drawn')",
+    )
     many = session.run_cell("many", "import matplotlib.pyplot as plt\nfor i in range(8):\n    plt.figure()")
     huge = session.run_cell("huge", "import matplotlib.pyplot as plt\nfigure = plt.figure(figsize=(400, 400))")
     session.finish()
@@ -420,35 +509,51 @@ def test_a_python_installation_under_tmp_stays_visible_in_every_clean_room(tmp_p
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", tmp_path / "venv"], check=True)
     packages = next((tmp_path / "venv" / "lib").glob("python*/site-packages"))
     (packages / "course.pth").write_text("\n".join(site.getsitepackages()) + "\n")
-    script = ("import sys\nfrom pathlib import Path\nfrom graders.grading import executor\n"
-              f"worker = executor.Worker('backprop', {{}}, Path({str(tmp_path / 'build')!r}), name='tmp')\n"
-              "session = worker.open(30, 20)\n"
-              "print(session.run_cell('look', 'import os, sys, numpy.linalg\\nprint(sys.prefix, os.path.isdir(sys.prefix))'))\n"
-              "session.finish()\nworker.close()")
-    result = subprocess.run([tmp_path / "venv" / "bin" / "python", "-c", script], cwd=course.ROOT,
-                            capture_output=True, text=True, timeout=120)
+    script = (
+        "import sys\nfrom pathlib import Path\nfrom graders.grading import executor\n"
+        f"worker = executor.Worker('backprop', {{}}, Path({str(tmp_path / 'build')!r}), name='tmp')\n"
+        "session = worker.open(30, 20)\n"
+        "print(session.run_cell('look', 'import os, sys, numpy.linalg\\nprint(sys.prefix, os.path.isdir(sys.prefix))'))\n"
+        "session.finish()\nworker.close()"
+    )
+    result = subprocess.run(
+        [tmp_path / "venv" / "bin" / "python", "-c", script],
+        cwd=course.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert f"{tmp_path / 'venv'} True" in result.stdout, result.stdout + result.stderr
 
 
 @pytest.mark.sandbox
 def test_dev_and_dev_shm_are_not_shared_between_clean_rooms(worker):
     first = worker.open(30, 20)
-    printed = _printed(first.run_cell("write", "for path in ('/dev/left', '/dev/shm/left'):\n    try:\n"
-                                               "        open(path, 'w').write('x')\n        print('wrote', path)\n"
-                                               "    except OSError as exc:\n        print(type(exc).__name__)\n"
-                                               "open('/dev/null', 'w').write('devices still work')"))
+    printed = _printed(
+        first.run_cell(
+            "write",
+            "for path in ('/dev/left', '/dev/shm/left'):\n    try:\n"
+            "        open(path, 'w').write('x')\n        print('wrote', path)\n"
+            "    except OSError as exc:\n        print(type(exc).__name__)\n"
+            "open('/dev/null', 'w').write('devices still work')",
+        )
+    )
     first.finish()
     second = worker.open(30, 20)
-    seen = _printed(second.run_cell("look", "import os\nprint(sorted(os.listdir('/dev/shm')), "
-                                            "os.path.exists('/dev/left'))"))
+    seen = _printed(
+        second.run_cell("look", "import os\nprint(sorted(os.listdir('/dev/shm')), os.path.exists('/dev/left'))")
+    )
     second.finish()
     assert printed == "OSError\nwrote /dev/shm/left\n" and seen == "[] False\n"
 
 
-@pytest.mark.parametrize("arguments", [
-    (np.zeros((600, 1, 1)), np.zeros((1, 1, 600))),   # broadcasting: three axes multiply
-    ([0.0], "x" * 2_000),                             # a long string, to be repeated
-])
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        (np.zeros((600, 1, 1)), np.zeros((1, 1, 600))),  # broadcasting: three axes multiply
+        ([0.0], "x" * 2_000),  # a long string, to be repeated
+    ],
+)
 def test_the_grader_refuses_arguments_whose_work_would_multiply(arguments):
     answering = judging.Answering({"f": lambda a, b: a * b})
     with pytest.raises(judging.Refused, match="too large"):
@@ -483,11 +588,13 @@ def test_timing_and_capture_magics_run_their_code_as_a_kernel_does():
     from graders.sandbox.kernel import Kernel
 
     kernel = Kernel({"__name__": "__main__"}, TransformerManager())
-    cells = {"captured": "%%capture out\ndef f(x):\n    return 2 * x\nprint('captured')",
-             "timed_cell": "%%time\ndef g(x):\n    return f(x) + 1",
-             "timed_line": "%time h = g(1)",
-             "timeit_line": "%timeit unused = g(2)",
-             "timeit_cell": "%%timeit\nalso_unused = g(3)"}
+    cells = {
+        "captured": "%%capture out\ndef f(x):\n    return 2 * x\nprint('captured')",
+        "timed_cell": "%%time\ndef g(x):\n    return f(x) + 1",
+        "timed_line": "%time h = g(1)",
+        "timeit_line": "%timeit unused = g(2)",
+        "timeit_cell": "%%timeit\nalso_unused = g(3)",
+    }
     outputs = {cell_id: kernel.run_cell(cell_id, source) for cell_id, source in cells.items()}
     assert not [o for cell in outputs.values() for o in cell if o["output_type"] == "error"], outputs
     namespace = kernel.namespace
@@ -515,8 +622,10 @@ def test_the_autograded_copy_keeps_a_students_markdown_as_cleaned_html_the_formg
 
     from graders.grading.nbgrader_steps import CleanStudentMarkup
 
-    attack = ("Adam wins, $v_t$ **clearly**. <img src=x onerror=alert(1)> [a](javascript:alert(2))\n\n"
-              "<iframe>[b](javascript:alert(3))</iframe>\n\n- one\n- two")
+    attack = (
+        "Adam wins, $v_t$ **clearly**. <img src=x onerror=alert(1)> [a](javascript:alert(2))\n\n"
+        "<iframe>[b](javascript:alert(3))</iframe>\n\n- one\n- two"
+    )
     answer = nbformat.v4.new_markdown_cell(attack)
     answer.metadata["nbgrader"] = {"grade": True, "solution": True, "locked": False, "grade_id": "conclusion"}
     instructors = nbformat.v4.new_markdown_cell("## Task <b>7</b>")
@@ -540,7 +649,7 @@ def test_the_grader_bounds_figures_itself_by_pixels_and_by_the_notebooks_budget(
     assert executor.clean_outputs([figure])[0]["data"]["image/png"] == figure["data"]["image/png"]
     with pytest.raises(executor.SessionEnded, match="pixels"):  # a dpi the sandbox did not count
         executor.clean_outputs([{**figure, "data": {"image/png": _png_of(9600, 7200), "text/plain": ""}}])
-    budget = [3, 10 ** 9]
+    budget = [3, 10**9]
     kept = [executor._within_budget(executor.clean_outputs([figure] * 2), budget) for _ in range(2)]
     kinds = [o["output_type"] for outputs in kept for o in outputs]
-    assert kinds == ["display_data"] * 3 + ["stream"] and budget == [0, 10 ** 9 - 3 * len(_png_of(100, 100))]
+    assert kinds == ["display_data"] * 3 + ["stream"] and budget == [0, 10**9 - 3 * len(_png_of(100, 100))]

@@ -38,8 +38,11 @@ def test_a_backward_that_recomputes_the_forward_pass_loses_every_path_whatever_t
     lab, name = "backprop", "backward_propagation"
     checks = labs.part(lab, "checks")
     sample = next(s for s in sample_class(lab) if s.student == "bug-backward-recomputes-the-forward-pass")
-    student = judging.LocalStudent(notebook_namespace(sample.notebook(read_notebook("release", lab)), lab),
-                                   labs.part(lab, "probes"))
+    student = judging.LocalStudent(
+        notebook_namespace(sample.notebook(read_notebook("release", lab)), lab), labs.part(lab, "probes")
+    )
     for k in range(60):
         with pytest.raises(judging.Fail):
-            checks.backward_propagation(student, judging.check_rng(f"sweep secret {k}".encode(), lab, sample.student, name))
+            checks.backward_propagation(
+                student, judging.check_rng(f"sweep secret {k}".encode(), lab, sample.student, name)
+            )

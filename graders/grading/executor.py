@@ -7,6 +7,7 @@ fresh clean room (own namespaces, own /tmp), per-cell and per-notebook deadlines
 the lab's checks call (graders/judging.py): requests go out, plain values come back. Every frame is size-bounded
 and schema-checked; the first thing out of place ends the session (SessionEnded) and the clean room is killed.
 """
+
 import base64
 import binascii
 import json
@@ -28,25 +29,35 @@ from graders.sandbox.server import FIGURE_BYTES, FIGURE_PIXELS
 
 GRADERS_DIR = Path(__file__).resolve().parents[1]
 # The only course code a sandbox sees: how to run cells and call functions, never a reference or an expected value.
-SANDBOX_FILES = ("sandbox/__init__.py", "sandbox/codec.py", "sandbox/wire.py", "sandbox/runtime.py",
-                 "sandbox/kernel.py", "sandbox/server.py")
+SANDBOX_FILES = (
+    "sandbox/__init__.py",
+    "sandbox/codec.py",
+    "sandbox/wire.py",
+    "sandbox/runtime.py",
+    "sandbox/kernel.py",
+    "sandbox/server.py",
+)
 CODE_MOUNT, FILES_MOUNT = "/grading-code", "/grading-files"
 SANDBOX_ID = 1000
 DEFAULT_LIMITS = {
-    "as": 3 * 1024 ** 3,      # address space: a memory bomb gets MemoryError, not the machine
-    "cpu": 120,               # CPU seconds per submission
-    "fsize": 64 * 1024 ** 2,  # largest file it may write
+    "as": 3 * 1024**3,  # address space: a memory bomb gets MemoryError, not the machine
+    "cpu": 120,  # CPU seconds per submission
+    "fsize": 64 * 1024**2,  # largest file it may write
     "core": 0,
 }
-MAX_PROCESSES = 64                  # per worker (server, one submission, whatever it starts): a fork bomb stops there
-MAX_MEMORY = 4 * 1024 ** 3          # per worker, where a memory cgroup can be made
-MAX_SESSION_BYTES = 256 * 1024 ** 2  # everything one submission may send
-MAX_CONTAINERS = 200_000            # lists and objects in one frame: what parsing it may cost the grader
+MAX_PROCESSES = 64  # per worker (server, one submission, whatever it starts): a fork bomb stops there
+MAX_MEMORY = 4 * 1024**3  # per worker, where a memory cgroup can be made
+MAX_SESSION_BYTES = 256 * 1024**2  # everything one submission may send
+MAX_CONTAINERS = 200_000  # lists and objects in one frame: what parsing it may cost the grader
 STARTUP_SECONDS = 120.0
-OUTPUT_TYPES = {"stream": {"name", "text"}, "error": {"ename", "evalue", "traceback"},
-                "execute_result": {"data", "metadata", "execution_count"}, "display_data": {"data", "metadata"}}
+OUTPUT_TYPES = {
+    "stream": {"name", "text"},
+    "error": {"ename", "evalue", "traceback"},
+    "execute_result": {"data", "metadata", "execution_count"},
+    "display_data": {"data", "metadata"},
+}
 BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
-NOTEBOOK_FIGURES, NOTEBOOK_FIGURE_BYTES = 20, 8 * 1024 ** 2  # figures one autograded copy keeps (base64 bytes)
+NOTEBOOK_FIGURES, NOTEBOOK_FIGURE_BYTES = 20, 8 * 1024**2  # figures one autograded copy keeps (base64 bytes)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TEXT_LIMIT = 100_000
 
@@ -68,7 +79,8 @@ def require_sandbox():
         raise SandboxUnavailable(
             "bubblewrap (bwrap) is not installed, so student code would run with your rights and could read "
             "gradebook.db and the hidden tests.\n  Install it: sudo apt-get install bubblewrap (./run setup "
-            "does this)\n  or, knowingly and on trusted submissions only, pass --no-sandbox.")
+            "does this)\n  or, knowingly and on trusted submissions only, pass --no-sandbox."
+        )
 
 
 def sandbox_code(folder, lab):
@@ -106,9 +118,26 @@ def sandbox_argv(code, files, mpl_seed):
     the lab's data files, a private /tmp, no capabilities, and everything dies with the grader."""
     # --uid: inside, the server is an ordinary user mapped to ours, so each clean room can map it again without any
     # capability (a root mapping would need CAP_SETFCAP, which --cap-drop ALL removes).
-    argv = [bwrap_path(), "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_ID), "--gid", str(SANDBOX_ID),
-            "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-            *_system_binds(), "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    argv = [
+        bwrap_path(),
+        "--unshare-all",
+        "--unshare-user",
+        "--uid",
+        str(SANDBOX_ID),
+        "--gid",
+        str(SANDBOX_ID),
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        *_system_binds(),
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--tmpfs",
+        "/tmp",
+    ]
     for path in sorted({*python_paths(), str(mpl_seed)}):
         argv += ["--ro-bind", path, path]
     argv += ["--ro-bind", str(code), CODE_MOUNT]
@@ -117,11 +146,31 @@ def sandbox_argv(code, files, mpl_seed):
     # Each clean room mounts an empty /tmp: what the sandbox binds under /tmp (a Python installation in a clone
     # there, say) is bound back into it.
     keep = [path for path in python_paths() if path.startswith("/tmp/")]
-    argv += ["--remount-ro", "/",
-             "--clearenv", "--setenv", "GRADING_KEEP", json.dumps(keep),
-             "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
-             "--setenv", "PYTHONPATH", CODE_MOUNT, "--setenv", "MPLCONFIG_SEED", str(mpl_seed),
-             "--setenv", "MPLCONFIGDIR", "/tmp/mplconfig", "--chdir", "/tmp"]
+    argv += [
+        "--remount-ro",
+        "/",
+        "--clearenv",
+        "--setenv",
+        "GRADING_KEEP",
+        json.dumps(keep),
+        "--setenv",
+        "PATH",
+        "/usr/bin:/bin",
+        "--setenv",
+        "HOME",
+        "/tmp",
+        "--setenv",
+        "PYTHONPATH",
+        CODE_MOUNT,
+        "--setenv",
+        "MPLCONFIG_SEED",
+        str(mpl_seed),
+        "--setenv",
+        "MPLCONFIGDIR",
+        "/tmp/mplconfig",
+        "--chdir",
+        "/tmp",
+    ]
     return argv
 
 
@@ -130,12 +179,16 @@ def prepare_matplotlib_cache(build_dir):
     seed = Path(build_dir) / "mplconfig"
     if not any(seed.glob("fontlist*.json")):
         seed.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], check=True,
-                       env={**os.environ, "MPLCONFIGDIR": str(seed)})
+        subprocess.run(
+            [sys.executable, "-c", "import matplotlib.font_manager"],
+            check=True,
+            env={**os.environ, "MPLCONFIGDIR": str(seed)},
+        )
     return seed.resolve()
 
 
 # --- the cgroup a worker runs in ------------------------------------------------------------------------
+
 
 def _controllers():
     """{controller: the folder new cgroups of it go in} for pids and memory (cgroup v1 or v2), where mounted."""
@@ -158,8 +211,10 @@ class Cgroup:
     """The pids (and, where it can be made, memory) cgroup a worker starts in: the bound a fork bomb or a memory
     hog meets. Without a pids cgroup, RLIMIT_NPROC, which the kernel ignores for root but enforces for others."""
 
-    LIMIT_FILES = {"pids": {"v1": "pids.max", "v2": "pids.max"},
-                   "memory": {"v1": "memory.limit_in_bytes", "v2": "memory.max"}}
+    LIMIT_FILES = {
+        "pids": {"v1": "pids.max", "v2": "pids.max"},
+        "memory": {"v1": "memory.limit_in_bytes", "v2": "memory.max"},
+    }
 
     def __init__(self, name):
         self.paths = []
@@ -213,6 +268,7 @@ class Cgroup:
 
 # --- frames with deadlines ----------------------------------------------------------------------------------
 
+
 class Channel:
     """Reads length-prefixed JSON frames from a socket with a deadline and a total byte budget."""
 
@@ -225,7 +281,7 @@ class Channel:
         data = memoryview(wire.frame(message))
         while data:
             try:
-                data = data[self.sock.send(data):]
+                data = data[self.sock.send(data) :]
             except BlockingIOError:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or not select.select([], [self.sock], [], remaining)[1]:
@@ -235,12 +291,12 @@ class Channel:
         """The next frame as parsed JSON; SessionEnded on timeout, end of stream, size or JSON violations."""
         while True:
             if len(self.buffer) >= wire.HEADER.size:
-                (size,) = wire.HEADER.unpack(self.buffer[:wire.HEADER.size])
+                (size,) = wire.HEADER.unpack(self.buffer[: wire.HEADER.size])
                 if size > wire.MAX_FRAME:
                     raise SessionEnded(f"sent a message of {size} bytes, over the limit of {wire.MAX_FRAME}")
                 end = wire.HEADER.size + size
                 if len(self.buffer) >= end:
-                    payload, self.buffer = self.buffer[wire.HEADER.size:end], self.buffer[end:]
+                    payload, self.buffer = self.buffer[wire.HEADER.size : end], self.buffer[end:]
                     if payload.count(b"[") + payload.count(b"{") > MAX_CONTAINERS:
                         raise SessionEnded(f"sent a message of more than {MAX_CONTAINERS} lists and objects")
                     try:
@@ -292,9 +348,14 @@ def clean_outputs(outputs):
             traceback = output.get("traceback")
             if type(traceback) is not list:
                 raise SessionEnded("sent an error without a traceback list")
-            cleaned.append({"output_type": kind, "ename": _clean_text(output.get("ename"), 200),
-                            "evalue": _clean_text(output.get("evalue")),
-                            "traceback": [_clean_text(line) for line in traceback[:60]]})
+            cleaned.append(
+                {
+                    "output_type": kind,
+                    "ename": _clean_text(output.get("ename"), 200),
+                    "evalue": _clean_text(output.get("evalue")),
+                    "traceback": [_clean_text(line) for line in traceback[:60]],
+                }
+            )
         elif kind == "display_data":
             data = output.get("data")
             if type(data) is not dict or set(data) != {"image/png", "text/plain"}:
@@ -305,8 +366,14 @@ def clean_outputs(outputs):
             data = output.get("data")
             if type(data) is not dict or set(data) != {"text/plain"}:
                 raise SessionEnded("sent a result that is not plain text")
-            cleaned.append({"output_type": kind, "execution_count": None, "metadata": {},
-                            "data": {"text/plain": _clean_text(data["text/plain"])}})
+            cleaned.append(
+                {
+                    "output_type": kind,
+                    "execution_count": None,
+                    "metadata": {},
+                    "data": {"text/plain": _clean_text(data["text/plain"])},
+                }
+            )
     return cleaned
 
 
@@ -335,8 +402,13 @@ def _within_budget(outputs, budget):
         if output["output_type"] == "display_data":
             size = len(output["data"]["image/png"])
             if budget[0] < 1 or budget[1] < size:
-                kept.append({"output_type": "stream", "name": "stdout",
-                             "text": "[a figure is not shown: over the notebook's figure budget]\n"})
+                kept.append(
+                    {
+                        "output_type": "stream",
+                        "name": "stdout",
+                        "text": "[a figure is not shown: over the notebook's figure budget]\n",
+                    }
+                )
                 continue
             budget[0], budget[1] = budget[0] - 1, budget[1] - size
         kept.append(output)
@@ -344,6 +416,7 @@ def _within_budget(outputs, budget):
 
 
 # --- one submission -----------------------------------------------------------------------------------------
+
 
 class Session(judging.Student):
     """One submission's clean room, seen from the grader: cells to run, and calls for the lab's checks."""
@@ -440,15 +513,30 @@ class Session(judging.Student):
 
     def call(self, name, *args, answers=None, count_lines=False, **kwargs):
         answering = judging.Answering(judging.answers_in(args, kwargs, answers))
-        raw = self._outcome({"cmd": "call", "function": name, "args": [codec.encode(a) for a in args],
-                             "kwargs": {k: codec.encode(v) for k, v in kwargs.items()},
-                             "answered": sorted(answers or {}), "count_lines": count_lines}, answering)
+        raw = self._outcome(
+            {
+                "cmd": "call",
+                "function": name,
+                "args": [codec.encode(a) for a in args],
+                "kwargs": {k: codec.encode(v) for k, v in kwargs.items()},
+                "answered": sorted(answers or {}),
+                "count_lines": count_lines,
+            },
+            answering,
+        )
         return self._parsed(lambda n, value: judging.parse_outcome(n, value, len(args)), name, raw)
 
     def probe(self, adapter, *args, answers=None):
         answering = judging.Answering(judging.answers_in(args, {}, answers))
-        raw = self._outcome({"cmd": "probe", "adapter": adapter, "args": [codec.encode(a) for a in args],
-                             "answered": sorted(answers or {})}, answering)
+        raw = self._outcome(
+            {
+                "cmd": "probe",
+                "adapter": adapter,
+                "args": [codec.encode(a) for a in args],
+                "answered": sorted(answers or {}),
+            },
+            answering,
+        )
         return self._parsed(lambda _, value: judging.parse_probe(value), adapter, raw)
 
     def signature(self, name):
@@ -475,6 +563,7 @@ class Session(judging.Student):
 
 # --- the worker ---------------------------------------------------------------------------------------------
 
+
 class Worker:
     """One fork server, in its own sandbox (or, with sandbox=False, a plain child process without clean rooms)."""
 
@@ -496,23 +585,40 @@ class Worker:
             if self._started(log_path):
                 return
         said = log_path.read_text(errors="replace").strip().splitlines()[-5:] if log_path.exists() else []
-        raise SandboxUnavailable(f"the grading worker did not start (see {log_path})"
-                                 + "".join(f"\n  {line}" for line in said))
+        raise SandboxUnavailable(
+            f"the grading worker did not start (see {log_path})" + "".join(f"\n  {line}" for line in said)
+        )
 
     def _started(self, log_path):
         host, server = socket.socketpair()
         if self.sandbox:
-            command = [*sandbox_argv(self.code, self.files, self.mpl_seed), sys.executable, "-m",
-                       "graders.sandbox.server", self.lab]
+            command = [
+                *sandbox_argv(self.code, self.files, self.mpl_seed),
+                sys.executable,
+                "-m",
+                "graders.sandbox.server",
+                self.lab,
+            ]
             env, preexec = None, self.cgroup.enter
         else:
             command = [sys.executable, "-m", "graders.sandbox.server", self.lab, "--no-isolation"]
-            env = {**os.environ, "PYTHONPATH": str(self.code), "MPLCONFIG_SEED": str(self.mpl_seed),
-                   "MPLCONFIGDIR": str(self.build_dir / f"mplconfig-run-{self.name}")}
+            env = {
+                **os.environ,
+                "PYTHONPATH": str(self.code),
+                "MPLCONFIG_SEED": str(self.mpl_seed),
+                "MPLCONFIGDIR": str(self.build_dir / f"mplconfig-run-{self.name}"),
+            }
             preexec = None
         with open(log_path, "ab") as log:
-            self.process = subprocess.Popen(command, stdin=server, stdout=subprocess.DEVNULL, stderr=log, env=env,
-                                            start_new_session=True, preexec_fn=preexec)
+            self.process = subprocess.Popen(
+                command,
+                stdin=server,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                env=env,
+                start_new_session=True,
+                preexec_fn=preexec,
+            )
         server.close()
         self.control = Channel(host, budget=float("inf"))
         try:

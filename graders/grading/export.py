@@ -5,6 +5,7 @@ hand-graded yet as 0; uploaded to an LMS, both read as a grade of 0. Here their 
 `status`, says why. Ids, names and emails come from students and the LMS: each is made safe to open in a spreadsheet.
 nbgrader_config.py selects this plugin (c.ExportApp.plugin_class); --to, --assignment and --student work as before.
 """
+
 import csv
 
 from nbgrader.api import MissingEntry
@@ -12,15 +13,31 @@ from nbgrader.plugins import ExportPlugin
 
 from graders.grading.text import spreadsheet_safe
 
-COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
-           "raw_score", "late_submission_penalty", "score", "max_score", "status"]
+COLUMNS = [
+    "assignment",
+    "duedate",
+    "timestamp",
+    "student_id",
+    "last_name",
+    "first_name",
+    "email",
+    "raw_score",
+    "late_submission_penalty",
+    "score",
+    "max_score",
+    "status",
+]
 GRADED, NO_SUBMISSION = "graded", "no graded submission"
 
 
 def points_to_hand_grade(submission):
     """Points of the submission's graded cells that have neither an auto nor a manual score yet."""
-    return sum(grade.max_score for notebook in submission.notebooks for grade in notebook.grades
-               if grade.auto_score is None and grade.manual_score is None)
+    return sum(
+        grade.max_score
+        for notebook in submission.notebooks
+        for grade in notebook.grades
+        if grade.auto_score is None and grade.manual_score is None
+    )
 
 
 def safe_text(value):
@@ -46,9 +63,15 @@ class LmsCsvExport(ExportPlugin):
                         writer.writerow(self.row(gradebook, assignment, student))
 
     def row(self, gradebook, assignment, student):
-        row = {"assignment": assignment.name, "duedate": assignment.duedate, "student_id": safe_text(student.id),
-               "last_name": safe_text(student.last_name), "first_name": safe_text(student.first_name),
-               "email": safe_text(student.email), "max_score": assignment.max_score}
+        row = {
+            "assignment": assignment.name,
+            "duedate": assignment.duedate,
+            "student_id": safe_text(student.id),
+            "last_name": safe_text(student.last_name),
+            "first_name": safe_text(student.first_name),
+            "email": safe_text(student.email),
+            "max_score": assignment.max_score,
+        }
         try:
             submission = gradebook.find_submission(assignment.name, student.id)
         except MissingEntry:

@@ -9,6 +9,7 @@ Every submission in submitted/<student>/<lab>/ ends with a status:
 
 Each step is guarded for its student alone: nothing one submission does stops the batch or touches another's.
 """
+
 import csv
 import hashlib
 import json
@@ -30,13 +31,17 @@ from graders.grading.secret import course_secret
 from graders.grading.text import CONTROL, spreadsheet_safe
 
 PREFLIGHT_SECONDS = 30.0
-MAX_FILES = 200   # entries in one submission folder
+MAX_FILES = 200  # entries in one submission folder
 GLOB = re.compile(r"[*?\[\]]")
 # The files nbgrader collect leaves beside a notebook, as nbgrader 0.9.6 writes them.
-EXCHANGE_FILES = {"timestamp.txt": re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})? UTC"),
-                  "submission_secret.txt": re.compile(r"[0-9a-f]{128}")}
+EXCHANGE_FILES = {
+    "timestamp.txt": re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})? UTC"),
+    "submission_secret.txt": re.compile(r"[0-9a-f]{128}"),
+}
 # An answer that stops at what Colab has and the grading environment does not: a module, a shell command.
-MISSING_HERE = re.compile(r"No module named [^\n]{0,200}|shell commands \([^\n]{0,300}?\) are not available while grading")
+MISSING_HERE = re.compile(
+    r"No module named [^\n]{0,200}|shell commands \([^\n]{0,300}?\) are not available while grading"
+)
 
 
 @dataclass
@@ -46,7 +51,7 @@ class Outcome:
     reasons: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     scores: dict = field(default_factory=dict)
-    seconds: dict = field(default_factory=dict)   # where its grading time went (benchmarks/grading.py sums them)
+    seconds: dict = field(default_factory=dict)  # where its grading time went (benchmarks/grading.py sums them)
 
 
 def _grading(cell):
@@ -65,7 +70,7 @@ def execution_plan(canonical, locked_code, graded, tail=True):
     and outputs are what the hand-grader reads."""
     code = [c for c in canonical.cells if c.cell_type == "code"]
     if not tail:
-        code = code[:max(i for i, c in enumerate(code) if _grading(c).get("grade")) + 1]
+        code = code[: max(i for i, c in enumerate(code) if _grading(c).get("grade")) + 1]
     plan = []
     for cell in code:
         meta = _grading(cell)
@@ -125,8 +130,11 @@ def _prepare(folder, lab, release, locked_code, graded, staged, tail):
         return {"rejected": str(exc)}
     notes = [f"graded '{path.name}', the only notebook in the submission"] if path.name != f"{lab}.ipynb" else []
     notes += _stage_exchange_files(folder, staged.parent)
-    return {"notes": notes + checked.repairs, "concerns": checked.concerns,
-            "plan": execution_plan(checked.notebook, locked_code, graded, tail)}
+    return {
+        "notes": notes + checked.repairs,
+        "concerns": checked.concerns,
+        "plan": execution_plan(checked.notebook, locked_code, graded, tail),
+    }
 
 
 def _stage_exchange_files(folder, staged):
@@ -146,8 +154,10 @@ def _stage_exchange_files(folder, staged):
         for name, text in texts.items():
             (staged / name).write_text(text)
         return []
-    return [f"{' and '.join(sorted(texts))} not as nbgrader collect writes them: left out (no submission time; "
-            "feedback goes out as a file)"]
+    return [
+        f"{' and '.join(sorted(texts))} not as nbgrader collect writes them: left out (no submission time; "
+        "feedback goes out as a file)"
+    ]
 
 
 def _students(root, lab):
@@ -155,8 +165,11 @@ def _students(root, lab):
     submitted = Path(root) / "submitted"
     if not submitted.is_dir():
         return []
-    return [(entry.name, entry / lab) for entry in sorted(submitted.iterdir(), key=lambda e: e.name)
-            if not entry.name.startswith(".") and (entry / lab).exists() or (entry / lab).is_symlink()]
+    return [
+        (entry.name, entry / lab)
+        for entry in sorted(submitted.iterdir(), key=lambda e: e.name)
+        if not entry.name.startswith(".") and (entry / lab).exists() or (entry / lab).is_symlink()
+    ]
 
 
 class Judge:
@@ -177,20 +190,38 @@ class Judge:
         except judging.Fail as failure:
             message = str(failure)
             lines = message.splitlines() or [""]
-            return ([{"output_type": "error", "ename": "AssertionError", "evalue": message,
-                      "traceback": ["AssertionError: " + lines[0], *lines[1:]]}],
-                    judging.FLAG_REASONS.get(failure.flag) and f"{name}: {judging.FLAG_REASONS[failure.flag]}")
+            return (
+                [
+                    {
+                        "output_type": "error",
+                        "ename": "AssertionError",
+                        "evalue": message,
+                        "traceback": ["AssertionError: " + lines[0], *lines[1:]],
+                    }
+                ],
+                judging.FLAG_REASONS.get(failure.flag) and f"{name}: {judging.FLAG_REASONS[failure.flag]}",
+            )
         except judging.ProtocolError as exc:
-            return _not_run(f"malformed results ({exc})"), f"{name}: the notebook's process sent malformed results ({exc})"
+            return _not_run(
+                f"malformed results ({exc})"
+            ), f"{name}: the notebook's process sent malformed results ({exc})"
         except executor.SessionEnded:
             raise
         except Exception as exc:  # our own failure on this check: the cell scores 0 and a person looks
-            return (_not_run(f"the grader failed ({type(exc).__name__})"),
-                    f"the grader failed while checking {name} ({type(exc).__name__}: {exc})")
+            return (
+                _not_run(f"the grader failed ({type(exc).__name__})"),
+                f"the grader failed while checking {name} ({type(exc).__name__}: {exc})",
+            )
         if isinstance(result, judging.Partial):  # nbgrader scores a test cell whose result is a number as its points
-            return [{"output_type": "stream", "name": "stdout", "text": result.report(name) + "\n"},
-                    {"output_type": "execute_result", "execution_count": None, "metadata": {},
-                     "data": {"text/plain": f"{result.points:g}"}}], None
+            return [
+                {"output_type": "stream", "name": "stdout", "text": result.report(name) + "\n"},
+                {
+                    "output_type": "execute_result",
+                    "execution_count": None,
+                    "metadata": {},
+                    "data": {"text/plain": f"{result.points:g}"},
+                },
+            ], None
         return [{"output_type": "stream", "name": "stdout", "text": f"✓ {name}: every hidden check passed\n"}], None
 
     def run(self, worker, student, plan):
@@ -226,14 +257,19 @@ class Judge:
             timed("clean room", session.finish)
         except executor.SessionEnded as exc:
             (reasons if checks_left else notes).append(
-                str(exc) if checks_left else f"after the last graded cell, {exc} (no score depends on it)")
+                str(exc) if checks_left else f"after the last graded cell, {exc} (no score depends on it)"
+            )
         except Exception as exc:  # the grader's own failure on what this submission sent: what ran so far stands
             worker.restart()
-            reasons.append(f"the grader failed in {getattr(session, 'where', 'the clean room')} "
-                           f"({type(exc).__name__}: {exc}); the cells after it did not run")
+            reasons.append(
+                f"the grader failed in {getattr(session, 'where', 'the clean room')} "
+                f"({type(exc).__name__}: {exc}); the cells after it did not run"
+            )
         if session is not None and session.hooks:
-            reasons.append(f"a {' and a '.join(sorted(session.hooks))} hook (sys.settrace / sys.setprofile) was active "
-                           "while the notebook's functions were checked")
+            reasons.append(
+                f"a {' and a '.join(sorted(session.hooks))} hook (sys.settrace / sys.setprofile) was active "
+                "while the notebook's functions were checked"
+            )
         return recorded, reasons, notes, seconds
 
 
@@ -253,8 +289,9 @@ def _run_all(lab, root, plans, judge, workers, sandbox):
             pool.put(worker)
 
     with ThreadPoolExecutor(count) as threads:
-        for worker in threads.map(lambda n: executor.Worker(lab, files, root / "build", sandbox, name=str(n)),
-                                  range(count)):
+        for worker in threads.map(
+            lambda n: executor.Worker(lab, files, root / "build", sandbox, name=str(n)), range(count)
+        ):
             pool.put(worker)
         try:
             return dict(threads.map(run, plans))
@@ -263,8 +300,9 @@ def _run_all(lab, root, plans, judge, workers, sandbox):
                 pool.get().close()
 
 
-def grade(lab, root=course.ROOT, workers=None, sandbox=True, notebook_timeout=60.0, cell_timeout=30.0,
-          scores_only=False):
+def grade(
+    lab, root=course.ROOT, workers=None, sandbox=True, notebook_timeout=60.0, cell_timeout=30.0, scores_only=False
+):
     """Grade every submission of a lab; returns {student: Outcome} and writes the CSV export. With scores_only, the
     cells after the last graded one (plots for the hand-grader; no score depends on them) are not run."""
     root = Path(root)
@@ -302,9 +340,13 @@ def _preflight(root, lab, graded, staging, tail):
     for student, folder in _students(root, lab):
         outcomes[student] = Outcome(student)
         if CONTROL.search(student) or student != student.strip() or GLOB.search(student):
-            outcomes[student].status, outcomes[student].reasons = REJECTED, [
-                "the folder name has control characters, surrounding spaces or characters nbgrader reads as a "
-                "pattern (*?[]); rename it to the student's id"]
+            outcomes[student].status, outcomes[student].reasons = (
+                REJECTED,
+                [
+                    "the folder name has control characters, surrounding spaces or characters nbgrader reads as a "
+                    "pattern (*?[]); rename it to the student's id"
+                ],
+            )
             continue
         jobs[student] = (folder, lab, release, locked_code, graded, staging / student / lab / f"{lab}.ipynb", tail)
     for student, (state, result) in isolation.run_each(jobs, _prepare, PREFLIGHT_SECONDS).items():
@@ -312,8 +354,11 @@ def _preflight(root, lab, graded, staging, tail):
         if state == "failed" or "rejected" in result:
             shutil.rmtree(staging / student, ignore_errors=True)  # staged, then failed: not for nbgrader
             outcome.status = REJECTED
-            outcome.reasons = [result["rejected"] if state == "ok" else
-                               f"the file could not be read ({result.splitlines()[0][:300] if result else '?'})"]
+            outcome.reasons = [
+                result["rejected"]
+                if state == "ok"
+                else f"the file could not be read ({result.splitlines()[0][:300] if result else '?'})"
+            ]
             continue
         outcome.notes += result["notes"]
         outcome.reasons += result["concerns"]
@@ -327,8 +372,12 @@ def _score(root, lab, outcomes, failed):
     for student in failed:
         outcomes[student].status = NEEDS_REVIEW
         outcomes[student].reasons.append("nbgrader could not score this notebook (see its log); nothing recorded")
-    nbgrader_steps.settle(root, lab, forget=[s for s, o in outcomes.items() if o.status == REJECTED] + failed,
-                          needs_review={s for s, o in outcomes.items() if o.status == NEEDS_REVIEW})
+    nbgrader_steps.settle(
+        root,
+        lab,
+        forget=[s for s, o in outcomes.items() if o.status == REJECTED] + failed,
+        needs_review={s for s, o in outcomes.items() if o.status == NEEDS_REVIEW},
+    )
     scores = score_table(root, lab)
     for student, outcome in outcomes.items():
         outcome.scores = scores.get(student, {}) if outcome.status != REJECTED else {}
@@ -343,8 +392,10 @@ def _judge(outcome, reasons, recorded, graded):
             evalue = str(output.get("evalue", ""))[:2000]  # the student writes it: bound what the pattern reads
             gap = MISSING_HERE.search(evalue) if output.get("output_type") == "error" else None
             if gap:
-                outcome.reasons.append(f"{cell_id} stopped at something grading does not have ({gap[0]}; it has "
-                                       "numpy, matplotlib and tqdm, no shell, no google.colab): a person should look")
+                outcome.reasons.append(
+                    f"{cell_id} stopped at something grading does not have ({gap[0]}; it has "
+                    "numpy, matplotlib and tqdm, no shell, no google.colab): a person should look"
+                )
     for cell_id, outputs in recorded.items():
         if any(o.get("output_type") == "error" and o.get("ename") == "SystemExit" for o in outputs):
             outcome.reasons.append(f"cell {cell_id} called sys.exit()")
@@ -362,5 +413,13 @@ def write_csv(path, outcomes, max_scores):
             outcome = outcomes[student]
             scores = [outcome.scores.get(c) for c in cells]
             total = "" if outcome.status == REJECTED else sum(s or 0 for s in scores)
-            writer.writerow([spreadsheet_safe(student), outcome.status, total, sum(max_scores.values()),
-                             *["" if s is None else s for s in scores], spreadsheet_safe("; ".join(outcome.reasons))])
+            writer.writerow(
+                [
+                    spreadsheet_safe(student),
+                    outcome.status,
+                    total,
+                    sum(max_scores.values()),
+                    *["" if s is None else s for s in scores],
+                    spreadsheet_safe("; ".join(outcome.reasons)),
+                ]
+            )

@@ -4,6 +4,7 @@ Reading and repairing a submission is our code on untrusted data: a file that ma
 of memory or take too long must cost that student alone. `run_each` forks a child per job (a few at a time), gives
 it a wall clock and an address-space limit, and returns each job's JSON result or the reason it has none.
 """
+
 import json
 import os
 import resource
@@ -11,7 +12,7 @@ import select
 import signal
 import time
 
-RESULT_LIMIT = 256 * 1024 ** 2
+RESULT_LIMIT = 256 * 1024**2
 
 
 def _child(function, args, write, memory):
@@ -27,12 +28,12 @@ def _child(function, args, write, memory):
             data = json.dumps({"failed": f"a result that is not JSON ({exc})"}).encode()
         view = memoryview(data)
         while view:
-            view = view[os.write(write, view):]
+            view = view[os.write(write, view) :]
     finally:
         os._exit(0)
 
 
-def run_each(jobs, function, timeout, memory=2 * 1024 ** 3, parallel=None):
+def run_each(jobs, function, timeout, memory=2 * 1024**3, parallel=None):
     """{key: ("ok", result) or ("failed", reason)} for jobs {key: args}: function(*args) in a child each."""
     parallel = parallel or os.cpu_count() or 1
     pending, running, results = list(jobs.items()), {}, {}

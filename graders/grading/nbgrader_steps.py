@@ -1,4 +1,5 @@
 """nbgrader as the engine: its autograde with execution replayed from the sandbox, and redacted, safe feedback."""
+
 import contextlib
 import json
 import re
@@ -67,8 +68,10 @@ class FoldHiddenCells(NbGraderPreprocessor):
 
     def preprocess_cell(self, cell, resources, index):
         if cell.metadata.get("jupyter", {}).get("source_hidden") and utils.is_locked(cell) and not utils.is_grade(cell):
-            cell.source = (f"# {cell.metadata.nbgrader.get('grade_id', 'cell')}: {len(cell.source)} characters as "
-                           "released, folded here by the grader")
+            cell.source = (
+                f"# {cell.metadata.nbgrader.get('grade_id', 'cell')}: {len(cell.source)} characters as "
+                "released, folded here by the grader"
+            )
         return cell, resources
 
 
@@ -104,8 +107,7 @@ class MarkNotGraded(NbGraderPreprocessor):
         with Gradebook(info["db_url"]) as gradebook:
             for cell in filter(utils.is_grade, nb.cells):
                 grading = cell.metadata.nbgrader
-                grade = gradebook.find_grade(grading["grade_id"], info["notebook"], info["assignment"],
-                                             info["student"])
+                grade = gradebook.find_grade(grading["grade_id"], info["notebook"], info["assignment"], info["student"])
                 if grade.auto_score is None and grade.manual_score is None:
                     grading["score"] = None
                     waiting += grade.max_score
@@ -170,8 +172,10 @@ def record_lab(root, lab, scratch):
     shutil.rmtree(scratch, ignore_errors=True)
     course.nbgrader("generate_assignment", lab, "--force", f"--CourseDirectory.release_directory={scratch}", root=root)
     if not course.same_release(scratch, root / "release", lab):
-        raise course.CourseError(f"release/{lab} is not what source/{lab} makes: run ./run build and hand out the new "
-                                 f"release, or restore source/{lab} to what the students have")
+        raise course.CourseError(
+            f"release/{lab} is not what source/{lab} makes: run ./run build and hand out the new "
+            f"release, or restore source/{lab} to what the students have"
+        )
 
 
 def autograde_replayed(root, lab, staging_dir, outputs_dir):
@@ -182,12 +186,17 @@ def autograde_replayed(root, lab, staging_dir, outputs_dir):
     """
     traits = Autograde.class_traits()
     sanitize = [p for p in traits["sanitize_preprocessors"].default() if p is not CheckCellMetadata]
-    grading = [ReplayOutputs if p is Execute else p for p in traits["autograde_preprocessors"].default()
-               if p is not CheckCellMetadata] + [FoldHiddenCells, CleanStudentMarkup]
-    config = _config(root,
-                     CourseDirectory={"submitted_directory": str(Path(staging_dir).relative_to(root))},
-                     Autograde={"sanitize_preprocessors": sanitize, "autograde_preprocessors": grading},
-                     ReplayOutputs={"outputs_dir": str(outputs_dir)})
+    grading = [
+        ReplayOutputs if p is Execute else p
+        for p in traits["autograde_preprocessors"].default()
+        if p is not CheckCellMetadata
+    ] + [FoldHiddenCells, CleanStudentMarkup]
+    config = _config(
+        root,
+        CourseDirectory={"submitted_directory": str(Path(staging_dir).relative_to(root))},
+        Autograde={"sanitize_preprocessors": sanitize, "autograde_preprocessors": grading},
+        ReplayOutputs={"outputs_dir": str(outputs_dir)},
+    )
     with _quiet_gradebook():
         result = NbGraderAPI(config=config).autograde(lab, "*", force=True, create=True)
     return _failed_students(result, "autograde", lab, Path(root) / "build" / "grading" / lab / "autograde.log")
@@ -213,10 +222,16 @@ def generate_feedback(root, lab):
     markup cleaned (graders/grading/safe_html.py), output HTML sanitised by nbconvert. Returns the students it could
     not do."""
     defaults = GenerateFeedback.class_traits()["preprocessors"].default()
-    config = _config(root, GenerateFeedback={"preprocessors": [RedactHiddenTests, *defaults, MarkNotGraded]},
-                     HTMLExporter={"sanitize_html": True, "template_file": "safe.html.j2",
-                                   "extra_template_basedirs": [str(TEMPLATES), str(NBGRADER_TEMPLATES)],
-                                   "filters": {"safe_markup": "graders.grading.safe_html.clean"}})
+    config = _config(
+        root,
+        GenerateFeedback={"preprocessors": [RedactHiddenTests, *defaults, MarkNotGraded]},
+        HTMLExporter={
+            "sanitize_html": True,
+            "template_file": "safe.html.j2",
+            "extra_template_basedirs": [str(TEMPLATES), str(NBGRADER_TEMPLATES)],
+            "filters": {"safe_markup": "graders.grading.safe_html.clean"},
+        },
+    )
     with _quiet_gradebook():
         result = NbGraderAPI(config=config).generate_feedback(lab, "*", force=True)
     return _failed_students(result, "generate_feedback", lab, Path(root) / "build" / "grading" / lab / "feedback.log")

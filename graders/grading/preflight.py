@@ -6,6 +6,7 @@ release's order and with the release's metadata, holding the student's answers (
 the function a cell defines), with the student's own extra cells kept after the answer they followed.
 What cannot be read is rejected with the reason; every repair is reported.
 """
+
 import ast
 import bisect
 import itertools
@@ -27,14 +28,21 @@ class Rejected(Exception):
 @dataclass
 class Preflight:
     notebook: nbformat.NotebookNode
-    repairs: list = field(default_factory=list)   # what was fixed, for the report (a "note")
+    repairs: list = field(default_factory=list)  # what was fixed, for the report (a "note")
     concerns: list = field(default_factory=list)  # what a person should look at ("needs review")
 
 
-MAX_FILE_BYTES = 64 * 1024 ** 2  # a Colab file keeps every plot it drew: 20 MB is reached by honest work
+MAX_FILE_BYTES = 64 * 1024**2  # a Colab file keeps every plot it drew: 20 MB is reached by honest work
 MAX_CELLS = 2000
-NBGRADER_KEYS = {"grade_id": str, "solution": bool, "grade": bool, "locked": bool, "task": bool,
-                 "points": (int, float), "schema_version": int}
+NBGRADER_KEYS = {
+    "grade_id": str,
+    "solution": bool,
+    "grade": bool,
+    "locked": bool,
+    "task": bool,
+    "points": (int, float),
+    "schema_version": int,
+}
 CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 BAD_CHARACTERS = re.compile("[\ud800-\udfff\x00]")
 
@@ -59,7 +67,7 @@ def read_file(path):
             raise Rejected("the notebook is not a regular file")
         data = handle.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
-        raise Rejected(f"the file is larger than {MAX_FILE_BYTES // 1024 ** 2} MB")
+        raise Rejected(f"the file is larger than {MAX_FILE_BYTES // 1024**2} MB")
     return data.decode("utf-8-sig", errors="replace")
 
 
@@ -81,8 +89,12 @@ def _clean_cell(raw):
         return None
     metadata = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
     grading = metadata.get("nbgrader") if isinstance(metadata.get("nbgrader"), dict) else {}
-    kept = {k: v for k, v in grading.items() if k in NBGRADER_KEYS and type(v) in
-            (NBGRADER_KEYS[k] if isinstance(NBGRADER_KEYS[k], tuple) else (NBGRADER_KEYS[k],))}
+    kept = {
+        k: v
+        for k, v in grading.items()
+        if k in NBGRADER_KEYS
+        and type(v) in (NBGRADER_KEYS[k] if isinstance(NBGRADER_KEYS[k], tuple) else (NBGRADER_KEYS[k],))
+    }
     if "grade_id" in kept:
         kept["grade_id"] = BAD_CHARACTERS.sub("\ufffd", kept["grade_id"])[:200]
     cell = {"cell_type": raw["cell_type"], "source": source, "metadata": {"nbgrader": kept} if kept else {}}
@@ -114,10 +126,12 @@ def read_submission(text):
         raise Rejected(f"the notebook has {len(raw['cells'])} cells, more than {MAX_CELLS}")
     cells = [_clean_cell(c) for c in raw["cells"]]
     dropped = sum(c is None for c in cells)
-    notebook = nbformat.from_dict({"cells": [c for c in cells if c is not None], "metadata": {},
-                                   "nbformat": 4, "nbformat_minor": 5})
-    return notebook, ([f"{dropped} cell(s) that are not code, markdown or raw cells with text were left out"]
-                      if dropped else [])
+    notebook = nbformat.from_dict(
+        {"cells": [c for c in cells if c is not None], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    )
+    return notebook, (
+        [f"{dropped} cell(s) that are not code, markdown or raw cells with text were left out"] if dropped else []
+    )
 
 
 def _cell_id(cell):
@@ -192,7 +206,7 @@ def match_cells(student, release):
             candidates.setdefault(defined.pop(), []).append(index)
     for name, indices in candidates.items():
         # As in the student's kernel: the definition in force when the cell after it in the release (its test) runs.
-        following = release_keys[release_keys.index(name) + 1:][:1]
+        following = release_keys[release_keys.index(name) + 1 :][:1]
         check = order.get(following[0], len(student.cells)) if following else len(student.cells)
         take(([i for i in indices if i < check] or indices)[-1], name, "function")
     for key in [k for k in release_keys if k in answers and k not in taken]:
@@ -214,10 +228,16 @@ def canonicalize(text, release):
     matched, duplicates, restored = match_cells(student, release)
     result = Preflight(notebook=None, repairs=list(dropped))
 
-    how = {"source": "by the locked cell's source", "function": "by the function defined",
-           "position": "by position after the cell it follows"}
-    found = [f"{phrase}: {_names(k for k, kind in restored.items() if kind == way)}"
-             for way, phrase in how.items() if way in restored.values()]
+    how = {
+        "source": "by the locked cell's source",
+        "function": "by the function defined",
+        "position": "by position after the cell it follows",
+    }
+    found = [
+        f"{phrase}: {_names(k for k, kind in restored.items() if kind == way)}"
+        for way, phrase in how.items()
+        if way in restored.values()
+    ]
     if found:
         result.repairs.append("grading metadata restored by matching cells to the release (" + "; ".join(found) + ")")
     for index, cell in enumerate(student.cells):
@@ -225,21 +245,25 @@ def canonicalize(text, release):
         key = matched.get(index)
         if key in by_id and key not in answers and _normalized(cell.source) != _normalized(by_id[key].source):
             (result.concerns if key.startswith("test_") else result.repairs).append(
-                f"locked cell '{key}' was edited; the original was restored")
+                f"locked cell '{key}' was edited; the original was restored"
+            )
         if key in restored and gid:
             result.repairs.append(f"the cell '{key}' was found {how[restored[key]]} (its cell said grade_id '{gid}')")
         elif key is None and gid and gid not in by_id:
             result.repairs.append(f"a cell with unknown grade_id '{gid}' is kept as an ordinary cell")
     for index in duplicates:
         gid = grade_id(student.cells[index])
-        result.repairs.append(f"a duplicate of {'answer' if gid in answers else 'locked'} cell '{gid}' "
-                              + ("is kept as an ordinary cell" if gid in answers else "was removed"))
+        result.repairs.append(
+            f"a duplicate of {'answer' if gid in answers else 'locked'} cell '{gid}' "
+            + ("is kept as an ordinary cell" if gid in answers else "was removed")
+        )
     present = set(matched.values())
     for gid in by_id:
         if gid not in answers and gid not in present:
             (result.concerns if gid.startswith("test_") else result.repairs).append(
                 f"locked cell '{gid}' was missing (deleted, or edited without its grading metadata); "
-                "the original was restored")
+                "the original was restored"
+            )
     missing = [gid for gid in answers if gid not in present]
     # A function written inside another cell (two answers in one, the second cell deleted) is the student's answer:
     # the release's stub in its place would replace it before the check runs.
@@ -296,7 +320,7 @@ def _in_release_order(matched, release_keys):
     for index in sorted(matched):
         place = bisect.bisect_left(tail_positions, position[matched[index]])
         previous[index] = tails[place - 1] if place else None
-        tails[place:place + 1], tail_positions[place:place + 1] = [index], [position[matched[index]]]
+        tails[place : place + 1], tail_positions[place : place + 1] = [index], [position[matched[index]]]
     kept, index = set(), tails[-1] if tails else None
     while index is not None:
         kept.add(index)

@@ -1,10 +1,10 @@
 """What a grading run reports: scores read back from the gradebook, the text table, the report."""
+
 import nbformat
 
 from graders.grading.text import shown
 
 GRADED, NEEDS_REVIEW, REJECTED = "graded", "needs review", "rejected"  # what a submission comes to
-
 
 
 def score_table(root, lab):
@@ -16,9 +16,11 @@ def score_table(root, lab):
         for submission in gradebook.assignment_submissions(lab):
             for notebook in submission.notebooks:
                 table[submission.student_id] = {
-                    grade.name: (grade.score if (grade.auto_score is not None or grade.manual_score is not None)
-                                 else None)
-                    for grade in notebook.grades if grade.max_score  # a mark-scheme task carries no points
+                    grade.name: (
+                        grade.score if (grade.auto_score is not None or grade.manual_score is not None) else None
+                    )
+                    for grade in notebook.grades
+                    if grade.max_score  # a mark-scheme task carries no points
                 }
     return table
 
@@ -34,30 +36,46 @@ def format_table(table, max_scores, rejected=()):
     def row(label, values, total):
         return f"{label:<{width}}  " + " ".join(f"{v:>{w}}" for v, w in zip(values, widths)) + f"  {total:>8}"
 
-    lines = [row("student", names, "auto"),
-             row("(max)", [f"{max_scores[c]:g}" for c in cells],
-                 f"{sum(p for c, p in max_scores.items() if c.startswith('test_')):g}")]
+    lines = [
+        row("student", names, "auto"),
+        row(
+            "(max)",
+            [f"{max_scores[c]:g}" for c in cells],
+            f"{sum(p for c, p in max_scores.items() if c.startswith('test_')):g}",
+        ),
+    ]
     for student in sorted({*table, *rejected}):
         if student in rejected:
             lines.append(f"{student:<{width}}  (rejected: nothing graded, see below)")
             continue
         scores = table[student]
-        lines.append(row(student, ["—" if scores.get(c) is None else f"{scores[c]:g}" for c in cells],
-                         f"{sum(scores.get(c) or 0 for c in cells if c.startswith('test_')):g}"))
+        lines.append(
+            row(
+                student,
+                ["—" if scores.get(c) is None else f"{scores[c]:g}" for c in cells],
+                f"{sum(scores.get(c) or 0 for c in cells if c.startswith('test_')):g}",
+            )
+        )
     return "\n".join(lines)
 
 
 def max_scores(root, lab):
     """{grade_id: points} of the lab's graded cells, in notebook order, from the source notebook."""
     notebook = nbformat.read(root / "source" / lab / f"{lab}.ipynb", as_version=4)
-    return {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
-            for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade")}
+    return {
+        c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+        for c in notebook.cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+    }
 
 
 def summary(outcomes, max_scores):
     """The text report: the score table, then each student's status and reasons (control characters escaped)."""
-    table = format_table({shown(s): o.scores for s, o in outcomes.items() if o.status != REJECTED}, max_scores,
-                                rejected={shown(s) for s, o in outcomes.items() if o.status == REJECTED})
+    table = format_table(
+        {shown(s): o.scores for s, o in outcomes.items() if o.status != REJECTED},
+        max_scores,
+        rejected={shown(s) for s, o in outcomes.items() if o.status == REJECTED},
+    )
     lines = [table, ""]
     for student in sorted(outcomes):
         outcome = outcomes[student]

@@ -6,11 +6,44 @@ sub/superscripts, code, links to http(s) and images embedded as data URIs, and d
 (bleach, the sanitiser nbconvert itself uses). No class or style attribute: a student's answer must not dress up as
 the page's own score badges.
 """
+
 import bleach
 
-TAGS = {"a", "abbr", "b", "blockquote", "br", "code", "del", "div", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
-        "i", "img", "li", "ol", "p", "pre", "span", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead",
-        "tr", "ul"}
+TAGS = {
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "code",
+    "del",
+    "div",
+    "em",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "span",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "tr",
+    "ul",
+}
 ATTRIBUTES = {"a": ["href", "title"], "img": ["src", "alt", "title"], "td": ["align"], "th": ["align"]}
 
 
@@ -24,5 +57,11 @@ def _attribute_allowed(tag, name, value):
 
 def clean(html):
     """html with only harmless markup left (script, style, event handlers and javascript: URLs removed)."""
-    return bleach.clean(str(html), tags=TAGS, attributes=_attribute_allowed, protocols={"http", "https", "data"},
-                        strip=True, strip_comments=True)
+    return bleach.clean(
+        str(html),
+        tags=TAGS,
+        attributes=_attribute_allowed,
+        protocols={"http", "https", "data"},
+        strip=True,
+        strip_comments=True,
+    )

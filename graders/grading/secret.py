@@ -3,6 +3,7 @@
 It lives in the course folder as .grading_secret: made on first use, never committed (.gitignore), never mounted
 into a sandbox. Keep it for the term: a regrade then sees the same inputs. Without it nobody can know them ahead.
 """
+
 import os
 import secrets
 from pathlib import Path

@@ -1,5 +1,6 @@
 """Text from a submission as the host shows it: in a terminal (control and invisible formatting characters
 escaped) and in a spreadsheet (never a formula)."""
+
 import re
 import unicodedata
 
@@ -14,8 +15,9 @@ def _escaped(character):
 def shown(text):
     """Text from a submission as it may reach a terminal: control and invisible formatting characters (the
     direction overrides among them) escaped."""
-    return "".join(_escaped(c) if CONTROL.match(c) or unicodedata.category(c) in ("Cf", "Zl", "Zp") else c
-                   for c in str(text))
+    return "".join(
+        _escaped(c) if CONTROL.match(c) or unicodedata.category(c) in ("Cf", "Zl", "Zp") else c for c in str(text)
+    )
 
 
 def spreadsheet_safe(text):

@@ -3,6 +3,7 @@
 What a lab package holds is the contract in docs/adding-a-lab.md (`python -m graders new-lab NAME` writes one that
 works); its notebook is source/<lab>/<lab>.ipynb, where nbgrader looks for it.
 """
+
 import importlib
 from pathlib import Path
 
@@ -36,4 +37,5 @@ def trusting_checks(module_name):
         if name in checks.GRADED:
             return lambda function: run_in_process(getattr(checks, name), function, name, lab, part(lab, "probes"))
         raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
+
     return __getattr__

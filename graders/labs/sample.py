@@ -4,6 +4,7 @@ Each sample is a release notebook with some solution cells replaced (and, for br
 damaged afterwards). They are materialised from the committed release, so they never drift from it;
 `expected_scores` is what grading must give each test cell, asserted in tests/test_sample_class.py.
 """
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
@@ -16,8 +17,11 @@ SOURCE = Path(__file__).resolve().parents[2] / "source"
 def reference_answers(lab):
     """The source notebook's solution cells (code and written answers), by grade_id."""
     notebook = nbformat.read(SOURCE / lab / f"{lab}.ipynb", as_version=4)
-    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in notebook.cells
-            if c.metadata.get("nbgrader", {}).get("solution")}
+    return {
+        c.metadata["nbgrader"]["grade_id"]: c.source
+        for c in notebook.cells
+        if c.metadata.get("nbgrader", {}).get("solution")
+    }
 
 
 def replaced(text, old, new):
@@ -31,10 +35,10 @@ def replaced(text, old, new):
 class Sample:
     student: str
     about: str
-    cells: dict = field(default_factory=dict)   # grade_id → replacement source
-    loses: tuple = ()                            # test cells that must score 0
+    cells: dict = field(default_factory=dict)  # grade_id → replacement source
+    loses: tuple = ()  # test cells that must score 0
     damage: Optional[Callable[[str], str]] = None  # applied to the written .ipynb text
-    graded: bool = True                          # False: nbgrader cannot grade it at all (every cell None)
+    graded: bool = True  # False: nbgrader cannot grade it at all (every cell None)
     partial: dict = field(default_factory=dict)  # test cells scoring part of their points: grade_id → points
 
     def notebook(self, release):
@@ -57,6 +61,9 @@ class Sample:
         person (None), an untouched one nbgrader scores 0 by itself."""
         if not self.graded:
             return dict.fromkeys(max_scores)
-        return {grade_id: (0.0 if grade_id in self.loses else float(self.partial.get(grade_id, points)))
-                if grade_id.startswith("test_") else (None if grade_id in self.cells else 0.0)
-                for grade_id, points in max_scores.items()}
+        return {
+            grade_id: (0.0 if grade_id in self.loses else float(self.partial.get(grade_id, points)))
+            if grade_id.startswith("test_")
+            else (None if grade_id in self.cells else 0.0)
+            for grade_id, points in max_scores.items()
+        }

@@ -1,4 +1,5 @@
 """The sample class of each lab (its samples.py), handed in to a course folder and graded by plain nbgrader."""
+
 import shutil
 
 import nbformat

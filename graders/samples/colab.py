@@ -14,6 +14,7 @@ notebooks of public courses (2020–2024), each compared with its original relea
 STUDENT_ACTIONS are what students do on top of a Colab download: paste the cells into a new notebook (nbgrader's
 metadata lost), edit or delete locked cells, add scratch cells, move cells around.
 """
+
 import json
 import random
 import uuid
@@ -23,11 +24,15 @@ from graders.course import grade_id
 COLAB_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 # Personal data Colab writes into every executed cell: pre-flight must drop it (tests/test_colab.py looks for it).
 STUDENT_NAME, STUDENT_GOOGLE_ID = "Ada Colab-Student", "04817263549172635481"
-BADGE = ('<a href="https://colab.research.google.com/github/{repository}/blob/main/{path}" target="_parent">'
-         '<img src="https://colab.research.google.com/assets/colab-badge.svg" alt="Open In Colab"/></a>')
+BADGE = (
+    '<a href="https://colab.research.google.com/github/{repository}/blob/main/{path}" target="_parent">'
+    '<img src="https://colab.research.google.com/assets/colab-badge.svg" alt="Open In Colab"/></a>'
+)
 WIDGET_MODEL = "3f1e7c2a9b8d4e6f8a1b2c3d4e5f6a7b"
-FAKE_TRACEBACK = ["\u001b[0;31mNameError\u001b[0m                                 Traceback (most recent call last)",
-                  "\u001b[0;31mNameError\u001b[0m: name 'x' is not defined"]
+FAKE_TRACEBACK = [
+    "\u001b[0;31mNameError\u001b[0m                                 Traceback (most recent call last)",
+    "\u001b[0;31mNameError\u001b[0m: name 'x' is not defined",
+]
 
 
 def _read(text):
@@ -54,18 +59,34 @@ def _lines(source):
 def _outputs(number):
     """What a run left in a cell: printed text, and now and then a failed check or a plot."""
     if number % 5 == 0:
-        return [{"output_type": "display_data", "metadata": {"needs_background": "light"},
-                 "data": {"image/png": "iVBORw0KGgo=", "text/plain": ["<Figure size 640x480 with 1 Axes>"]}}]
+        return [
+            {
+                "output_type": "display_data",
+                "metadata": {"needs_background": "light"},
+                "data": {"image/png": "iVBORw0KGgo=", "text/plain": ["<Figure size 640x480 with 1 Axes>"]},
+            }
+        ]
     outputs = [{"output_type": "stream", "name": "stdout", "text": [f"output of run {number}\n"]}]
     if number % 3 == 0:  # a check that failed while the student worked, still in the saved file
-        outputs.append({"output_type": "error", "ename": "NameError", "evalue": "name 'x' is not defined",
-                        "traceback": FAKE_TRACEBACK})
+        outputs.append(
+            {
+                "output_type": "error",
+                "ename": "NameError",
+                "evalue": "name 'x' is not defined",
+                "traceback": FAKE_TRACEBACK,
+            }
+        )
     return outputs
 
 
 def _execution_info(rng, number):
-    return {"elapsed": rng.randrange(5, 30000), "status": "ok", "timestamp": 1714000000000 + 60000 * number,
-            "user": {"displayName": STUDENT_NAME, "userId": STUDENT_GOOGLE_ID}, "user_tz": -120}
+    return {
+        "elapsed": rng.randrange(5, 30000),
+        "status": "ok",
+        "timestamp": 1714000000000 + 60000 * number,
+        "user": {"displayName": STUDENT_NAME, "userId": STUDENT_GOOGLE_ID},
+        "user_tz": -120,
+    }
 
 
 def _ran(cells, rng, private=False):
@@ -114,13 +135,16 @@ def _colab_file(notebook, seed=0, mirrored=True, private=False, minified=False, 
     for cell in notebook["cells"]:
         cell["source"] = _strip_one_trailing_space(cell["source"])
     _ran(notebook["cells"], rng, private)
-    notebook["metadata"] = {**notebook.get("metadata", {}),
-                            "colab": {"provenance": [], **(colab or {}), **({"private_outputs": True} if private else {})}}
+    notebook["metadata"] = {
+        **notebook.get("metadata", {}),
+        "colab": {"provenance": [], **(colab or {}), **({"private_outputs": True} if private else {})},
+    }
     notebook["nbformat"], notebook["nbformat_minor"] = 4, (5 if mirrored else 0)
     return _write(notebook, minified)
 
 
 # --- what Colab writes ------------------------------------------------------------------------------------------
+
 
 def download_2024(text):
     """File → Download .ipynb after a session: ids mirrored, one trailing space stripped, outputs and executionInfo."""
@@ -130,8 +154,11 @@ def download_2024(text):
 def github_save_2024(text):
     """File → Save a copy in GitHub: an "Open in Colab" badge cell at the top with no top-level id."""
     notebook = _read(text)
-    badge = {"cell_type": "markdown", "metadata": {"id": "view-in-github", "colab_type": "text"},
-             "source": _lines(BADGE.format(repository="student/course-work", path="my-work.ipynb"))}
+    badge = {
+        "cell_type": "markdown",
+        "metadata": {"id": "view-in-github", "colab_type": "text"},
+        "source": _lines(BADGE.format(repository="student/course-work", path="my-work.ipynb")),
+    }
     saved = json.loads(_colab_file(notebook, seed=1, colab={"include_colab_link": True}))
     saved["cells"].insert(0, badge)  # added after the save: Colab gives it no top-level id
     return json.dumps(saved, indent=2, ensure_ascii=False)
@@ -160,32 +187,82 @@ def worked_session(text):
     Colab-only output types, an accelerator."""
     notebook = _read(text)
     rng = random.Random(5)
-    cells = [{"cell_type": "code", "metadata": {}, "id": _colab_id(rng), "execution_count": None,
-              "source": "from google.colab import drive\ndrive.mount('/content/drive')",
-              "outputs": [{"output_type": "stream", "name": "stdout", "text": ["Mounted at /content/drive\n"]}]}]
+    cells = [
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "id": _colab_id(rng),
+            "execution_count": None,
+            "source": "from google.colab import drive\ndrive.mount('/content/drive')",
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": ["Mounted at /content/drive\n"]}],
+        }
+    ]
     for cell in notebook["cells"]:
         cells.append(cell)
         if cell["metadata"].get("nbgrader", {}).get("solution") and cell["cell_type"] == "code":
-            cells.append({"cell_type": "code", "metadata": {}, "id": _colab_id(rng), "execution_count": None,
-                          "source": "'trying things out'  ", "outputs": [{
-                              "output_type": "execute_result", "execution_count": 1, "metadata": {},
-                              "data": {"text/plain": ["'trying things out'"],
-                                       "application/vnd.google.colaboratory.intrinsic+json": {"type": "string"}}}]})
-    cells.append({"cell_type": "code", "metadata": {}, "id": _colab_id(rng), "execution_count": None,
-                  "source": "from tqdm.auto import tqdm\nfor _ in tqdm(range(20)):\n    pass",
-                  "outputs": [{"output_type": "display_data", "metadata": {}, "data": {
-                      "application/vnd.jupyter.widget-view+json": {"model_id": WIDGET_MODEL, "version_major": 2,
-                                                                   "version_minor": 0},
-                      "text/plain": ["100%|##########| 20/20 [00:00<00:00, 9000.00it/s]"]}}]})
+            cells.append(
+                {
+                    "cell_type": "code",
+                    "metadata": {},
+                    "id": _colab_id(rng),
+                    "execution_count": None,
+                    "source": "'trying things out'  ",
+                    "outputs": [
+                        {
+                            "output_type": "execute_result",
+                            "execution_count": 1,
+                            "metadata": {},
+                            "data": {
+                                "text/plain": ["'trying things out'"],
+                                "application/vnd.google.colaboratory.intrinsic+json": {"type": "string"},
+                            },
+                        }
+                    ],
+                }
+            )
+    cells.append(
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "id": _colab_id(rng),
+            "execution_count": None,
+            "source": "from tqdm.auto import tqdm\nfor _ in tqdm(range(20)):\n    pass",
+            "outputs": [
+                {
+                    "output_type": "display_data",
+                    "metadata": {},
+                    "data": {
+                        "application/vnd.jupyter.widget-view+json": {
+                            "model_id": WIDGET_MODEL,
+                            "version_major": 2,
+                            "version_minor": 0,
+                        },
+                        "text/plain": ["100%|##########| 20/20 [00:00<00:00, 9000.00it/s]"],
+                    },
+                }
+            ],
+        }
+    )
     notebook["cells"] = cells
-    notebook["metadata"] = {**notebook.get("metadata", {}), "accelerator": "GPU", "widgets": {
-        "application/vnd.jupyter.widget-state+json": {  # the models, with no "state" key around them
-            WIDGET_MODEL: {"model_module": "@jupyter-widgets/controls", "model_module_version": "1.5.0",
-                           "model_name": "HBoxModel", "state": {"children": []}}}}}
+    notebook["metadata"] = {
+        **notebook.get("metadata", {}),
+        "accelerator": "GPU",
+        "widgets": {
+            "application/vnd.jupyter.widget-state+json": {  # the models, with no "state" key around them
+                WIDGET_MODEL: {
+                    "model_module": "@jupyter-widgets/controls",
+                    "model_module_version": "1.5.0",
+                    "model_name": "HBoxModel",
+                    "state": {"children": []},
+                }
+            }
+        },
+    }
     return _colab_file(notebook, seed=6, colab={"name": "backprop.ipynb", "toc_visible": True})
 
 
 # --- what students do ------------------------------------------------------------------------------------------
+
 
 def strip_grading_metadata(text):
     """The cells pasted into a fresh Colab notebook: every trace of nbgrader gone, Colab's own random ids."""
@@ -204,7 +281,9 @@ def edit_locked(text):
     code = [c for c in notebook["cells"] if c["cell_type"] == "code"]
     code[0]["source"] += "\nprint('my own line in a locked cell')"
     next(c for c in code if (grade_id(c) or "") == "visible_checks")["source"] += "\nprint('checks loaded')"
-    next(c for c in code if (grade_id(c) or "").startswith("test_"))["source"] = "pass  # kept failing, so I turned it off"
+    next(c for c in code if (grade_id(c) or "").startswith("test_"))["source"] = (
+        "pass  # kept failing, so I turned it off"
+    )
     return download_2024(json.dumps(notebook))
 
 
@@ -213,8 +292,11 @@ def delete_locked(text):
     notebook = _read(text)
     last_test = [c for c in notebook["cells"] if (grade_id(c) or "").startswith("test_")][-1]
     instruction = next(c for c in notebook["cells"] if c["cell_type"] == "markdown" and not (grade_id(c) or ""))
-    notebook["cells"] = [c for c in notebook["cells"]
-                         if c is not last_test and c is not instruction and (grade_id(c) or "") != "visible_checks"]
+    notebook["cells"] = [
+        c
+        for c in notebook["cells"]
+        if c is not last_test and c is not instruction and (grade_id(c) or "") != "visible_checks"
+    ]
     return download_2024(json.dumps(notebook))
 
 
@@ -226,12 +308,26 @@ def add_scratch(text):
         is_answer = cell["metadata"].get("nbgrader", {}).get("solution") and cell["cell_type"] == "code"
         if is_answer and cell["source"].startswith("def "):
             signature = cell["source"].split("\n", 1)[0]
-            cells.append({"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-                          "source": f"{signature}\n    return None  # first try, superseded below"})
+            cells.append(
+                {
+                    "cell_type": "code",
+                    "metadata": {},
+                    "outputs": [],
+                    "execution_count": None,
+                    "source": f"{signature}\n    return None  # first try, superseded below",
+                }
+            )
         cells.append(cell)
         if is_answer:
-            cells.append({"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-                          "source": "scratch = [1, 2, 3]\nprint(len(scratch))\nundefined_name_from_an_experiment"})
+            cells.append(
+                {
+                    "cell_type": "code",
+                    "metadata": {},
+                    "outputs": [],
+                    "execution_count": None,
+                    "source": "scratch = [1, 2, 3]\nprint(len(scratch))\nundefined_name_from_an_experiment",
+                }
+            )
     notebook["cells"] = cells
     return download_2024(json.dumps(notebook))
 
@@ -248,10 +344,21 @@ def stripped_with_scratch_and_edits(text):
     return strip_grading_metadata(edit_locked(add_scratch(text)))
 
 
-COLAB_SAVES = {f.__name__: f for f in (github_save_2024, download_2024, drive_minified, private_outputs,
-                                        older_release_round_trip, worked_session)}
-STUDENT_ACTIONS = {f.__name__: f for f in (strip_grading_metadata, edit_locked, delete_locked, add_scratch, reorder,
-                                            stripped_with_scratch_and_edits)}
+COLAB_SAVES = {
+    f.__name__: f
+    for f in (
+        github_save_2024,
+        download_2024,
+        drive_minified,
+        private_outputs,
+        older_release_round_trip,
+        worked_session,
+    )
+}
+STUDENT_ACTIONS = {
+    f.__name__: f
+    for f in (strip_grading_metadata, edit_locked, delete_locked, add_scratch, reorder, stripped_with_scratch_and_edits)
+}
 TRANSFORMS = {**COLAB_SAVES, **STUDENT_ACTIONS}
 # What a person must look at afterwards: a test cell that was changed or is gone.
 FLAGGED = {"edit_locked", "delete_locked", "stripped_with_scratch_and_edits"}

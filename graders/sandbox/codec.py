@@ -8,18 +8,30 @@ always a one-key tag: {"tuple": [...]}, {"dict": {str: value}}, {"array": {"dtyp
 student's class or subclass): such a value becomes {"unsupported": ...}, a wrong answer with a clear message.
 `decode` trusts nothing: any structure it does not expect raises CodecError.
 """
+
 import math
 
 import numpy as np
 
 MAX_DEPTH = 32
-MAX_ITEMS = 200_000          # numbers, strings and containers in one value (a frame stays a few MB)
-MAX_STRING = 100_000         # characters
+MAX_ITEMS = 200_000  # numbers, strings and containers in one value (a frame stays a few MB)
+MAX_STRING = 100_000  # characters
 MAX_INT_BITS = 256
 ARRAY_DTYPES = {"b": "bool", "i": "int64", "u": "int64", "f": "float64"}
-NUMPY_SCALARS = {np.float64: float, np.float32: float, np.float16: float, np.int64: int, np.int32: int,
-                 np.int16: int, np.int8: int, np.uint64: int, np.uint32: int, np.uint16: int, np.uint8: int,
-                 np.bool_: bool}
+NUMPY_SCALARS = {
+    np.float64: float,
+    np.float32: float,
+    np.float16: float,
+    np.int64: int,
+    np.int32: int,
+    np.int16: int,
+    np.int8: int,
+    np.uint64: int,
+    np.uint32: int,
+    np.uint16: int,
+    np.uint8: int,
+    np.bool_: bool,
+}
 
 
 class CodecError(ValueError):
@@ -148,7 +160,7 @@ def _decode(item, depth, answer):
         return [_decode(x, depth + 1, answer) for x in item]
     if kind is not dict or len(item) != 1:
         raise CodecError(f"not a tagged value: {kind.__name__}")
-    (tag, body), = item.items()
+    ((tag, body),) = item.items()
     if tag == "tuple" and type(body) is list:
         return tuple(_decode(x, depth + 1, answer) for x in body)
     if tag == "dict" and type(body) is dict:

@@ -3,6 +3,7 @@
 Each cell runs under its own file name (`<cell id>`), so tracebacks quote its lines and the grader can tell a
 function written in the notebook from one imported from elsewhere.
 """
+
 import ast
 import io
 import os
@@ -78,8 +79,9 @@ class Shell:
             finally:
                 sys.stdout, sys.stderr = saved
             if line.split():
-                self.kernel.namespace[line.split()[0]] = types.SimpleNamespace(stdout=captured.text(), stderr="",
-                                                                               outputs=[])
+                self.kernel.namespace[line.split()[0]] = types.SimpleNamespace(
+                    stdout=captured.text(), stderr="", outputs=[]
+                )
             return None
         if name == "timeit":
             self.kernel.execute(cell, dict(self.kernel.namespace))
@@ -119,7 +121,7 @@ class Kernel:
         remember_source(self.filename, source)
         me = os.getpid()
         streams = {"stdout": _Stream(), "stderr": _Stream()}
-        captured = {fd: tempfile.TemporaryFile() for fd in (1, 2)}   # C-level writes, as ipykernel captures them
+        captured = {fd: tempfile.TemporaryFile() for fd in (1, 2)}  # C-level writes, as ipykernel captures them
         saved = {fd: os.dup(fd) for fd in (1, 2)}
         previous = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = streams["stdout"], streams["stderr"]
@@ -140,13 +142,22 @@ class Kernel:
             captured[fd].seek(0)
             streams[name].write(captured[fd].read(STREAM_LIMIT).decode(errors="replace"))
             captured[fd].close()
-        outputs = [{"output_type": "stream", "name": name, "text": streams[name].text()}
-                   for name in ("stdout", "stderr") if streams[name].text()]
+        outputs = [
+            {"output_type": "stream", "name": name, "text": streams[name].text()}
+            for name in ("stdout", "stderr")
+            if streams[name].text()
+        ]
         if error is not None:
             outputs.append(_error_output(error))
         elif result is not None:
-            outputs.append({"output_type": "execute_result", "execution_count": None, "metadata": {},
-                            "data": {"text/plain": _shown(result)}})
+            outputs.append(
+                {
+                    "output_type": "execute_result",
+                    "execution_count": None,
+                    "metadata": {},
+                    "data": {"text/plain": _shown(result)},
+                }
+            )
         return outputs
 
 
@@ -162,8 +173,12 @@ def _error_output(exc):
         lines, evalue = [f"{type(exc).__name__}: (its message could not be read)\n"], "(unreadable)"
     if lines and lines[0].startswith("Traceback"):
         lines = lines[1:]
-    return {"output_type": "error", "ename": type(exc).__name__, "evalue": evalue[:STREAM_LIMIT],
-            "traceback": [line.rstrip("\n")[:TRACEBACK_LINE_LIMIT] for line in lines][-50:]}
+    return {
+        "output_type": "error",
+        "ename": type(exc).__name__,
+        "evalue": evalue[:STREAM_LIMIT],
+        "traceback": [line.rstrip("\n")[:TRACEBACK_LINE_LIMIT] for line in lines][-50:],
+    }
 
 
 def _shown(value):

@@ -9,6 +9,7 @@ makes to its arguments. Nothing here knows a right answer; the grader judges wha
 The same functions serve the trusting path (graders/labs/<lab>/hidden.py, plain `nbgrader autograde`), where `ask`
 calls the grader's answer in the same process.
 """
+
 import contextlib
 import inspect
 import io
@@ -54,7 +55,11 @@ def describe(value):
         return {"kind": "missing"}
     if type(value) is types.FunctionType:
         filename, module = value.__code__.co_filename, value.__module__
-        cell = filename[len(CELL_PREFIX):-1][:200] if type(filename) is str and filename.startswith(CELL_PREFIX) else None
+        cell = (
+            filename[len(CELL_PREFIX) : -1][:200]
+            if type(filename) is str and filename.startswith(CELL_PREFIX)
+            else None
+        )
         return {"kind": "function", "module": module[:200] if type(module) is str else "?", "cell": cell}
     return {"kind": "other" if not callable(value) else "callable", "type": codec._type_name(value)[:200]}
 
@@ -65,8 +70,11 @@ def student_error(exc):
     for frame, line in traceback.walk_tb(exc.__traceback__):
         filename = frame.f_code.co_filename
         if type(filename) is str and filename.startswith(CELL_PREFIX):
-            where = {"cell": filename[len(CELL_PREFIX):-1][:200], "line": int(line),
-                     "code": linecache.getline(filename, line).strip()[:300]}
+            where = {
+                "cell": filename[len(CELL_PREFIX) : -1][:200],
+                "line": int(line),
+                "code": linecache.getline(filename, line).strip()[:300],
+            }
     try:
         message = str(exc)
     except Exception:  # a student exception whose __str__ fails
@@ -85,8 +93,12 @@ def quiet(record):
 
     nbgrader scores 0 a test cell that writes to stderr, so a RuntimeWarning or a tqdm bar must not escape.
     """
-    with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn", under="ignore"), \
-            contextlib.redirect_stdout(_Discard()), contextlib.redirect_stderr(_Discard()):
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        np.errstate(all="warn", under="ignore"),
+        contextlib.redirect_stdout(_Discard()),
+        contextlib.redirect_stderr(_Discard()),
+    ):
         warnings.simplefilter("always")
         try:
             yield
@@ -131,8 +143,12 @@ def mirror(target, source):
                 target[index] = value
     elif type(target) is list and type(source) is list:
         target[:] = source
-    elif type(target) is np.ndarray and type(source) is np.ndarray and target.shape == source.shape \
-            and target.flags.writeable:
+    elif (
+        type(target) is np.ndarray
+        and type(source) is np.ndarray
+        and target.shape == source.shape
+        and target.flags.writeable
+    ):
         target[...] = source
     elif type(target) is np.random.Generator and type(source) is np.random.Generator:
         target.bit_generator.state = source.bit_generator.state
@@ -168,10 +184,12 @@ def proxy(name, ask, like=None):
 def maker(namespace, ask, special=None):
     """make(name): the stand-in for the notebook's `name` while the grader answers it. A lab can shape it
     (graders/labs/<lab>/probes.py PROXIES: factory(namespace, plain_proxy)), e.g. to turn answers into graph nodes."""
+
     def make(name):
         plain = proxy(name, ask, like=namespace.get(name))
         factory = (special or {}).get(name)
         return factory(namespace, plain) if factory else plain
+
     return make
 
 
@@ -238,7 +256,9 @@ def signature(namespace, name):
     outcome = {"function": describe(function), "parameters": []}
     if type(function) is types.FunctionType:
         for parameter in inspect.signature(function).parameters.values():
-            default = None if parameter.default is inspect.Parameter.empty else {"default": codec.encode(parameter.default)}
+            default = (
+                None if parameter.default is inspect.Parameter.empty else {"default": codec.encode(parameter.default)}
+            )
             outcome["parameters"].append([parameter.name, default])
     return outcome
 

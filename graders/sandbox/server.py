@@ -21,6 +21,7 @@ On the channel (JSON frames, graders/sandbox/wire.py):
                   grader → child  {"cmd": "answer", "nonce", "value", "mutated"} | {"cmd": "refuse", "nonce", "message"}
   grader → child  {"cmd": "end"}
 """
+
 import base64
 import ctypes
 import importlib
@@ -42,7 +43,16 @@ from graders.sandbox import wire
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 32, 4096, 0x4000, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
+    1,
+    2,
+    4,
+    8,
+    32,
+    4096,
+    0x4000,
+    1 << 18,
+)
 PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 24, 38
 CAPABILITY_VERSION_3 = 0x20080522
 WORKDIR = "/tmp/submission"
@@ -74,11 +84,18 @@ def _figure_output(figure):
     png = buffer.getvalue()
     drawn = sum(len(o["data"]["image/png"]) * 3 // 4 for o in _drawn if o["output_type"] == "display_data")
     if len(png) > min(FIGURE_BYTES, CELL_FIGURE_BYTES - drawn):
-        return _note(f"[a figure of {len(png)} bytes is not shown: over {FIGURE_BYTES} bytes a figure, "
-                     f"{CELL_FIGURE_BYTES} a cell]")
-    return {"output_type": "display_data", "metadata": {},
-            "data": {"image/png": base64.b64encode(png).decode("ascii"),
-                     "text/plain": f"<Figure size {width:.0f}x{height:.0f} with {len(figure.axes)} Axes>"}}
+        return _note(
+            f"[a figure of {len(png)} bytes is not shown: over {FIGURE_BYTES} bytes a figure, "
+            f"{CELL_FIGURE_BYTES} a cell]"
+        )
+    return {
+        "output_type": "display_data",
+        "metadata": {},
+        "data": {
+            "image/png": base64.b64encode(png).decode("ascii"),
+            "text/plain": f"<Figure size {width:.0f}x{height:.0f} with {len(figure.axes)} Axes>",
+        },
+    }
 
 
 def _note(text):
@@ -119,8 +136,19 @@ def preload(lab):
     import matplotlib.pyplot as plt
     from IPython.core.inputtransformer2 import TransformerManager
 
-    for name in ("base64", "hashlib", "lzma", "math", "pickle", "warnings", "numpy", "tqdm", "inspect",
-                 "graders.sandbox.kernel", "graders.sandbox.runtime"):
+    for name in (
+        "base64",
+        "hashlib",
+        "lzma",
+        "math",
+        "pickle",
+        "warnings",
+        "numpy",
+        "tqdm",
+        "inspect",
+        "graders.sandbox.kernel",
+        "graders.sandbox.runtime",
+    ):
         importlib.import_module(name)
     probes = importlib.import_module(f"graders.labs.{lab}.probes")
 
@@ -129,6 +157,7 @@ def preload(lab):
 
 
 # --- the clean room --------------------------------------------------------------------------------
+
 
 def _write(path, text):
     with open(path, "w") as handle:
@@ -139,8 +168,10 @@ def _enter_namespaces():
     """New user, mount, pid, IPC, network and UTS namespaces (our children get the pid one). Inside, the submission
     is SANDBOX_ID, mapped to our own ids: never root (mapping root would need a capability we have dropped)."""
     uid, gid = os.geteuid(), os.getegid()
-    _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUTS),
-           "unshare")
+    _check(
+        _libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUTS),
+        "unshare",
+    )
     _write("/proc/self/setgroups", "deny")
     _write("/proc/self/uid_map", f"{SANDBOX_ID} {uid} 1")
     _write("/proc/self/gid_map", f"{SANDBOX_ID} {gid} 1")
@@ -160,22 +191,36 @@ def _private_filesystem(keep):
     are not there to be seen)."""
     _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make mounts private")
     held = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in keep]
-    _check(_libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, f"size={TMP_SIZE},mode=0700".encode()),
-           "mount /tmp")
+    _check(
+        _libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, f"size={TMP_SIZE},mode=0700".encode()),
+        "mount /tmp",
+    )
     for path, descriptor in held:
         os.makedirs(path, exist_ok=True)
-        _check(_libc.mount(f"/proc/self/fd/{descriptor}".encode(), path.encode(), None, MS_BIND | MS_REC, None),
-               f"bind {path}")
-        _check(_libc.mount(None, path.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, None),
-               f"read-only {path}")
+        _check(
+            _libc.mount(f"/proc/self/fd/{descriptor}".encode(), path.encode(), None, MS_BIND | MS_REC, None),
+            f"bind {path}",
+        )
+        _check(
+            _libc.mount(None, path.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, None),
+            f"read-only {path}",
+        )
         os.close(descriptor)
     # /dev is the worker's: read-only here (its device nodes still work), with a /dev/shm of our own
-    _check(_libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                       f"size={SHM_SIZE},mode=1777".encode()), "mount /dev/shm")
-    _check(_libc.mount(None, b"/dev", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, None),
-           "read-only /dev")
-    _check(_libc.mount(b"tmpfs", b"/proc", b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, b"size=4k"),
-           "cover /proc")
+    _check(
+        _libc.mount(
+            b"tmpfs", b"/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, f"size={SHM_SIZE},mode=1777".encode()
+        ),
+        "mount /dev/shm",
+    )
+    _check(
+        _libc.mount(None, b"/dev", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, None),
+        "read-only /dev",
+    )
+    _check(
+        _libc.mount(b"tmpfs", b"/proc", b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, b"size=4k"),
+        "cover /proc",
+    )
 
 
 def _drop_capabilities(last):
@@ -242,6 +287,7 @@ def enter_clean_room(request, channel_fd, report_fd, isolate):
 
 # --- the submission's process ----------------------------------------------------------------------------
 
+
 def _reap(isolated):
     """After each cell: processes the cell started do not outlive it (kill(-1) reaches every process of the clean
     room's pid namespace but its pid 1 and ourselves, and nothing outside it)."""
@@ -265,7 +311,7 @@ def serve_submission(channel, transformer, probes, isolated):
     """Cells and grader requests until told to end. Never returns."""
     from graders.sandbox import kernel, runtime
 
-    main = types.ModuleType("__main__")   # notebook code is __main__, as in a kernel
+    main = types.ModuleType("__main__")  # notebook code is __main__, as in a kernel
     sys.modules["__main__"] = main
     namespace = vars(main)
     namespace["__builtins__"] = __builtins__
@@ -287,12 +333,26 @@ def serve_submission(channel, transformer, probes, isolated):
             _reap(isolated)
             wire.send(channel, {"nonce": nonce, "outputs": outputs})
         elif command == "call":
-            outcome = runtime.call(namespace, message["function"], message["args"], message["kwargs"],
-                                   message["answered"], ask, probes.PROXIES, message.get("count_lines", False))
+            outcome = runtime.call(
+                namespace,
+                message["function"],
+                message["args"],
+                message["kwargs"],
+                message["answered"],
+                ask,
+                probes.PROXIES,
+                message.get("count_lines", False),
+            )
             wire.send(channel, {"nonce": nonce, "outcome": outcome})
         elif command == "probe":
-            outcome = runtime.probe(namespace, probes.ADAPTERS[message["adapter"]], message["args"],
-                                    message["answered"], ask, probes.PROXIES)
+            outcome = runtime.probe(
+                namespace,
+                probes.ADAPTERS[message["adapter"]],
+                message["args"],
+                message["answered"],
+                ask,
+                probes.PROXIES,
+            )
             wire.send(channel, {"nonce": nonce, "outcome": outcome})
         elif command == "signature":
             wire.send(channel, {"nonce": nonce, "outcome": runtime.signature(namespace, message["function"])})
@@ -301,6 +361,7 @@ def serve_submission(channel, transformer, probes, isolated):
 
 
 # --- the server --------------------------------------------------------------------------------------------
+
 
 def _receive_request(control):
     """The next {"cmd": ...} on the control socket and the descriptor attached to it (or EOFError)."""

@@ -3,11 +3,12 @@
 The sandbox side (this module's send and receive) blocks; the grader reads with deadlines and bounds
 (graders/grading/executor.py) and checks every frame's shape before using it.
 """
+
 import json
 import struct
 
 HEADER = struct.Struct(">I")
-MAX_FRAME = 8 * 1024 * 1024   # a cell's outputs are cut to well under this (graders/sandbox/kernel.py)
+MAX_FRAME = 8 * 1024 * 1024  # a cell's outputs are cut to well under this (graders/sandbox/kernel.py)
 
 
 def frame(message):

@@ -5,6 +5,7 @@ Value class does (subtraction is add and mul by −1, division is mul and power 
 and records each operation with its value and local derivatives. `evaluate` is the reference backward pass over
 a program; `order` answers the sandbox's `backward` stand-in with a topological order of a graph it sends.
 """
+
 import math
 
 from graders.numerics import sigmoid_float
@@ -12,7 +13,7 @@ from graders.numerics import sigmoid_float
 OPERATIONS = {
     "add": lambda a, b: (a + b, [1.0, 1.0]),
     "mul": lambda a, b: (a * b, [b, a]),
-    "power": lambda a, k: (a ** k, [k * a ** (k - 1)]),
+    "power": lambda a, k: (a**k, [k * a ** (k - 1)]),
     "exp": lambda a: (math.exp(a), [math.exp(a)]),
     "tanh": lambda a: (math.tanh(a), [1.0 - math.tanh(a) ** 2]),
     "sigmoid": lambda a: (sigmoid_float(a), [sigmoid_float(a) * (1.0 - sigmoid_float(a))]),
@@ -114,6 +115,7 @@ def trace(expression, *numbers):
 
 class NODE:
     """The functions an expression applies to nodes (f(NODE, x, y)); FLOAT applies the same to plain numbers."""
+
     exp = staticmethod(lambda v: v.exp())
     tanh = staticmethod(lambda v: v.tanh())
     sigmoid = staticmethod(lambda v: v.sigmoid())

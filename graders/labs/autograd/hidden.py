@@ -4,6 +4,7 @@ This is the trusting path (student code shares the process with the checks and c
 are drawn from a fixed seed). The grade command runs the same checks outside the student's process, on inputs
 drawn from the course's secret: docs/grading.md.
 """
+
 from graders.labs import trusting_checks
 
 __getattr__ = trusting_checks(__name__)

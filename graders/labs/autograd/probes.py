@@ -2,6 +2,7 @@
 stand-ins through which the grader answers operations and the order of the backward pass. No reference, no
 expected value: a node the grader gives arrives with its value and local derivatives as data.
 """
+
 from graders.sandbox import codec, runtime
 
 OPERATIONS = ("add", "mul", "power", "exp", "tanh", "sigmoid")
@@ -22,6 +23,7 @@ def given_node(Value, data, parents, local, op):
     def backward_step():
         for parent, derivative in zip(parents, local):
             parent.grad += derivative * out.grad
+
     out.backward_step = backward_step
     return out
 
@@ -29,6 +31,7 @@ def given_node(Value, data, parents, local, op):
 def operation(name):
     """PROXIES factory: the notebook's `name` answered by the grader, which sends the node's value and its local
     derivatives for the numbers it is given; the node is built here, with the notebook's Value class."""
+
     def factory(namespace, ask):
         def answered(*args):
             Value, as_value = _engine(namespace)
@@ -36,7 +39,9 @@ def operation(name):
             numbers = [p.data for p in parents] + ([args[1]] if name == "power" else [])
             data, local = ask(*numbers)
             return given_node(Value, data, parents, local, name)
+
         return answered
+
     return factory
 
 
@@ -57,12 +62,14 @@ def graph(root):
 
 def ordered_backward(_namespace, ask):
     """PROXIES factory: `backward` answered by the grader: the graph goes out, the order and root gradient come back."""
+
     def backward(root):
         nodes, parents = graph(root)
         answer = ask(parents)
         root.grad = answer["root_grad"]
         for index in answer["order"]:
             nodes[index].backward_step()
+
     return backward
 
 
@@ -91,8 +98,11 @@ def expression(namespace, make_proxy, program, graded, root_grad=None):
                 if origin.get("module") != "__main__":  # e.g. a node borrowed from the grader's stand-ins
                     return {"step_not_own": origin, "step": step}
             else:
-                parents = [a if type(spec) is int else as_value(a) for a, spec in zip(args, item["args"])
-                           if type(spec) is int or "number" in spec]
+                parents = [
+                    a if type(spec) is int else as_value(a)
+                    for a, spec in zip(args, item["args"])
+                    if type(spec) is int or "number" in spec
+                ]
                 node = given_node(Value, item["data"], tuple(parents), item["local"], item["op"])
         nodes.append(node)
     backward = namespace.get("backward") if graded == "backward" else make_proxy("backward")
@@ -103,8 +113,11 @@ def expression(namespace, make_proxy, program, graded, root_grad=None):
             backward(nodes[-1])
     except BaseException as exc:
         return {"raised": runtime.student_error(exc), "step": len(program)}
-    return {"values": [node.data for node in nodes], "grads": [leaf.grad for leaf in leaves],
-            "root_grad": nodes[-1].grad}
+    return {
+        "values": [node.data for node in nodes],
+        "grads": [leaf.grad for leaf in leaves],
+        "root_grad": nodes[-1].grad,
+    }
 
 
 ADAPTERS = {"expression": expression}

@@ -1,4 +1,5 @@
 """Sample class of the autograd lab: right answers written differently, the classic engine bugs, a cheat."""
+
 from graders.labs.sample import Sample, reference_answers, replaced
 
 REFERENCE = reference_answers("autograd")
@@ -69,7 +70,9 @@ ALTERNATIVE = {
 BUGS = {
     "bug-mul-assigns-instead-of-adding": ("mul", replaced(REFERENCE["mul"], "a.grad += b.data", "a.grad = b.data")),
     "bug-tanh-forgets-out-grad": ("tanh", replaced(REFERENCE["tanh"], " * out.grad", "")),
-    "bug-sigmoid-overflows": ("sigmoid", '''def sigmoid(a):
+    "bug-sigmoid-overflows": (
+        "sigmoid",
+        '''def sigmoid(a):
     """The textbook formula: math.exp overflows for very negative a."""
     a = as_value(a)
     out = Value(1.0 / (1.0 + math.exp(-a.data)), (a,), "sigmoid")
@@ -77,17 +80,28 @@ BUGS = {
     def backward_step():
         a.grad += out.data * (1.0 - out.data) * out.grad
     out.backward_step = backward_step
-    return out'''),
-    "bug-backward-inputs-first": ("backward", replaced(REFERENCE["backward"], "for node in reversed(order):",
-                                                          "for node in order:")),
-    "bug-backward-visits-shared-nodes-twice": ("backward", replaced(REFERENCE["backward"],
-                                                                     "        if id(node) not in seen:\n            seen.add(id(node))\n",
-                                                                     "        if True:\n")),
-    "bug-linear-gradients-pile-up": ("train_linear", ALTERNATIVE["train_linear"].replace(
-        "            wv.grad = bv.grad = 0.0\n", "")),
-    "bug-quadratic-uses-linear-model": ("train_quadratic", replaced(REFERENCE["train_quadratic"],
-                                                                     "(w2v * x ** 2 + w1v * x - y)",
-                                                                     "(w2v * x + w1v - y)")),
+    return out''',
+    ),
+    "bug-backward-inputs-first": (
+        "backward",
+        replaced(REFERENCE["backward"], "for node in reversed(order):", "for node in order:"),
+    ),
+    "bug-backward-visits-shared-nodes-twice": (
+        "backward",
+        replaced(
+            REFERENCE["backward"],
+            "        if id(node) not in seen:\n            seen.add(id(node))\n",
+            "        if True:\n",
+        ),
+    ),
+    "bug-linear-gradients-pile-up": (
+        "train_linear",
+        ALTERNATIVE["train_linear"].replace("            wv.grad = bv.grad = 0.0\n", ""),
+    ),
+    "bug-quadratic-uses-linear-model": (
+        "train_quadratic",
+        replaced(REFERENCE["train_quadratic"], "(w2v * x ** 2 + w1v * x - y)", "(w2v * x + w1v - y)"),
+    ),
 }
 
 # micrograd's own backward, as students copy it: a recursive build_topo, root.grad = 1 (an int); and a recursion
@@ -129,8 +143,10 @@ GENERATOR_DFS = {
 
 # What the task text pins, broken one sentence at a time (each costs its own cell).
 PINNED = {
-    "bug-backward-breadth-first": ("backward", "a topological order: depth-first search, adding a node after its parents",
-                                   '''def backward(root):
+    "bug-backward-breadth-first": (
+        "backward",
+        "a topological order: depth-first search, adding a node after its parents",
+        '''def backward(root):
     """Breadth-first from the root: each node once, but a node may run before all the nodes that use it."""
     order, seen, queue = [], {id(root)}, [root]
     while queue:
@@ -142,32 +158,78 @@ PINNED = {
                 queue.append(parent)
     root.grad = 1.0
     for node in order:
-        node.backward_step()'''),
-    "bug-backward-adds-one-to-root": ("backward", "set root.grad = 1.0", replaced(REFERENCE["backward"],
-                                                                             "root.grad = 1.0", "root.grad += 1.0")),
-    "bug-derivatives-without-the-engine": ("derivative_exercises", "Compute with Value nodes and backward", '''def derivative_exercises(x=1.0, u=1.0, v=2.0):
+        node.backward_step()''',
+    ),
+    "bug-backward-adds-one-to-root": (
+        "backward",
+        "set root.grad = 1.0",
+        replaced(REFERENCE["backward"], "root.grad = 1.0", "root.grad += 1.0"),
+    ),
+    "bug-derivatives-without-the-engine": (
+        "derivative_exercises",
+        "Compute with Value nodes and backward",
+        '''def derivative_exercises(x=1.0, u=1.0, v=2.0):
     """The derivatives worked out by hand: right numbers, no Value node, no backward."""
-    return {"dy/dx": 6 * x * x + 1, "dy/du": v + 2 * u, "dy/dv": u}'''),
-    "bug-linear-returns-value-nodes": ("train_linear", "Return (epoch_losses, w, b) with plain numbers.", replaced(
-        REFERENCE["train_linear"], "    return epoch_losses, w, b\n", "    return epoch_losses, Value(w), Value(b)\n")),
+    return {"dy/dx": 6 * x * x + 1, "dy/du": v + 2 * u, "dy/dv": u}''',
+    ),
+    "bug-linear-returns-value-nodes": (
+        "train_linear",
+        "Return (epoch_losses, w, b) with plain numbers.",
+        replaced(
+            REFERENCE["train_linear"],
+            "    return epoch_losses, w, b\n",
+            "    return epoch_losses, Value(w), Value(b)\n",
+        ),
+    ),
 }
 
 SAMPLES = [
     Sample("reference-solution", "the instructor's solution", REFERENCE),
-    Sample("correct-alternative", "accumulating without +=, sigmoid via tanh, Kahn's order, reused parameter nodes",
-           _with(**ALTERNATIVE)),
+    Sample(
+        "correct-alternative",
+        "accumulating without +=, sigmoid via tanh, Kahn's order, reused parameter nodes",
+        _with(**ALTERNATIVE),
+    ),
     Sample("correct-micrograd", "micrograd's recursive build_topo with root.grad = 1", _with(**MICROGRAD)),
-    Sample("correct-generator-recursion", "a depth-first order through a generator, two frames a level",
-           _with(**GENERATOR_DFS)),
-    *[Sample(student, f"a classic bug in {cell}", _with(**{cell: source}), loses=(f"test_{cell}",))
-      for student, (cell, source) in BUGS.items()],
-    *[Sample(student, f"breaks what the text pins: {pinned}", _with(**{cell: source}), loses=(f"test_{cell}",))
-      for student, (cell, pinned, source) in PINNED.items()],
-    Sample("cheat-hardcoded-derivatives", "returns 7, 4 and 1 whatever the point",
-           _with(derivative_exercises='def derivative_exercises(x=1.0, u=1.0, v=2.0):\n    """Cheat."""\n'
-                                      '    return {"dy/dx": 7.0, "dy/du": 4.0, "dy/dv": 1.0}'),
-           loses=("test_derivative_exercises",)),
-    Sample("unanswered", "the release as handed out",
-           loses=tuple(f"test_{name}" for name in ("add", "mul", "power", "exp", "tanh", "sigmoid", "backward",
-                                                   "derivative_exercises", "train_linear", "train_quadratic"))),
+    Sample(
+        "correct-generator-recursion",
+        "a depth-first order through a generator, two frames a level",
+        _with(**GENERATOR_DFS),
+    ),
+    *[
+        Sample(student, f"a classic bug in {cell}", _with(**{cell: source}), loses=(f"test_{cell}",))
+        for student, (cell, source) in BUGS.items()
+    ],
+    *[
+        Sample(student, f"breaks what the text pins: {pinned}", _with(**{cell: source}), loses=(f"test_{cell}",))
+        for student, (cell, pinned, source) in PINNED.items()
+    ],
+    Sample(
+        "cheat-hardcoded-derivatives",
+        "returns 7, 4 and 1 whatever the point",
+        _with(
+            derivative_exercises='def derivative_exercises(x=1.0, u=1.0, v=2.0):\n    """Cheat."""\n'
+            '    return {"dy/dx": 7.0, "dy/du": 4.0, "dy/dv": 1.0}'
+        ),
+        loses=("test_derivative_exercises",),
+    ),
+    Sample(
+        "unanswered",
+        "the release as handed out",
+        loses=tuple(
+            f"test_{name}"
+            for name in (
+                "add",
+                "mul",
+                "power",
+                "exp",
+                "tanh",
+                "sigmoid",
+                "backward",
+                "derivative_exercises",
+                "train_linear",
+                "train_quadratic",
+            )
+        ),
+    ),
 ]

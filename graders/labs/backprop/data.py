@@ -4,6 +4,7 @@ The backprop notebook also carries the file inside itself (a locked cell holding
 base64-encoded), so that it runs uploaded alone to Colab; `python -m graders embed` writes that cell from
 data/data.pkl, and tests/test_notebooks.py checks it decodes to the same bytes.
 """
+
 import base64
 import hashlib
 import lzma
@@ -33,10 +34,12 @@ def embedded_cell_source(path=DATA_PATH):
     """The notebook cell that holds data.pkl: lzma (10 KB instead of 24 KB), base64, 96-character lines."""
     encoded = base64.b64encode(lzma.compress(Path(path).read_bytes(), preset=9 | lzma.PRESET_EXTREME)).decode()
     lines = "\n".join(f'    "{chunk}"' for chunk in textwrap.wrap(encoded, 96))
-    return ("#@title The course data, embedded (read-only; collapsed on purpose) { display-mode: \"form\" }\n"
-            "# A copy of data.pkl, so this notebook runs on its own (uploaded alone to Colab, say). load_data() below\n"
-            "# prefers a data.pkl beside the notebook and checks either against the file's sha256.\n"
-            f"{EMBEDDED_NAME} = (\n{lines}\n)")
+    return (
+        '#@title The course data, embedded (read-only; collapsed on purpose) { display-mode: "form" }\n'
+        "# A copy of data.pkl, so this notebook runs on its own (uploaded alone to Colab, say). load_data() below\n"
+        "# prefers a data.pkl beside the notebook and checks either against the file's sha256.\n"
+        f"{EMBEDDED_NAME} = (\n{lines}\n)"
+    )
 
 
 def decode_embedded(cell_source):

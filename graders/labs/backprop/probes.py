@@ -1,4 +1,5 @@
 """What the backprop lab's checks run inside the sandbox besides plain calls: no reference, no expected value."""
+
 import numpy as np
 
 from graders.sandbox import codec, runtime
@@ -27,7 +28,9 @@ def optimizer_steps(namespace, _make_proxy, name, w0, gradients, config, overrid
         except BaseException as exc:  # the student's rule failed: say how, and stop
             steps.append({"raised": runtime.student_error(exc)})
             break
-        record = {"mutated": not (np.array_equal(w, w_in, equal_nan=True) and np.array_equal(dw, dw_in, equal_nan=True))}
+        record = {
+            "mutated": not (np.array_equal(w, w_in, equal_nan=True) and np.array_equal(dw, dw_in, equal_nan=True))
+        }
         steps.append(record)
         if type(result) is not tuple or len(result) != 2:
             record["returned"] = _snapshot(result)

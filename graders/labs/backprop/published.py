@@ -27,8 +27,17 @@ BACKWARD = {
 }
 
 # gradient_checking(X[0], y[0], GRADCHECK_W, GRADCHECK_EPS) must stay below GRADCHECK_BOUND.
-GRADCHECK_W = [0.00271756, 0.01260512, 0.00167639, -0.00207756, 0.00720768,
-               0.00114524, 0.00684168, 0.02242521, 0.01296444]
+GRADCHECK_W = [
+    0.00271756,
+    0.01260512,
+    0.00167639,
+    -0.00207756,
+    0.00720768,
+    0.00114524,
+    0.00684168,
+    0.02242521,
+    0.01296444,
+]
 GRADCHECK_EPS = 1e-7
 GRADCHECK_BOUND = 1e-7
 
@@ -39,9 +48,23 @@ GRADCHECK_BOUND = 1e-7
 # enter the gradients only through exp, tanh and sigmoid, so a forward_dict that also caches derivatives, sums or
 # weights of its own stays consistent.
 FORWARD_SHIFT = [0.0, 0.0, 0.0, 0.0, 0.0, 0.3, -0.2, 0.25, 0.0]
-FORWARD_SHIFTED = {"exp": 1.5216913847772184, "tanh": 0.889951240112178, "sigmoid": 0.5894731951157385,
-                   "loss": 0.8280100357442108, "dy_pred": -1.8199011354952344}
-BACKWARD_SHIFTED = {"dw1": -0.208884, "dw2": -0.019465, "dw3": -0.005155, "dw4": -0.004268, "dw5": -0.000923,
-                    "dw6": -0.575984, "dw7": -0.378515, "dw8": -0.044041, "dw9": -1.072783}
+FORWARD_SHIFTED = {
+    "exp": 1.5216913847772184,
+    "tanh": 0.889951240112178,
+    "sigmoid": 0.5894731951157385,
+    "loss": 0.8280100357442108,
+    "dy_pred": -1.8199011354952344,
+}
+BACKWARD_SHIFTED = {
+    "dw1": -0.208884,
+    "dw2": -0.019465,
+    "dw3": -0.005155,
+    "dw4": -0.004268,
+    "dw5": -0.000923,
+    "dw6": -0.575984,
+    "dw7": -0.378515,
+    "dw8": -0.044041,
+    "dw9": -1.072783,
+}
 # train(X[:5], y[:5], vanilla_update, {}, epochs=2, seed=3): the seed through np.random.default_rng, rows in order.
 TRAIN_SMALL = {"rows": 5, "epochs": 2, "seed": 3, "losses": [1.008798876842059, 0.9011265163655746]}

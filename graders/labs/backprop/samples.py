@@ -3,6 +3,7 @@
 Every buggy sample differs from the reference solution in exactly one function, so its expected loss is
 exactly one test cell: the grader must charge each bug once, in the cell of the function that has it.
 """
+
 from graders.labs.sample import Sample, reference_answers, replaced
 
 REFERENCE = reference_answers("backprop")
@@ -125,18 +126,32 @@ def sigmoid(z):
 }
 
 SEED_BUGS = {
-    "bug-sigmoid-where-computes-both-branches": ("sigmoid", '''def sigmoid(z):
+    "bug-sigmoid-where-computes-both-branches": (
+        "sigmoid",
+        '''def sigmoid(z):
     """Both stable formulas, chosen with np.where: which still computes both for every z."""
     z = np.asarray(z, dtype=float)
-    return np.where(z >= 0, 1 / (1 + np.exp(-z)), np.exp(z) / (1 + np.exp(z)))[()]'''),
-    "bug-sigmoid-overflows": ("sigmoid", '''def sigmoid(z):
+    return np.where(z >= 0, 1 / (1 + np.exp(-z)), np.exp(z) / (1 + np.exp(z)))[()]''',
+    ),
+    "bug-sigmoid-overflows": (
+        "sigmoid",
+        '''def sigmoid(z):
     """The textbook formula: overflows for large negative z."""
-    return 1 / (1 + np.exp(-np.asarray(z, dtype=float)))'''),
-    "bug-forward-tanh-misplaced": ("forward_propagation", replaced(REFERENCE["forward_propagation"],
-        "part2 = math.tanh(part1 + w[6])", "part2 = math.tanh(part1) + w[6]")),
-    "bug-backward-dw3-sin-for-cos": ("backward_propagation", replaced(REFERENCE["backward_propagation"],
-        "* math.cos(angle) * x[2]", "* math.sin(angle) * x[2]")),
-    "bug-gradcheck-elementwise-ratio": ("gradient_checking", '''def gradient_checking(x, y, w, eps=1e-7):
+    return 1 / (1 + np.exp(-np.asarray(z, dtype=float)))''',
+    ),
+    "bug-forward-tanh-misplaced": (
+        "forward_propagation",
+        replaced(
+            REFERENCE["forward_propagation"], "part2 = math.tanh(part1 + w[6])", "part2 = math.tanh(part1) + w[6]"
+        ),
+    ),
+    "bug-backward-dw3-sin-for-cos": (
+        "backward_propagation",
+        replaced(REFERENCE["backward_propagation"], "* math.cos(angle) * x[2]", "* math.sin(angle) * x[2]"),
+    ),
+    "bug-gradcheck-elementwise-ratio": (
+        "gradient_checking",
+        '''def gradient_checking(x, y, w, eps=1e-7):
     """Seed bug: returns (dW - dW_approx) / (dW + dW_approx) per weight, which can be negative."""
     w = np.array(w, dtype=float)
     g = backward_propagation(x, y, w, forward_propagation(x, y, w))
@@ -148,8 +163,11 @@ SEED_BUGS = {
         minus[i] -= eps
         approx.append((forward_propagation(x, y, plus)["loss"] - forward_propagation(x, y, minus)["loss"]) / (2 * eps))
     approx = np.array(approx)
-    return (analytic - approx) / (analytic + approx)'''),
-    "bug-gradcheck-changes-w": ("gradient_checking", '''def gradient_checking(x, y, w, eps=1e-7):
+    return (analytic - approx) / (analytic + approx)''',
+    ),
+    "bug-gradcheck-changes-w": (
+        "gradient_checking",
+        '''def gradient_checking(x, y, w, eps=1e-7):
     """Seed bug: shifts w[i] up, then down by 2*eps, and never puts it back."""
     g = backward_propagation(x, y, w, forward_propagation(x, y, w))
     analytic = np.array([g["dw%d" % i] for i in range(1, 10)])
@@ -161,8 +179,11 @@ SEED_BUGS = {
         loss_minus = forward_propagation(x, y, w)["loss"]
         approx.append((loss_plus - loss_minus) / (2 * eps))
     approx = np.array(approx)
-    return np.linalg.norm(analytic - approx) / (np.linalg.norm(analytic) + np.linalg.norm(approx))'''),
-    "bug-momentum-skips-weights": ("momentum_update", '''def momentum_update(w, dw, config):
+    return np.linalg.norm(analytic - approx) / (np.linalg.norm(analytic) + np.linalg.norm(approx))''',
+    ),
+    "bug-momentum-skips-weights": (
+        "momentum_update",
+        '''def momentum_update(w, dw, config):
     """Seed bug: the per-weight lines forget w6 and w9."""
     config = {**MOMENTUM_DEFAULTS, **config}
     velocity = np.array(config.get("velocity", np.zeros(9)), dtype=float)
@@ -171,8 +192,11 @@ SEED_BUGS = {
         velocity[i] = config["momentum"] * velocity[i] - config["learning_rate"] * dw[i]
         next_w[i] = next_w[i] + velocity[i]
     config["velocity"] = velocity
-    return next_w, config'''),
-    "bug-momentum-shared-state": ("momentum_update", '''def momentum_update(w, dw, config):
+    return next_w, config''',
+    ),
+    "bug-momentum-shared-state": (
+        "momentum_update",
+        '''def momentum_update(w, dw, config):
     """Seed bug: one velocity v_t carried from weight to weight (v = gamma*v + eta*dw; w -= v)."""
     config = {**MOMENTUM_DEFAULTS, **config}
     v_t = config.get("v_t", 0.0)
@@ -181,8 +205,11 @@ SEED_BUGS = {
         v_t = config["momentum"] * v_t + config["learning_rate"] * dw[j]
         next_w[j] = next_w[j] - v_t
     config["v_t"] = v_t
-    return next_w, config'''),
-    "bug-adam-shared-state": ("adam_update", '''def adam_update(w, dw, config):
+    return next_w, config''',
+    ),
+    "bug-adam-shared-state": (
+        "adam_update",
+        '''def adam_update(w, dw, config):
     """Seed bug: one m and one v for all nine weights."""
     config = {**ADAM_DEFAULTS, **config}
     t = config.get("t", 0) + 1
@@ -194,14 +221,18 @@ SEED_BUGS = {
         m_hat, v_hat = m / (1 - config["beta1"] ** t), v / (1 - config["beta2"] ** t)
         next_w[j] -= config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])
     config.update(t=t, m=m, v=v)
-    return next_w, config'''),
-    "bug-adam-no-bias-correction": ("adam_update", '''def adam_update(w, dw, config):
+    return next_w, config''',
+    ),
+    "bug-adam-no-bias-correction": (
+        "adam_update",
+        '''def adam_update(w, dw, config):
     """Seed bug: m and v used without bias correction."""
     config = {**ADAM_DEFAULTS, **config}
     m = config["beta1"] * config.get("m", np.zeros_like(w)) + (1 - config["beta1"]) * dw
     v = config["beta2"] * config.get("v", np.zeros_like(w)) + (1 - config["beta2"]) * dw ** 2
     config.update(m=m, v=v)
-    return w - config["learning_rate"] * m / (np.sqrt(v) + config["epsilon"]), config'''),
+    return w - config["learning_rate"] * m / (np.sqrt(v) + config["epsilon"]), config''',
+    ),
 }
 
 BIAS_BY_EPOCH = {
@@ -216,75 +247,159 @@ BIAS_BY_EPOCH = {
     config.update(m=m, v=v)
     m_hat, v_hat = m / (1 - config["beta1"] ** t), v / (1 - config["beta2"] ** t)
     return w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"]), config''',
-    "train": replaced(REFERENCE["train"],
+    "train": replaced(
+        REFERENCE["train"],
         "        losses = np.zeros(len(y))\n",
-        "        losses = np.zeros(len(y))\n        config[\"epoch\"] = epoch + 1\n"),
+        '        losses = np.zeros(len(y))\n        config["epoch"] = epoch + 1\n',
+    ),
 }
 
-NOISY_FORWARD = replaced(REFERENCE["forward_propagation"], "    ### BEGIN SOLUTION\n", """    ### BEGIN SOLUTION
+NOISY_FORWARD = replaced(
+    REFERENCE["forward_propagation"],
+    "    ### BEGIN SOLUTION\n",
+    """    ### BEGIN SOLUTION
     import sys, warnings
     print("debug: forward", file=sys.stderr)
     warnings.warn("a harmless warning", RuntimeWarning)
     np.log(np.zeros(1))  # numpy's own 'divide by zero' RuntimeWarning
-""")
+""",
+)
 
 # What the task texts pin, broken one sentence at a time: each costs its own cell (tests/test_hidden_checks.py).
 PINNED = {
-    "bug-forward-inlines-the-sigmoid": ("forward_propagation", "Use your sigmoid.", replaced(
-        REFERENCE["forward_propagation"], "    part3 = sigmoid(math.sin(w[2] * x[2]) * second_sum + w[7])\n",
-        "    z3 = math.sin(w[2] * x[2]) * second_sum + w[7]\n    part3 = 1.0 / (1.0 + math.exp(-z3))\n")),
-    "bug-backward-recomputes-the-forward-pass": ("backward_propagation", "Use the values in forward_dict (it is what "
-                                                 "forward_propagation(x, y, w) returned) instead of recomputing them.", replaced(
-        REFERENCE["backward_propagation"], '    dy_pred, s = forward_dict["dy_pred"], forward_dict["sigmoid"]\n',
-        '    forward_dict = forward_propagation(x, y, w)  # recomputed instead of read\n'
-        '    dy_pred, s = forward_dict["dy_pred"], forward_dict["sigmoid"]\n')),
-    "bug-vanilla-updates-in-place": ("vanilla_update", "Do not change w or dw in place.", replaced(
-        REFERENCE["vanilla_update"], '    next_w = w - config["learning_rate"] * dw\n',
-        '    w -= config["learning_rate"] * dw  # in place\n    next_w = w\n')),
-    "bug-momentum-rate-outside-velocity": ("momentum_update", r"$v \leftarrow \mu v - \eta\, dw$, then $w \leftarrow w + v$", replaced(
-        REFERENCE["momentum_update"],
-        '    velocity = config["momentum"] * config.get("velocity", np.zeros_like(w)) - config["learning_rate"] * dw\n'
-        '    next_w = w + velocity\n',
-        '    velocity = config["momentum"] * config.get("velocity", np.zeros_like(w)) + dw\n'
-        '    next_w = w - config["learning_rate"] * velocity\n')),
-    "bug-adam-v-not-squared": ("adam_update", r"$v \leftarrow \beta_2 v + (1-\beta_2)\,dw^2$", replaced(
-        REFERENCE["adam_update"], "(1.0 - beta2) * np.square(dw)", "(1.0 - beta2) * dw")),
-    "bug-train-changes-the-callers-config": ("train", "start from a copy of config (the caller's dict must not change)", replaced(
-        REFERENCE["train"], "config = dict(config or {})", "config = config if config is not None else {}")),
-    "bug-train-seeds-the-global-generator": ("train", "w = np.random.default_rng(seed).normal(0, 0.01, 9)", replaced(
-        REFERENCE["train"], "    w = np.random.default_rng(seed).normal(0.0, 0.01, 9)\n",
-        "    np.random.seed(seed)\n    w = np.random.normal(0.0, 0.01, 9)\n")),
-    "bug-train-returns-a-list": ("train", "Return the epoch losses as a numpy array", replaced(
-        REFERENCE["train"], "    return epoch_losses\n", "    return list(epoch_losses)\n")),
-    "bug-train-drops-the-returned-config": ("train", "next_w, config = rule(w, dw, config)", replaced(
-        REFERENCE["train"], "            w, config = update_rule(w, dw, config)\n",
-        "            w, _ = update_rule(w, dw, config)  # the state the rule returns is dropped\n")),
-    "bug-sigmoid-for-numbers-only": ("sigmoid", "for a Python number or a numpy array (elementwise, same shape)", '''def sigmoid(z):
+    "bug-forward-inlines-the-sigmoid": (
+        "forward_propagation",
+        "Use your sigmoid.",
+        replaced(
+            REFERENCE["forward_propagation"],
+            "    part3 = sigmoid(math.sin(w[2] * x[2]) * second_sum + w[7])\n",
+            "    z3 = math.sin(w[2] * x[2]) * second_sum + w[7]\n    part3 = 1.0 / (1.0 + math.exp(-z3))\n",
+        ),
+    ),
+    "bug-backward-recomputes-the-forward-pass": (
+        "backward_propagation",
+        "Use the values in forward_dict (it is what "
+        "forward_propagation(x, y, w) returned) instead of recomputing them.",
+        replaced(
+            REFERENCE["backward_propagation"],
+            '    dy_pred, s = forward_dict["dy_pred"], forward_dict["sigmoid"]\n',
+            "    forward_dict = forward_propagation(x, y, w)  # recomputed instead of read\n"
+            '    dy_pred, s = forward_dict["dy_pred"], forward_dict["sigmoid"]\n',
+        ),
+    ),
+    "bug-vanilla-updates-in-place": (
+        "vanilla_update",
+        "Do not change w or dw in place.",
+        replaced(
+            REFERENCE["vanilla_update"],
+            '    next_w = w - config["learning_rate"] * dw\n',
+            '    w -= config["learning_rate"] * dw  # in place\n    next_w = w\n',
+        ),
+    ),
+    "bug-momentum-rate-outside-velocity": (
+        "momentum_update",
+        r"$v \leftarrow \mu v - \eta\, dw$, then $w \leftarrow w + v$",
+        replaced(
+            REFERENCE["momentum_update"],
+            '    velocity = config["momentum"] * config.get("velocity", np.zeros_like(w)) - config["learning_rate"] * dw\n'
+            "    next_w = w + velocity\n",
+            '    velocity = config["momentum"] * config.get("velocity", np.zeros_like(w)) + dw\n'
+            '    next_w = w - config["learning_rate"] * velocity\n',
+        ),
+    ),
+    "bug-adam-v-not-squared": (
+        "adam_update",
+        r"$v \leftarrow \beta_2 v + (1-\beta_2)\,dw^2$",
+        replaced(REFERENCE["adam_update"], "(1.0 - beta2) * np.square(dw)", "(1.0 - beta2) * dw"),
+    ),
+    "bug-train-changes-the-callers-config": (
+        "train",
+        "start from a copy of config (the caller's dict must not change)",
+        replaced(REFERENCE["train"], "config = dict(config or {})", "config = config if config is not None else {}"),
+    ),
+    "bug-train-seeds-the-global-generator": (
+        "train",
+        "w = np.random.default_rng(seed).normal(0, 0.01, 9)",
+        replaced(
+            REFERENCE["train"],
+            "    w = np.random.default_rng(seed).normal(0.0, 0.01, 9)\n",
+            "    np.random.seed(seed)\n    w = np.random.normal(0.0, 0.01, 9)\n",
+        ),
+    ),
+    "bug-train-returns-a-list": (
+        "train",
+        "Return the epoch losses as a numpy array",
+        replaced(REFERENCE["train"], "    return epoch_losses\n", "    return list(epoch_losses)\n"),
+    ),
+    "bug-train-drops-the-returned-config": (
+        "train",
+        "next_w, config = rule(w, dw, config)",
+        replaced(
+            REFERENCE["train"],
+            "            w, config = update_rule(w, dw, config)\n",
+            "            w, _ = update_rule(w, dw, config)  # the state the rule returns is dropped\n",
+        ),
+    ),
+    "bug-sigmoid-for-numbers-only": (
+        "sigmoid",
+        "for a Python number or a numpy array (elementwise, same shape)",
+        '''def sigmoid(z):
     """Stable for one number; an array reaches the if and the math module."""
     if z >= 0:
         return 1.0 / (1.0 + math.exp(-z))
-    return math.exp(z) / (1.0 + math.exp(z))'''),
-    "bug-forward-uses-w-as-scratch": ("forward_propagation", "Do not change w.", replaced(
-        REFERENCE["forward_propagation"],
-        "    w = np.asarray(w, dtype=np.float64).tolist()\n    first_sum = w[0] * x[0] + w[1] * x[1]\n",
-        "    w[0] *= x[0]  # the products kept in w itself\n    w[1] *= x[1]\n"
-        "    w = np.asarray(w, dtype=np.float64).tolist()\n    first_sum = w[0] + w[1]\n")),
-    "bug-gradcheck-shifts-every-weight": ("gradient_checking", "change one weight at a time", replaced(
-        REFERENCE["gradient_checking"], "        shift = np.zeros(9)\n        shift[i] = eps\n",
-        "        shift = np.full(9, eps)  # every weight moved at once\n")),
-    "bug-gradcheck-assumes-an-array": ("gradient_checking", "it may be a list or an array", replaced(
-        REFERENCE["gradient_checking"], "    w = np.array(w, dtype=np.float64)  # a copy: the caller's w stays as it was\n",
-        "    w = w.astype(np.float64)  # a copy, if w is an array\n")),
-    "bug-momentum-needs-every-hyper-parameter": ("momentum_update", "Missing hyper-parameters take the defaults below.",
-                                                 replaced(REFERENCE["momentum_update"],
-                                                          "    config = {**MOMENTUM_DEFAULTS, **config}\n", "")),
-    "bug-train-shuffles-the-rows": ("train", "for each row in order", replaced(
-        REFERENCE["train"], "        for i in range(len(y)):\n",
-        "        for i in np.random.default_rng(epoch).permutation(len(y)):\n")),
-    "bug-train-loss-after-the-epoch": ("train", "the epoch's loss is the mean of the per-row losses computed in the "
-                                                "forward passes (before each update)", replaced(
-        REFERENCE["train"], "        epoch_losses[epoch] = losses.mean()\n",
-        "        epoch_losses[epoch] = np.mean([forward_propagation(X[i], y[i], w)[\"loss\"] for i in range(len(y))])\n")),
+    return math.exp(z) / (1.0 + math.exp(z))''',
+    ),
+    "bug-forward-uses-w-as-scratch": (
+        "forward_propagation",
+        "Do not change w.",
+        replaced(
+            REFERENCE["forward_propagation"],
+            "    w = np.asarray(w, dtype=np.float64).tolist()\n    first_sum = w[0] * x[0] + w[1] * x[1]\n",
+            "    w[0] *= x[0]  # the products kept in w itself\n    w[1] *= x[1]\n"
+            "    w = np.asarray(w, dtype=np.float64).tolist()\n    first_sum = w[0] + w[1]\n",
+        ),
+    ),
+    "bug-gradcheck-shifts-every-weight": (
+        "gradient_checking",
+        "change one weight at a time",
+        replaced(
+            REFERENCE["gradient_checking"],
+            "        shift = np.zeros(9)\n        shift[i] = eps\n",
+            "        shift = np.full(9, eps)  # every weight moved at once\n",
+        ),
+    ),
+    "bug-gradcheck-assumes-an-array": (
+        "gradient_checking",
+        "it may be a list or an array",
+        replaced(
+            REFERENCE["gradient_checking"],
+            "    w = np.array(w, dtype=np.float64)  # a copy: the caller's w stays as it was\n",
+            "    w = w.astype(np.float64)  # a copy, if w is an array\n",
+        ),
+    ),
+    "bug-momentum-needs-every-hyper-parameter": (
+        "momentum_update",
+        "Missing hyper-parameters take the defaults below.",
+        replaced(REFERENCE["momentum_update"], "    config = {**MOMENTUM_DEFAULTS, **config}\n", ""),
+    ),
+    "bug-train-shuffles-the-rows": (
+        "train",
+        "for each row in order",
+        replaced(
+            REFERENCE["train"],
+            "        for i in range(len(y)):\n",
+            "        for i in np.random.default_rng(epoch).permutation(len(y)):\n",
+        ),
+    ),
+    "bug-train-loss-after-the-epoch": (
+        "train",
+        "the epoch's loss is the mean of the per-row losses computed in the forward passes (before each update)",
+        replaced(
+            REFERENCE["train"],
+            "        epoch_losses[epoch] = losses.mean()\n",
+            '        epoch_losses[epoch] = np.mean([forward_propagation(X[i], y[i], w)["loss"] for i in range(len(y))])\n',
+        ),
+    ),
 }
 
 # Right answers the helper's honest students wrote: keyword calls, a forward_dict that caches local derivatives and
@@ -319,12 +434,16 @@ CACHED_AND_KEYWORDS = {
                        / (2 * eps) for h in eps * np.eye(9)])
     return np.linalg.norm(analytic - approx) / (np.linalg.norm(analytic) + np.linalg.norm(approx))''',
 }
-CACHED_AND_KEYWORDS["train"] = replaced(REFERENCE["train"], "            w, config = update_rule(w, dw, config)\n",
-                                        "            w, config = update_rule(w=w, dw=dw, config=config)\n")
+CACHED_AND_KEYWORDS["train"] = replaced(
+    REFERENCE["train"],
+    "            w, config = update_rule(w, dw, config)\n",
+    "            w, config = update_rule(w=w, dw=dw, config=config)\n",
+)
 
 TIMED = {  # %%time and %time, as a student times a cell: the code runs as it would in a kernel
     "sigmoid": "%%time\n" + REFERENCE["sigmoid"],
-    "forward_propagation": REFERENCE["forward_propagation"] + "\n\n%time _ = forward_propagation(X[0], y[0], np.ones(9))",
+    "forward_propagation": REFERENCE["forward_propagation"]
+    + "\n\n%time _ = forward_propagation(X[0], y[0], np.ones(9))",
 }
 
 HARD_CODED_BACKWARD = '''def backward_propagation(x, y, w, forward_dict):
@@ -349,32 +468,79 @@ def _charged(student, cell):
 SAMPLES = [
     Sample("reference-solution", "the instructor's solution", REFERENCE),
     Sample("correct-vectorized", "right answers with numpy vectors, other names and state keys", _with(**VECTORIZED)),
-    Sample("correct-math-module", "right answers with the math module and extra forward keys",
-           _with(**MATH_MODULE)),
-    Sample("correct-noisy", "right answers that print to stderr and raise RuntimeWarnings",
-           _with(forward_propagation=NOISY_FORWARD)),
+    Sample("correct-math-module", "right answers with the math module and extra forward keys", _with(**MATH_MODULE)),
+    Sample(
+        "correct-noisy",
+        "right answers that print to stderr and raise RuntimeWarnings",
+        _with(forward_propagation=NOISY_FORWARD),
+    ),
     Sample("correct-timed-cells", "right answers in cells timed with %%time and %time", _with(**TIMED)),
-    Sample("correct-cached-derivatives-and-keywords", "right answers that cache derivatives in forward_dict and call "
-           "by keyword", _with(**CACHED_AND_KEYWORDS)),
-    *[Sample(student, f"the seeds' bug in {cell}", _with(**{cell: source}), **_charged(student, cell))
-      for student, (cell, source) in SEED_BUGS.items()],
-    Sample("bug-adam-bias-by-epoch", "the seeds' bug: Adam's bias correction by epoch", _with(**BIAS_BY_EPOCH),
-           loses=("test_adam_update",)),
-    *[Sample(student, f"breaks what the text pins: {pinned}", _with(**{cell: source}), loses=(f"test_{cell}",))
-      for student, (cell, pinned, source) in PINNED.items()],
-    Sample("cheat-hardcoded-forward", "returns the published forward values for every input",
-           _with(forward_propagation=HARD_CODED_FORWARD), loses=("test_forward_propagation",)),
-    Sample("cheat-hardcoded-backward", "returns the published gradients for every input",
-           _with(backward_propagation=HARD_CODED_BACKWARD), loses=("test_backward_propagation",)),
-    Sample("unanswered", "the release as handed out",
-           loses=("test_sigmoid", "test_forward_propagation", "test_backward_propagation", "test_gradient_checking",
-                  "test_vanilla_update", "test_momentum_update", "test_adam_update", "test_train")),
-    Sample("broken-syntax-error", "a syntax error in forward_propagation's cell",
-           _with(forward_propagation=replaced(REFERENCE["forward_propagation"], "part2 = math.tanh(part1 + w[6])",
-                                                                             "part2 = math.tanh(part1 + w[6]")),
-           loses=("test_forward_propagation",)),
-    Sample("broken-not-json", "the file was cut off half way (not JSON any more)", REFERENCE,
-           damage=lambda text: text[: len(text) // 2], graded=False),
-    Sample("broken-kernel-dies", "os._exit(1) in a solution cell kills the kernel mid-run",
-           _with(momentum_update="import os\nos._exit(1)\n" + REFERENCE["momentum_update"]), graded=False),
+    Sample(
+        "correct-cached-derivatives-and-keywords",
+        "right answers that cache derivatives in forward_dict and call by keyword",
+        _with(**CACHED_AND_KEYWORDS),
+    ),
+    *[
+        Sample(student, f"the seeds' bug in {cell}", _with(**{cell: source}), **_charged(student, cell))
+        for student, (cell, source) in SEED_BUGS.items()
+    ],
+    Sample(
+        "bug-adam-bias-by-epoch",
+        "the seeds' bug: Adam's bias correction by epoch",
+        _with(**BIAS_BY_EPOCH),
+        loses=("test_adam_update",),
+    ),
+    *[
+        Sample(student, f"breaks what the text pins: {pinned}", _with(**{cell: source}), loses=(f"test_{cell}",))
+        for student, (cell, pinned, source) in PINNED.items()
+    ],
+    Sample(
+        "cheat-hardcoded-forward",
+        "returns the published forward values for every input",
+        _with(forward_propagation=HARD_CODED_FORWARD),
+        loses=("test_forward_propagation",),
+    ),
+    Sample(
+        "cheat-hardcoded-backward",
+        "returns the published gradients for every input",
+        _with(backward_propagation=HARD_CODED_BACKWARD),
+        loses=("test_backward_propagation",),
+    ),
+    Sample(
+        "unanswered",
+        "the release as handed out",
+        loses=(
+            "test_sigmoid",
+            "test_forward_propagation",
+            "test_backward_propagation",
+            "test_gradient_checking",
+            "test_vanilla_update",
+            "test_momentum_update",
+            "test_adam_update",
+            "test_train",
+        ),
+    ),
+    Sample(
+        "broken-syntax-error",
+        "a syntax error in forward_propagation's cell",
+        _with(
+            forward_propagation=replaced(
+                REFERENCE["forward_propagation"], "part2 = math.tanh(part1 + w[6])", "part2 = math.tanh(part1 + w[6]"
+            )
+        ),
+        loses=("test_forward_propagation",),
+    ),
+    Sample(
+        "broken-not-json",
+        "the file was cut off half way (not JSON any more)",
+        REFERENCE,
+        damage=lambda text: text[: len(text) // 2],
+        graded=False,
+    ),
+    Sample(
+        "broken-kernel-dies",
+        "os._exit(1) in a solution cell kills the kernel mid-run",
+        _with(momentum_update="import os\nos._exit(1)\n" + REFERENCE["momentum_update"]),
+        graded=False,
+    ),
 ]

@@ -1,4 +1,5 @@
 """Reference implementation of the MLP lab (layers are dicts: W (n_in × n_out), b (n_out,), activation)."""
+
 import numpy as np
 
 from graders.numerics import sigmoid
@@ -38,9 +39,14 @@ def glorot_uniform(n_in, n_out, rng):
 
 def make_network(sizes, rng):
     """tanh hidden layers, a sigmoid output layer; Glorot-uniform weights, zero biases."""
-    return [{"W": glorot_uniform(n_in, n_out, rng), "b": np.zeros(n_out),
-             "activation": "sigmoid" if i == len(sizes) - 2 else "tanh"}
-            for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]))]
+    return [
+        {
+            "W": glorot_uniform(n_in, n_out, rng),
+            "b": np.zeros(n_out),
+            "activation": "sigmoid" if i == len(sizes) - 2 else "tanh",
+        }
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]))
+    ]
 
 
 def layer_forward(layer, X):
