@@ -33,7 +33,8 @@ def demo(args):
         started = time.perf_counter()
         action(root)
         timings[step] = time.perf_counter() - started
-    stale = [lab for lab in course.LABS if not course.same_release(root / "release", args.course / "release", lab)]
+    releases = (course.layout(root).release, course.layout(args.course).release)
+    stale = [lab for lab in course.LABS if not course.same_release(*releases, lab)]
     for lab in course.LABS:
         started = time.perf_counter()
         outcomes = grading.grade(lab, root)
@@ -103,7 +104,7 @@ def embed(args):
     from graders.visible import embed_messages
 
     for lab in course.LABS:
-        path = args.course / "source" / lab / f"{lab}.ipynb"
+        path = course.layout(args.course).source / lab / f"{lab}.ipynb"
         notebook = embed_messages(nbformat.read(path, as_version=4), lab)
         lab_embeds = getattr(labs.part(lab), "embed", None)  # a lab's own figures and data files, where it has them
         nbformat.write(lab_embeds(notebook) if lab_embeds else notebook, path)

@@ -1,12 +1,13 @@
-"""The course folder around nbgrader: its labs built from source/ into release/, work handed in to submitted/."""
+"""The course folder around nbgrader: where nbgrader's configuration puts its parts, its labs built from source/
+into release/, work handed in to submitted/."""
 
 import os
 import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-
 
 from graders.labs import LABS
 
@@ -16,6 +17,51 @@ ROOT = Path(__file__).resolve().parent.parent
 REPOSITORY = "https://github.com/backprop-from-scratch/course"
 BRANCH = "main"
 LINKS_START, LINKS_END = "<!-- student links: python -m graders links -->", "<!-- end of student links -->"
+
+
+FOLDERS = ("source", "release", "submitted", "autograded", "feedback")
+
+
+def nbgrader_config(folder=ROOT):
+    """The course's nbgrader configuration, layered as nbgrader's own commands layer it when started in `folder`:
+    nbgrader_config.py from the Jupyter config paths (system first, the user's ~/.jupyter last), then the folder's
+    own on top. CourseDirectory.root is the folder, unless the configuration puts the course elsewhere."""
+    from jupyter_core.paths import jupyter_config_path
+    from traitlets.config import Config, PyFileConfigLoader
+
+    folder = Path(folder).resolve()
+    config = Config()
+    for path in [*reversed(jupyter_config_path()), str(folder)]:
+        if (Path(path) / "nbgrader_config.py").is_file():
+            config.merge(PyFileConfigLoader("nbgrader_config.py", path=path).load_config())
+    config.CourseDirectory.root = str(folder / config.CourseDirectory.get("root", "."))  # relative: to the folder
+    return config
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where nbgrader's configuration puts the course: its root, the gradebook's URL, the course id, and the
+    folders of FOLDERS (source/, release/, ... unless configured otherwise)."""
+
+    root: Path
+    db_url: str
+    course_id: str
+    source: Path
+    release: Path
+    submitted: Path
+    autograded: Path
+    feedback: Path
+
+
+def layout(folder=ROOT):
+    """The Layout of the course whose nbgrader_config.py is in `folder`, read through nbgrader's CourseDirectory (the
+    one place that knows where the gradebook and the folders are: no command names them itself)."""
+    from nbgrader.coursedir import CourseDirectory
+
+    coursedir = CourseDirectory(config=nbgrader_config(folder))
+    root = Path(coursedir.root)
+    folders = {name: root / getattr(coursedir, f"{name}_directory") for name in FOLDERS}
+    return Layout(root=root, db_url=coursedir.db_url, course_id=coursedir.course_id, **folders)
 
 
 class CourseError(Exception):
@@ -62,19 +108,13 @@ def nbgrader(*args, root=ROOT, check=True):
     return result
 
 
-COURSE_FILES = ("nbgrader_config.py", "data", "source", "release")
-
-
 def copy_course(destination, with_release=True, origin=ROOT):
-    """The instructor's course folder (`origin`) without any grading state, as a fresh clone has it."""
-    for name in COURSE_FILES:
-        if name == "release" and not with_release:
-            continue
-        src = Path(origin) / name
-        if src.is_dir():
-            shutil.copytree(src, destination / name, symlinks=True)
-        else:
-            shutil.copy(src, destination / name)
+    """The instructor's course folder (`origin`) without any grading state, as a fresh clone has it: its
+    nbgrader_config.py, data/, source/ and (with_release) release/."""
+    where = layout(origin)
+    shutil.copy(Path(origin) / "nbgrader_config.py", destination / "nbgrader_config.py")
+    for folder in (Path(origin) / "data", where.source, *([where.release] if with_release else [])):
+        shutil.copytree(folder, destination / folder.relative_to(where.root), symlinks=True)
     return destination
 
 
@@ -98,7 +138,7 @@ def build_releases(root=ROOT, labs=LABS):
 
 def submit(root, student, lab, text, name=None):
     """Hand in `text` (a notebook's JSON) as `student`'s work for `lab`: submitted/<student>/<lab>/<name>."""
-    path = Path(root) / "submitted" / student / lab / (name or f"{lab}.ipynb")
+    path = layout(root).submitted / student / lab / (name or f"{lab}.ipynb")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path

@@ -8,12 +8,11 @@ builds, grades and passes the lab-generic tests as written; the author then repl
 import importlib
 import re
 import textwrap
-from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from graders import labs
+from graders import course, labs
 from graders.visible import MESSAGES_BEGIN, MESSAGES_END, embed_messages
 
 NAME = re.compile(r"[a-z][a-z0-9_]{1,30}")
@@ -267,7 +266,7 @@ def new_lab(lab, course_root):
     """Write the lab's package and its source notebook; returns the files written. Refuses a name in use."""
     if not NAME.fullmatch(lab):
         raise ValueError(f"{lab!r}: a lab name is a lower-case Python identifier of 2 to 31 characters")
-    package, source = labs.HERE / lab, Path(course_root) / "source" / lab / f"{lab}.ipynb"
+    package, source = labs.HERE / lab, course.layout(course_root).source / lab / f"{lab}.ipynb"
     taken = [str(path) for path in (package, source.parent) if path.exists()]
     if taken:
         raise FileExistsError(f"lab {lab!r} exists already: {', '.join(taken)}")

@@ -14,6 +14,7 @@ from graders.samples import classroom
 from graders.grading import executor
 from graders.sandbox.kernel import Kernel
 
+import postgres
 from chromium import CHROMEDRIVER, CHROMIUM
 
 
@@ -23,12 +24,13 @@ TOOLS = {
         lambda: CHROMIUM.exists() and CHROMEDRIVER.exists(),
         "Chromium: sudo apt-get install chromium chromium-driver (./run setup, as root)",
     ),
+    "postgres": (postgres.available, postgres.INSTALL_HINT),
 }
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if not any(item.get_closest_marker(kind) for kind in ("sandbox", "browser", "slow")):
+        if not any(item.get_closest_marker(kind) for kind in ("sandbox", "browser", "postgres", "slow")):
             item.add_marker(pytest.mark.fast)
 
 

@@ -26,9 +26,9 @@ import nbformat
 
 from graders import course, judging, labs
 from graders.grading import executor, isolation, nbgrader_steps, preflight
-from graders.grading.report import GRADED, NEEDS_REVIEW, REJECTED, max_scores, score_table
+from graders.grading.report import GRADED, NEEDS_REVIEW, REJECTED, auto_scores, max_scores, score_table
 from graders.grading.secret import course_secret
-from graders.grading.text import CONTROL, spreadsheet_safe
+from graders.grading.text import CONTROL, shown, spreadsheet_safe
 
 PREFLIGHT_SECONDS = 30.0
 MAX_FILES = 200  # entries in one submission folder
@@ -162,7 +162,7 @@ def _stage_exchange_files(folder, staged):
 
 def _students(root, lab):
     """(student, folder) for every submission of the lab; hidden folders are ignored, as nbgrader does."""
-    submitted = Path(root) / "submitted"
+    submitted = course.layout(root).submitted
     if not submitted.is_dir():
         return []
     return [
@@ -275,7 +275,7 @@ class Judge:
 
 def _run_all(lab, root, plans, judge, workers, sandbox):
     """Every plan on `workers` sandboxes in parallel; {student: (recorded, reasons)}, one student's failure its own."""
-    files = {p.name: p for p in (root / "release" / lab).iterdir() if p.suffix != ".ipynb"}
+    files = {p.name: p for p in (course.layout(root).release / lab).iterdir() if p.suffix != ".ipynb"}
     pool, count = queue.Queue(), max(1, min(workers or os.cpu_count() or 1, len(plans)))
 
     def run(student):
@@ -318,6 +318,7 @@ def grade(
 
     outcomes, plans = _preflight(root, lab, checks.GRADED, staging, tail=not scores_only)
     judge = Judge(lab, checks, course_secret(root), notebook_timeout, cell_timeout)
+    points, decided = max_scores(root, lab), {}
     for student, (recorded, reasons, notes, seconds) in _run_all(lab, root, plans, judge, workers, sandbox).items():
         outcomes[student].seconds = seconds
         outcomes[student].notes += notes
@@ -326,16 +327,64 @@ def grade(
             recorded.setdefault(cell_id, _not_run(problem))
         (outputs_dir / f"{student}.json").write_text(json.dumps(recorded))
         _judge(outcomes[student], reasons, recorded, checks.GRADED)
-    _score(root, lab, outcomes, nbgrader_steps.autograde_replayed(root, lab, staging, outputs_dir) if plans else [])
-    write_csv(build / "grades.csv", outcomes, max_scores(root, lab))
+        decided[student] = nbgrader_scores(recorded, points)
+    failed = nbgrader_steps.autograde_replayed(root, lab, staging, outputs_dir) if plans else []
+    _score(root, lab, outcomes, failed)
+    check_stored(root, lab, {s: d for s, d in decided.items() if s not in failed})
+    write_csv(build / "grades.csv", outcomes, points)
     return outcomes
+
+
+class GradebookMismatch(course.CourseError):
+    """What nbgrader stored is not what grading decided: a report from it would be wrong, so there is none."""
+
+
+def nbgrader_scores(recorded, max_scores):
+    """{test cell: points} that nbgrader gives the replayed outputs (its own determine_grade): what the gradebook
+    must hold after autograde."""
+    from nbgrader.utils import determine_grade
+
+    scores = {}
+    for cell_id, points in max_scores.items():
+        if cell_id in recorded:  # a test cell (written answers have no outputs: a person grades them)
+            metadata = {"nbgrader": {"grade": True, "solution": False, "grade_id": cell_id, "points": points}}
+            outputs = [nbformat.from_dict(output) for output in recorded[cell_id]]
+            scores[cell_id] = determine_grade(nbformat.v4.new_code_cell(metadata=metadata, outputs=outputs))[0]
+    return scores
+
+
+def check_stored(root, lab, decided):
+    """Never a silent zero: every student graded has a submission in the gradebook nbgrader's configuration names,
+    holding on each test cell the points grading decided; else GradebookMismatch, with what differs."""
+    from sqlalchemy.engine import make_url
+
+    stored, wrong = auto_scores(root, lab), []
+    for student, cells in sorted(decided.items()):
+        if student not in stored:
+            wrong.append(f"{shown(student)}: no submission")
+            continue
+        wrong += [
+            f"{shown(student)} {cell}: {points:g} decided, {stored[student].get(cell)} stored"
+            for cell, points in cells.items()
+            if stored[student].get(cell) != points
+        ]
+    if wrong:
+        url = make_url(course.layout(root).db_url).render_as_string(hide_password=True)
+        raise GradebookMismatch(
+            f"the gradebook ({url}) does not hold what grading decided for {len(wrong)} cell(s) or student(s): "
+            + "; ".join(wrong[:5])
+            + ("; ..." if len(wrong) > 5 else "")
+            + "\nfix: check that nbgrader_config.py's CourseDirectory.db_url is the gradebook this course uses, "
+            "and that nothing else writes to it while grading; nothing was reported"
+        )
 
 
 def _preflight(root, lab, graded, staging, tail):
     """Every submission read, repaired and staged for nbgrader, each in a child of its own: ({student: Outcome},
     {student: plan} for those that can run). A folder name nbgrader would misread is rejected before any of it."""
-    release = nbformat.read(root / "release" / lab / f"{lab}.ipynb", as_version=4)
-    locked_code = source_code(nbformat.read(root / "source" / lab / f"{lab}.ipynb", as_version=4))
+    where = course.layout(root)
+    release = nbformat.read(where.release / lab / f"{lab}.ipynb", as_version=4)
+    locked_code = source_code(nbformat.read(where.source / lab / f"{lab}.ipynb", as_version=4))
     outcomes, jobs, plans = {}, {}, {}
     for student, folder in _students(root, lab):
         outcomes[student] = Outcome(student)

@@ -17,7 +17,6 @@ from nbconvert.filters.markdown import markdown2html
 from nbgrader.preprocessors import CheckCellMetadata, ClearHiddenTests, ClearMarkScheme, Execute, NbGraderPreprocessor
 from sqlalchemy.exc import SAWarning
 from traitlets import Unicode
-from traitlets.config import PyFileConfigLoader
 
 from graders import course
 from graders.course import FAILED_STUDENT
@@ -131,14 +130,15 @@ def settle(root, lab, forget, needs_review):
     others are not; a 0-point task (a mark scheme's cell) is not waiting for anyone."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    with _quiet_gradebook(), Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+    where = course.layout(root)
+    with _quiet_gradebook(), Gradebook(where.db_url) as gradebook:
         for student in forget:
             try:
                 gradebook.remove_submission(lab, student)
             except MissingEntry:
                 pass
-            for kept in ("autograded", "feedback"):
-                shutil.rmtree(root / kept / student / lab, ignore_errors=True)
+            for kept in (where.autograded, where.feedback):
+                shutil.rmtree(kept / student / lab, ignore_errors=True)
         for submission in gradebook.assignment_submissions(lab):
             for notebook in submission.notebooks:
                 notebook.flagged = submission.student_id in needs_review
@@ -149,8 +149,7 @@ def settle(root, lab, forget, needs_review):
 
 
 def _config(root, **overrides):
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    config.CourseDirectory.root = str(root)
+    config = course.nbgrader_config(root)
     for section, values in overrides.items():
         for key, value in values.items():
             setattr(getattr(config, section), key, value)
@@ -163,7 +162,8 @@ def record_lab(root, lab, scratch):
     as the committed release/<lab> (else the students have a notebook the source no longer makes)."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+    where = course.layout(root)
+    with Gradebook(where.db_url) as gradebook:
         try:
             if gradebook.find_assignment(lab).notebooks:
                 return
@@ -171,7 +171,7 @@ def record_lab(root, lab, scratch):
             pass
     shutil.rmtree(scratch, ignore_errors=True)
     course.nbgrader("generate_assignment", lab, "--force", f"--CourseDirectory.release_directory={scratch}", root=root)
-    if not course.same_release(scratch, root / "release", lab):
+    if not course.same_release(scratch, where.release, lab):
         raise course.CourseError(
             f"release/{lab} is not what source/{lab} makes: run ./run build and hand out the new "
             f"release, or restore source/{lab} to what the students have"
@@ -193,7 +193,7 @@ def autograde_replayed(root, lab, staging_dir, outputs_dir):
     ] + [FoldHiddenCells, CleanStudentMarkup]
     config = _config(
         root,
-        CourseDirectory={"submitted_directory": str(Path(staging_dir).relative_to(root))},
+        CourseDirectory={"submitted_directory": str(Path(staging_dir).resolve())},
         Autograde={"sanitize_preprocessors": sanitize, "autograde_preprocessors": grading},
         ReplayOutputs={"outputs_dir": str(outputs_dir)},
     )

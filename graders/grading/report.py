@@ -2,6 +2,7 @@
 
 import nbformat
 
+from graders import course
 from graders.grading.text import shown
 
 GRADED, NEEDS_REVIEW, REJECTED = "graded", "needs review", "rejected"  # what a submission comes to
@@ -12,7 +13,7 @@ def score_table(root, lab):
     from nbgrader.api import Gradebook
 
     table = {}
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+    with Gradebook(course.layout(root).db_url) as gradebook:
         for submission in gradebook.assignment_submissions(lab):
             for notebook in submission.notebooks:
                 table[submission.student_id] = {
@@ -23,6 +24,18 @@ def score_table(root, lab):
                     if grade.max_score  # a mark-scheme task carries no points
                 }
     return table
+
+
+def auto_scores(root, lab):
+    """{student: {grade_id: the score nbgrader's autograde gave, or None}}, read back from the configured gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.layout(root).db_url) as gradebook:
+        return {
+            submission.student_id: {grade.name: grade.auto_score for grade in notebook.grades if grade.max_score}
+            for submission in gradebook.assignment_submissions(lab)
+            for notebook in submission.notebooks
+        }
 
 
 def format_table(table, max_scores, rejected=()):
@@ -61,7 +74,7 @@ def format_table(table, max_scores, rejected=()):
 
 def max_scores(root, lab):
     """{grade_id: points} of the lab's graded cells, in notebook order, from the source notebook."""
-    notebook = nbformat.read(root / "source" / lab / f"{lab}.ipynb", as_version=4)
+    notebook = nbformat.read(course.layout(root).source / lab / f"{lab}.ipynb", as_version=4)
     return {
         c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
         for c in notebook.cells

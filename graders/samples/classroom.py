@@ -22,11 +22,12 @@ def stage_samples(root, lab_names=LABS, share=(0, 1)):
     share=(k, n), only every n-th sample of each lab from the k-th on."""
     first, step = share
     for lab in lab_names:
-        release = nbformat.read(root / "release" / lab / f"{lab}.ipynb", as_version=4)
+        where = course.layout(root)
+        release = nbformat.read(where.release / lab / f"{lab}.ipynb", as_version=4)
         for sample in sample_class(lab)[first::step]:
-            shutil.rmtree(root / "submitted" / sample.student / lab, ignore_errors=True)
+            shutil.rmtree(where.submitted / sample.student / lab, ignore_errors=True)
             notebook = course.submit(root, sample.student, lab, sample.notebook_text(release))
-            for extra in (root / "release" / lab).iterdir():  # the lab's data files, as handed out
+            for extra in (where.release / lab).iterdir():  # the lab's data files, as handed out
                 if extra.suffix != ".ipynb":
                     shutil.copy(extra, notebook.parent / extra.name)
 
