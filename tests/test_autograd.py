@@ -5,22 +5,11 @@ import math
 import numpy as np
 import pytest
 
-from graders.labs.autograd import hidden, published, reference as ref
+from graders.labs.autograd import checks, hidden, published, reference as ref
 from graders.samples.classroom import sample_class
 from conftest import check_failures, notebook_namespace, read_notebook
 
-CHECKED = (
-    "add",
-    "mul",
-    "power",
-    "exp",
-    "tanh",
-    "sigmoid",
-    "backward",
-    "derivative_exercises",
-    "train_linear",
-    "train_quadratic",
-)
+CHECKED = checks.GRADED
 SAMPLES = sample_class("autograd")
 REASONS = {
     "bug-mul-assigns-instead-of-adding": "use += in backward_step",
@@ -87,7 +76,7 @@ def test_every_bug_sample_has_a_stated_reason():
 
 @pytest.mark.parametrize(
     "label, expression",
-    [(label, f) for label, f, _ in __import__("graders.labs.autograd.checks", fromlist=["EXPRESSIONS"]).EXPRESSIONS],
+    [(label, f) for label, f, _ in checks.EXPRESSIONS],
 )
 def test_the_reference_pass_over_a_traced_expression_agrees_with_finite_differences(label, expression):
     from graders.labs.autograd import expressions
@@ -113,7 +102,7 @@ def test_an_operation_borrowing_the_graders_node_builder_earns_nothing(release):
     """The sandbox's stand-ins build nodes with a generic chain rule; an answer that imports it (with a fallback
     for Colab) did not write backward_step, and is flagged for review instead of scored."""
     from graders import judging
-    from graders.labs.autograd import checks, probes
+    from graders.labs.autograd import probes
     from graders.samples.classroom import reference_sample
 
     namespace = notebook_namespace(reference_sample("autograd").notebook(release), "autograd")

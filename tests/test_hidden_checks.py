@@ -9,20 +9,11 @@ import warnings
 import numpy as np
 import pytest
 
-from graders.labs.backprop import hidden
+from graders.labs.backprop import checks, hidden
 from graders.samples.classroom import reference_sample, sample_class
 from conftest import check_failures, notebook_namespace
 
-CHECKED = (
-    "sigmoid",
-    "forward_propagation",
-    "backward_propagation",
-    "gradient_checking",
-    "vanilla_update",
-    "momentum_update",
-    "adam_update",
-    "train",
-)
+CHECKED = checks.GRADED
 GRADABLE = [s for s in sample_class("backprop") if s.graded]
 
 # What the failure message must say, for the samples whose one bug is in one function.

@@ -16,16 +16,7 @@ from graders.labs.backprop.figure import GRAPH_CELL_ID, computational_graph_png
 from graders.samples.classroom import sample_class
 from conftest import check_failures, notebook_namespace, read_notebook
 
-FUNCTIONS = (
-    "sigmoid",
-    "forward_propagation",
-    "backward_propagation",
-    "gradient_checking",
-    "vanilla_update",
-    "momentum_update",
-    "adam_update",
-    "train",
-)
+FUNCTIONS = labs.part("backprop", "checks").GRADED
 
 
 def _cell(notebook, grade_id):

@@ -4,6 +4,7 @@ Every buggy sample differs from the reference solution in exactly one function, 
 exactly one test cell: the grader must charge each bug once, in the cell of the function that has it.
 """
 
+from graders.labs.backprop.checks import GRADED
 from graders.labs.sample import Sample, reference_answers, replaced
 
 REFERENCE = reference_answers("backprop")
@@ -509,16 +510,7 @@ SAMPLES = [
     Sample(
         "unanswered",
         "the release as handed out",
-        loses=(
-            "test_sigmoid",
-            "test_forward_propagation",
-            "test_backward_propagation",
-            "test_gradient_checking",
-            "test_vanilla_update",
-            "test_momentum_update",
-            "test_adam_update",
-            "test_train",
-        ),
+        loses=tuple(f"test_{name}" for name in GRADED),
     ),
     Sample(
         "broken-syntax-error",
