@@ -14,8 +14,13 @@ from graders import course, labs
 
 def build(args):
     started = time.perf_counter()
-    course.build_releases(args.course)
-    print(f"release/ rebuilt from source/ for {', '.join(course.LABS)} in {time.perf_counter() - started:.1f} s")
+    lab_names = args.labs or course.LABS
+    unknown = sorted(set(lab_names) - set(course.LABS))
+    if unknown:
+        print(f"error: no lab {', '.join(unknown)} (the labs: {', '.join(course.LABS)})", file=sys.stderr)
+        return 2
+    course.build_releases(args.course, lab_names)
+    print(f"release/ rebuilt from source/ for {', '.join(lab_names)} in {time.perf_counter() - started:.1f} s")
 
 
 def demo(args):
@@ -147,9 +152,11 @@ def main(argv=None):
         help="the course folder build, grade and feedback work in (default: this repository)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("build", help="regenerate release/ from source/ (nbgrader generate_assignment)").set_defaults(
-        run=build
+    building = commands.add_parser("build", help="regenerate release/ from source/ (nbgrader generate_assignment)")
+    building.add_argument(
+        "labs", nargs="*", metavar="LAB", help=f"only these of {', '.join(course.LABS)} (default: all)"
     )
+    building.set_defaults(run=build)
     commands.add_parser(
         "demo", help="in a scratch copy (build/demo/): build, stage the sample class, grade it safely, print the report"
     ).set_defaults(run=demo)

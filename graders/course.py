@@ -2,7 +2,6 @@
 into release/, work handed in to submitted/."""
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -144,7 +143,15 @@ def submit(root, student, lab, text, name=None):
     return path
 
 
-FAILED_STUDENT = re.compile(r"error processing assignment '[^']+' for student '([^']+)'")
+def students_in(folder, lab):
+    """The students with a folder for the lab in `folder` (submitted/, a staging folder, autograded/)."""
+    return sorted(p.parent.name for p in Path(folder).glob(f"*/{lab}") if p.is_dir()) if Path(folder).is_dir() else []
+
+
+def without_output(students, folder, lab, extension):
+    """The students nbgrader wrote no folder/<student>/<lab>/<lab><extension> for: it removes a failed student's
+    output and goes on with the others. (Never the names in its log: a student id may hold quotes or newlines.)"""
+    return [s for s in students if not (Path(folder) / s / lab / f"{lab}{extension}").is_file()]
 
 
 def colab_url(lab):

@@ -1,8 +1,9 @@
 """`python -m graders new-lab NAME`: a working one-function lab to start from (docs/adding-a-lab.md).
 
-It writes the lab's package (graders/labs/NAME/: checks, reference, probes, hidden, samples) and its source notebook
-(source/NAME/NAME.ipynb, nbgrader's place for it). The one graded function is a numerically stable softmax: the lab
-builds, grades and passes the lab-generic tests as written; the author then replaces it with their own.
+It writes the lab's package, graders/labs/NAME/, from graders/labs/_scaffold/ (a lab of its own, linted and
+formatted with the rest, its name written __lab__), and its source notebook (source/NAME/NAME.ipynb, nbgrader's place
+for it). The one graded function is a numerically stable softmax: the lab builds, grades and passes the lab-generic
+tests as written; the author then replaces it with their own.
 """
 
 import importlib
@@ -16,104 +17,12 @@ from graders import course, labs
 from graders.visible import MESSAGES_BEGIN, MESSAGES_END, embed_messages
 
 NAME = re.compile(r"[a-z][a-z0-9_]{1,30}")
+SCAFFOLD = labs.HERE / "_scaffold"
 
 
 def _code(text):
     return textwrap.dedent(text).strip() + "\n"
 
-
-PACKAGE = {
-    "__init__.py": '''
-        """The {lab} lab: a numerically stable softmax (scaffolded by `python -m graders new-lab`: make it yours)."""
-
-        POSITION = {position}
-        PLOT_CELL = "plot"  # the cell whose figure the student and the hand-grader look at
-        FIGURE_CELLS = ()  # markdown cells carrying a drawn figure
-        ''',
-    "reference.py": '''
-        """Reference implementation of the {lab} lab, written independently of the notebook's solution."""
-        import numpy as np
-
-
-        def softmax(z):
-            shifted = np.asarray(z, dtype=np.float64) - np.max(z, axis=-1, keepdims=True)
-            e = np.exp(shifted)
-            return e / np.sum(e, axis=-1, keepdims=True)
-        ''',
-    "checks.py": '''
-        """Hidden checks of the {lab} lab, judged outside the student's process (see graders/judging.py).
-
-        Each check has the name of the function it grades and takes (student, rng): it calls the notebook's function
-        on inputs drawn from rng and compares the plain values that come back with this lab's reference.py.
-        """
-        import numpy as np
-
-        from graders.judging import expect, expect_close
-        from graders.labs.{lab} import reference as ref
-
-        GRADED = ("softmax",)
-        # Every hint a student reads, hidden or visible (the visible checks hold a copy: graders/visible.py).
-        HINTS = {{
-            "softmax": "exp(z) / sum(exp(z)) along the last axis: each row of a 2-D array is a distribution of its own",
-            "softmax overflow": "subtract the row's maximum before np.exp: softmax does not change, exp cannot overflow",
-        }}
-
-
-        def softmax(student, rng):
-            """softmax: random rows of any length, and inputs large enough to overflow a naive np.exp."""
-            z = rng.normal(0, 3, (int(rng.integers(2, 6)), int(rng.integers(2, 8))))
-            expect_close("softmax(random rows)", student.call("softmax", z).returned("softmax(random rows)"),
-                         ref.softmax(z), rtol=1e-12, atol=1e-15, hint=HINTS["softmax"])
-            large = rng.uniform(700, 1000, 4)
-            outcome = student.call("softmax", large)
-            got = outcome.returned("softmax(values near 1000)")
-            expect(not outcome.warnings, "softmax overflowed for values near 1000 "
-                   f"({{outcome.warnings[0] if outcome.warnings else ''}})\\n  hint: {{HINTS['softmax overflow']}}")
-            expect_close("softmax(values near 1000)", got, ref.softmax(large), hint=HINTS["softmax overflow"])
-        ''',
-    "probes.py": '''
-        """The {lab} lab's checks need nothing inside the sandbox but plain calls (graders/sandbox/runtime.py)."""
-        ADAPTERS = {{}}
-        PROXIES = {{}}
-        ''',
-    "hidden.py": '''
-        """The hidden checks as plain `nbgrader autograde` runs them: this lab's checks.py in the notebook's own process.
-
-        This is the trusting path (student code shares the process with the checks and could interfere with them; inputs
-        are drawn from a fixed seed). The grade command runs the same checks outside the student's process, on inputs
-        drawn from the course's secret: docs/grading.md.
-        """
-        from graders.labs import trusting_checks
-
-        __getattr__ = trusting_checks(__name__)
-        ''',
-    "samples.py": """
-        \"\"\"Sample class of the {lab} lab: right answers written differently, the classic bugs, the release untouched.\"\"\"
-        from graders.labs.sample import Sample, reference_answers, replaced
-
-        REFERENCE = reference_answers("{lab}")
-        NAIVE = replaced(REFERENCE["softmax"], "np.exp(z - np.max(z, axis=-1, keepdims=True))", "np.exp(z)")
-        ALTERNATIVE = '''def softmax(z):
-            \"\"\"Through the log-sum-exp.\"\"\"
-            z = np.asarray(z, dtype=float)
-            top = z.max(axis=-1, keepdims=True)
-            return np.exp(z - top - np.log(np.exp(z - top).sum(axis=-1, keepdims=True)))'''
-        # Samples that break a sentence the release says word for word (tests/test_notebooks.py checks it does).
-        PINNED = {{
-            "bug-normalises-the-whole-array": ("softmax", "each row of a 2-D array is a distribution of its own",
-                                               replaced(REFERENCE["softmax"], ", axis=-1, keepdims=True)", ")")),
-        }}
-
-        SAMPLES = [
-            Sample("reference-solution", "the instructor's solution", REFERENCE),
-            Sample("correct-log-sum-exp", "through the log-sum-exp", {{"softmax": ALTERNATIVE}}),
-            Sample("bug-overflows", "no shift by the maximum", {{"softmax": NAIVE}}, loses=("test_softmax",)),
-            *[Sample(student, f"breaks what the text pins: {{pinned}}", {{cell: source}}, loses=(f"test_{{cell}}",))
-              for student, (cell, pinned, source) in PINNED.items()],
-            Sample("unanswered", "the release as handed out", loses=("test_softmax",)),
-        ]
-        """,
-}
 
 VISIBLE_CHECKS = f'''
     # Visible checks. Run this cell; the check cells below call it. (During grading, hidden checks with the same names take over.)
@@ -273,10 +182,11 @@ def new_lab(lab, course_root):
     package.mkdir()
     position = max((labs.part(name).POSITION for name in labs.LABS), default=0) + 1
     written = []
-    for name, template in PACKAGE.items():
-        path = package / name
-        path.write_text(_code(template).format(lab=lab, position=position), encoding="utf-8")
-        written.append(path)
+    for name in labs.PARTS:
+        text = (SCAFFOLD / name).read_text(encoding="utf-8").replace("__lab__", lab)
+        text = re.sub(r"(?m)^POSITION = 0 .*$", f"POSITION = {position}", text)
+        (package / name).write_text(text, encoding="utf-8")
+        written.append(package / name)
     importlib.invalidate_caches()  # the package was made after this process first looked
     source.parent.mkdir(parents=True)
     nbformat.write(embed_messages(source_notebook(lab), lab), source)

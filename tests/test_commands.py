@@ -175,6 +175,7 @@ TIME, SECRET = "2026-11-29 23:28:44.401347 UTC", "ab" * 64
         ({"timestamp.txt": "Friday", "submission_secret.txt": SECRET}, False),  # a date that depends on the day
         ({"timestamp.txt": "2025-01-01 00:00:00 /etc/shadow", "submission_secret.txt": SECRET}, False),
         ({"timestamp.txt": TIME, "submission_secret.txt": "0123456789abcdef"}, False),  # not nbgrader's 128 hex
+        ({"timestamp.txt": "2024-13-45 10:00:00 UTC", "submission_secret.txt": SECRET}, False),  # no such day
     ],
 )
 def test_exchange_files_reach_nbgrader_only_as_nbgrader_collect_writes_them(tmp_path, files, staged):
@@ -186,3 +187,14 @@ def test_exchange_files_reach_nbgrader_only_as_nbgrader_collect_writes_them(tmp_
     notes = grading._stage_exchange_files(folder, staging)
     assert sorted(p.name for p in staging.iterdir()) == (sorted(files) if staged else [])
     assert (notes == []) == staged
+
+
+@pytest.mark.slow
+def test_build_of_one_lab_rebuilds_it_alone_and_an_unknown_lab_is_refused(fresh_course):
+    root = fresh_course("build-one")
+    others = {lab: (root / "release" / lab / f"{lab}.ipynb").stat().st_mtime_ns for lab in course.LABS if lab != "mlp"}
+    built = _run(root, "build", "mlp")
+    assert built.returncode == 0 and "for mlp in" in built.stdout, built.stderr
+    assert {lab: (root / "release" / lab / f"{lab}.ipynb").stat().st_mtime_ns for lab in others} == others
+    refused = _run(root, "build", "mlp", "no-such-lab")
+    assert refused.returncode == 2 and "no lab no-such-lab" in refused.stderr

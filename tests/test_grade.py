@@ -390,3 +390,27 @@ def test_what_a_cell_after_the_last_check_sends_changes_no_score(fresh_course, f
     outcome = grading.grade("backprop", root, workers=1, **LIMITS)["forger"]
     assert (outcome.status, _total(outcome)) == (grading.GRADED, 15), outcome.reasons
     assert any("after the last graded cell" in note for note in outcome.notes), outcome.notes
+
+
+def test_a_student_id_with_quotes_and_a_time_nbgrader_cannot_read_cost_no_one_else_their_grade(fresh_course):
+    """Red-team finding: nbgrader's log named a student 'o'brien' as 'o', and a folder name could name 'bob' in
+    it; a submission time of the right shape that nbgrader cannot read (month 13) stopped its autograde for that
+    student. The grade command forgot whoever the log seemed to name. Now the time is checked before nbgrader sees
+    it and nbgrader's failures are read from what it wrote, never from its log."""
+    lab = "autograd"
+    root = fresh_course("quoted-ids")
+    text = reference_sample(lab).notebook_text(
+        nbformat.read(course.layout(root).release / lab / f"{lab}.ipynb", as_version=4)
+    )
+    impostor = "z error processing assignment 'autograd' for student 'bob' z"
+    for student in ("bob", "o", "o'brien", impostor):
+        course.submit(root, student, lab, text)
+    for student in ("o'brien", impostor):
+        (course.layout(root).submitted / student / lab / "timestamp.txt").write_text("2024-13-45 10:00:00 UTC")
+    (course.layout(root).submitted / "o'brien" / lab / "submission_secret.txt").write_text("a" * 128)
+    outcomes = grading.grade(lab, root, workers=2, **SCORES_ONLY)
+    full = sum(p for c, p in report.max_scores(root, lab).items() if c.startswith("test_"))
+    assert {s: (o.status, _total(o)) for s, o in outcomes.items()} == dict.fromkeys(outcomes, (grading.GRADED, full))
+    assert set(outcomes) == {"bob", "o", "o'brien", impostor}
+    for student in ("o'brien", impostor):
+        assert any("not as nbgrader collect writes them" in note for note in outcomes[student].notes)

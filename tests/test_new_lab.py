@@ -52,6 +52,9 @@ def test_a_scaffolded_lab_builds_grades_and_passes_the_lab_generic_tests(tmp_pat
     made = _run(clone, "-m", "graders", "new-lab", "softmax")
     assert made.returncode == 0, made.stderr
     assert (clone / "graders" / "labs" / "softmax" / "checks.py").is_file()
+    for lint in (["check"], ["format", "--check"]):  # as ./run test lints it
+        linted = _run(clone, "-m", "ruff", *lint, "graders/labs/softmax")
+        assert linted.returncode == 0, linted.stdout + linted.stderr
     assert "release/softmax/softmax.ipynb" in (clone / "README.md").read_text()  # the student links
 
     built = _run(clone, "-m", "graders", "build")

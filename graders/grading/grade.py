@@ -137,6 +137,17 @@ def _prepare(folder, lab, release, locked_code, graded, staged, tail):
     }
 
 
+def _real_time(text):
+    """Whether nbgrader can read the submission time (2024-13-45 has the right shape and stops its autograde)."""
+    from nbgrader.utils import parse_utc
+
+    try:
+        parse_utc(text)
+    except (ValueError, OverflowError):
+        return False
+    return True
+
+
 def _stage_exchange_files(folder, staged):
     """What `nbgrader collect` puts beside the notebook goes to nbgrader with it, both or neither: the submission
     time (timestamp.txt), which the gradebook and export keep, and the secret (submission_secret.txt) by which
@@ -150,7 +161,11 @@ def _stage_exchange_files(folder, staged):
                 texts[name] = handle.read(300).decode("utf-8", errors="replace").strip()
     if not texts:
         return []
-    if set(texts) == set(EXCHANGE_FILES) and all(EXCHANGE_FILES[n].fullmatch(t) for n, t in texts.items()):
+    if (
+        set(texts) == set(EXCHANGE_FILES)
+        and all(EXCHANGE_FILES[n].fullmatch(t) for n, t in texts.items())
+        and (_real_time(texts["timestamp.txt"]))
+    ):
         for name, text in texts.items():
             (staged / name).write_text(text)
         return []
@@ -313,6 +328,7 @@ def grade(
     for folder in (staging, outputs_dir):
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
+    (build / "grades.csv").unlink(missing_ok=True)  # a run that stops leaves no report of an earlier one
     nbgrader_steps.record_lab(root, lab, build / "release")
     checks = labs.part(lab, "checks")
 

@@ -19,7 +19,6 @@ from sqlalchemy.exc import SAWarning
 from traitlets import Unicode
 
 from graders import course
-from graders.course import FAILED_STUDENT
 from graders.grading import safe_html
 
 ATTACHMENT = re.compile(r"\(\s*<?attachment:[^)]*\)")
@@ -197,18 +196,21 @@ def autograde_replayed(root, lab, staging_dir, outputs_dir):
         Autograde={"sanitize_preprocessors": sanitize, "autograde_preprocessors": grading},
         ReplayOutputs={"outputs_dir": str(outputs_dir)},
     )
+    students, autograded = course.students_in(staging_dir, lab), course.layout(root).autograded
+    for student in students:  # what is left afterwards is this run's
+        shutil.rmtree(autograded / student / lab, ignore_errors=True)
     with _quiet_gradebook():
         result = NbGraderAPI(config=config).autograde(lab, "*", force=True, create=True)
-    return _failed_students(result, "autograde", lab, Path(root) / "build" / "grading" / lab / "autograde.log")
+    failed = course.without_output(students, autograded, lab, ".ipynb")
+    return _failed_students(result, failed, "autograde", lab, Path(root) / "build" / "grading" / lab / "autograde.log")
 
 
-def _failed_students(result, step, lab, log):
-    """The students nbgrader could not process (it goes on with the others). An error that names none stops the
-    command with nbgrader's reason in one line; its whole log is kept in `log`."""
+def _failed_students(result, failed, step, lab, log):
+    """The students nbgrader could not process (it goes on with the others). An error with none of them failing
+    stops the command with nbgrader's reason in one line; its whole log is kept in `log`."""
     if result["success"]:
         return []
     said = f"{result.get('log', '')}\n{result.get('error', '')}"
-    failed = sorted(set(FAILED_STUDENT.findall(said)))
     if not failed:
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(said)
@@ -232,6 +234,13 @@ def generate_feedback(root, lab):
             "filters": {"safe_markup": "graders.grading.safe_html.clean"},
         },
     )
+    where = course.layout(root)
+    students = course.students_in(where.autograded, lab)
+    for student in students:
+        shutil.rmtree(where.feedback / student / lab, ignore_errors=True)
     with _quiet_gradebook():
         result = NbGraderAPI(config=config).generate_feedback(lab, "*", force=True)
-    return _failed_students(result, "generate_feedback", lab, Path(root) / "build" / "grading" / lab / "feedback.log")
+    failed = course.without_output(students, where.feedback, lab, ".html")
+    return _failed_students(
+        result, failed, "generate_feedback", lab, Path(root) / "build" / "grading" / lab / "feedback.log"
+    )

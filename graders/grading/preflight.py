@@ -152,6 +152,82 @@ def _names(keys):
     return ", ".join(f"'{k}'" for k in keys)
 
 
+class _Matching:
+    """The passes of match_cells, in order of trust, over one student notebook and the release."""
+
+    def __init__(self, student, release):
+        self.student, self.cells = student, student.cells
+        self.by_id = {grade_id(c): c for c in release.cells if grade_id(c)}
+        self.answers = {gid for gid, c in self.by_id.items() if c.metadata["nbgrader"].get("solution")}
+        self.release_keys = _release_keys(release)
+        self.plain = {c.id: c for c in release.cells if not grade_id(c) and c.get("id")}
+        self.matched, self.duplicates, self.restored, self.order = {}, [], {}, {}
+
+    def take(self, index, key, how=None):
+        self.matched[index], self.order[key] = key, index
+        if how:
+            self.restored[key] = how
+
+    def free(self, code_only=False):
+        """The student cells no pass has taken yet (nor marked a duplicate), with their indices."""
+        return [
+            (index, cell)
+            for index, cell in enumerate(self.cells)
+            if index not in self.matched
+            and index not in self.duplicates
+            and (cell.cell_type == "code" or not code_only)
+        ]
+
+    def by_grade_id(self):
+        for index, cell in enumerate(self.cells):
+            gid = grade_id(cell)
+            if gid in self.by_id:
+                if gid in self.order:
+                    self.duplicates.append(index)
+                else:
+                    self.take(index, gid)
+
+    def by_source_or_id(self):
+        """A locked cell by its exact source; a plain cell by its id or its text."""
+        locked = {_normalized(c.source): gid for gid, c in self.by_id.items() if gid not in self.answers}
+        plain_by_source = {_normalized(c.source): key for key, c in self.plain.items()}
+        for index, cell in self.free():
+            source = _normalized(cell.source)
+            key = locked.get(source)
+            if key and key not in self.order and self.by_id[key].cell_type == cell.cell_type:
+                self.take(index, key, "source")
+                continue
+            key = _cell_id(cell) if _cell_id(cell) in self.plain else plain_by_source.get(source)
+            if key and key not in self.order and self.plain[key].cell_type == cell.cell_type:
+                self.take(index, key)
+
+    def by_function(self):
+        """A code cell defining exactly one graded function not matched yet: as in the student's kernel, the
+        definition in force when the cell after it in the release (its test) runs."""
+        code_answers = {gid for gid in self.answers if self.by_id[gid].cell_type == "code"}
+        candidates = {}
+        for index, cell in self.free(code_only=True):
+            defined = (_defined_functions(cell.source) & code_answers) - set(self.order)
+            if len(defined) == 1:
+                candidates.setdefault(defined.pop(), []).append(index)
+        for name, indices in candidates.items():
+            following = self.release_keys[self.release_keys.index(name) + 1 :][:1]
+            check = self.order.get(following[0], len(self.cells)) if following else len(self.cells)
+            self.take(([i for i in indices if i < check] or indices)[-1], name, "function")
+
+    def by_position(self):
+        """A written answer (or any answer still missing): the first free cell of its type right after the release
+        cell it follows, before the next matched cell."""
+        for key in [k for k in self.release_keys if k in self.answers and k not in self.order]:
+            previous = self.release_keys[self.release_keys.index(key) - 1]
+            for index in range(self.order.get(previous, len(self.cells)) + 1, len(self.cells)):
+                if index in self.matched:
+                    break
+                if index not in self.duplicates and self.cells[index].cell_type == self.by_id[key].cell_type:
+                    self.take(index, key, "position")
+                    break
+
+
 def match_cells(student, release):
     """{student cell index: release key (grade_id, or cell id of a plain cell)}, the duplicates' indices, and
     how the grading metadata of each match without it was restored.
@@ -161,81 +237,40 @@ def match_cells(student, release):
     it in the release, as in a kernel); for a written answer, its place right after the release cell it follows.
     A grade_id is used once: the first cell wins, later copies are duplicates.
     """
-    by_id = {grade_id(c): c for c in release.cells if grade_id(c)}
-    answers = {gid for gid, c in by_id.items() if c.metadata["nbgrader"].get("solution")}
-    code_answers = {gid for gid in answers if by_id[gid].cell_type == "code"}
-    locked_by_source = {_normalized(c.source): gid for gid, c in by_id.items() if gid not in answers}
-    plain = {c.id: c for c in release.cells if not grade_id(c) and c.get("id")}
-    plain_by_source = {_normalized(c.source): key for key, c in plain.items()}
-    release_keys = _release_keys(release)
+    matching = _Matching(student, release)
+    for matching_pass in (matching.by_grade_id, matching.by_source_or_id, matching.by_function, matching.by_position):
+        matching_pass()
+    return matching.matched, matching.duplicates, matching.restored
 
-    matched, duplicates, restored = {}, [], {}
-    taken, order = set(), {}
 
-    def take(index, key, how=None):
-        matched[index] = key
-        taken.add(key)
-        order[key] = index
-        if how:
-            restored[key] = how
-
-    for index, cell in enumerate(student.cells):
-        gid = grade_id(cell)
-        if gid in by_id:
-            if gid in taken:
-                duplicates.append(index)
-            else:
-                take(index, gid)
-    for index, cell in enumerate(student.cells):
-        if index in matched or index in duplicates:
-            continue
-        source = _normalized(cell.source)
-        key = locked_by_source.get(source)
-        if key and key not in taken and by_id[key].cell_type == cell.cell_type:
-            take(index, key, "source")
-            continue
-        key = _cell_id(cell) if _cell_id(cell) in plain else plain_by_source.get(source)
-        if key and key not in taken and plain[key].cell_type == cell.cell_type:
-            take(index, key)
-    candidates = {}
-    for index, cell in enumerate(student.cells):
-        if index in matched or index in duplicates or cell.cell_type != "code":
-            continue
-        defined = (_defined_functions(cell.source) & code_answers) - taken
-        if len(defined) == 1:
-            candidates.setdefault(defined.pop(), []).append(index)
-    for name, indices in candidates.items():
-        # As in the student's kernel: the definition in force when the cell after it in the release (its test) runs.
-        following = release_keys[release_keys.index(name) + 1 :][:1]
-        check = order.get(following[0], len(student.cells)) if following else len(student.cells)
-        take(([i for i in indices if i < check] or indices)[-1], name, "function")
-    for key in [k for k in release_keys if k in answers and k not in taken]:
-        previous = release_keys[release_keys.index(key) - 1]
-        for index in range(order.get(previous, len(student.cells)) + 1, len(student.cells)):
-            if index in matched:
-                break
-            if index not in duplicates and student.cells[index].cell_type == by_id[key].cell_type:
-                take(index, key, "position")
-                break
-    return matched, duplicates, restored
+RESTORED_HOW = {
+    "source": "by the locked cell's source",
+    "function": "by the function defined",
+    "position": "by position after the cell it follows",
+}
 
 
 def canonicalize(text, release):
-    """Preflight of one submission's text against the release notebook."""
+    """Preflight of one submission's text against the release notebook: the student's cells matched to the
+    release's, what was repaired and what a person should see reported, the notebook rebuilt in release order."""
     student, dropped = read_submission(text)
     by_id = {grade_id(c): c for c in release.cells if grade_id(c)}
     answers = [gid for gid, c in by_id.items() if c.metadata["nbgrader"].get("solution")]
     matched, duplicates, restored = match_cells(student, release)
     result = Preflight(notebook=None, repairs=list(dropped))
+    _report_matches(result, student, matched, duplicates, restored, by_id, answers)
+    elsewhere = _report_missing(result, student, set(matched.values()), by_id, answers)
+    extras = _student_cells(result, student, matched, duplicates, answers, release)
+    result.notebook = _assemble(release, student, matched, extras, by_id, answers, elsewhere)
+    return result
 
-    how = {
-        "source": "by the locked cell's source",
-        "function": "by the function defined",
-        "position": "by position after the cell it follows",
-    }
+
+def _report_matches(result, student, matched, duplicates, restored, by_id, answers):
+    """How each cell was matched, where that needed saying: metadata restored, locked cells edited, unknown grade
+    ids, duplicates."""
     found = [
         f"{phrase}: {_names(k for k, kind in restored.items() if kind == way)}"
-        for way, phrase in how.items()
+        for way, phrase in RESTORED_HOW.items()
         if way in restored.values()
     ]
     if found:
@@ -248,7 +283,9 @@ def canonicalize(text, release):
                 f"locked cell '{key}' was edited; the original was restored"
             )
         if key in restored and gid:
-            result.repairs.append(f"the cell '{key}' was found {how[restored[key]]} (its cell said grade_id '{gid}')")
+            result.repairs.append(
+                f"the cell '{key}' was found {RESTORED_HOW[restored[key]]} (its cell said grade_id '{gid}')"
+            )
         elif key is None and gid and gid not in by_id:
             result.repairs.append(f"a cell with unknown grade_id '{gid}' is kept as an ordinary cell")
     for index in duplicates:
@@ -257,7 +294,10 @@ def canonicalize(text, release):
             f"a duplicate of {'answer' if gid in answers else 'locked'} cell '{gid}' "
             + ("is kept as an ordinary cell" if gid in answers else "was removed")
         )
-    present = set(matched.values())
+
+
+def _report_missing(result, student, present, by_id, answers):
+    """Locked cells and answers the student's notebook lacks; returns the answers written inside another cell."""
     for gid in by_id:
         if gid not in answers and gid not in present:
             (result.concerns if gid.startswith("test_") else result.repairs).append(
@@ -274,9 +314,13 @@ def canonicalize(text, release):
     unanswered = [gid for gid in missing if gid not in elsewhere]
     if unanswered:
         result.repairs.append(f"no answer found for {', '.join(unanswered)} (graded as unanswered)")
+    return elsewhere
 
-    # The student's own cells (and copies of answers) stay, after the last matched cell before them that is in the
-    # release's order (a copy of a later instruction near the top must not carry the cells after it down with it).
+
+def _student_cells(result, student, matched, duplicates, answers, release):
+    """{release key or None (the top): the student's own cells (and copies of answers) to keep after it}. Each
+    stays after the last matched cell before it that is in the release's order (a copy of a later instruction near
+    the top must not carry the cells after it down with it)."""
     anchors = _in_release_order(matched, _release_keys(release))
     extras, anchor = {}, None
     for index, cell in enumerate(student.cells):
@@ -289,7 +333,12 @@ def canonicalize(text, release):
     own = len(student.cells) - len(matched) - len(duplicates)
     if own:
         result.repairs.append(f"{own} cell(s) matching nothing in the release kept as ordinary cells (not graded)")
+    return extras
 
+
+def _assemble(release, student, matched, extras, by_id, answers, elsewhere):
+    """The release's cells in order, answers and plain cells with the student's text (locked cells keep the
+    release's), the student's own cells after their anchors; no outputs."""
     numbers = itertools.count()
 
     def own_cells(anchor):
@@ -300,7 +349,7 @@ def canonicalize(text, release):
     for template in release.cells:
         key = grade_id(template) or template.id
         cell = nbformat.from_dict(template)
-        if key in content and (key in answers or key not in by_id):  # locked cells keep the release's text
+        if key in content and (key in answers or key not in by_id):
             cell.source = content[key]
         elif key in elsewhere:
             cell.source = f"# no cell of its own: {key} is defined in another cell of this notebook"
@@ -309,8 +358,7 @@ def canonicalize(text, release):
     for cell in notebook.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    result.notebook = notebook
-    return result
+    return notebook
 
 
 def _in_release_order(matched, release_keys):

@@ -17,8 +17,13 @@ def part(lab, name=None):
 
 
 def _discover():
-    """Every folder here with a lab's parts, in the order the course teaches them (each lab's POSITION)."""
-    names = [folder.name for folder in HERE.iterdir() if all((folder / p).is_file() for p in PARTS)]
+    """Every folder here with a lab's parts, in the order the course teaches them (each lab's POSITION); _scaffold
+    (what new-lab copies) is not a lab."""
+    names = [
+        folder.name
+        for folder in HERE.iterdir()
+        if not folder.name.startswith("_") and all((folder / p).is_file() for p in PARTS)
+    ]
     return tuple(sorted(names, key=lambda lab: (part(lab).POSITION, lab)))
 
 

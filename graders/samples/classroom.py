@@ -36,12 +36,13 @@ def plain_autograde(root, lab_names=LABS):
     """nbgrader autograde for every lab; returns {lab: students nbgrader could not grade}.
 
     nbgrader exits non-zero when any one notebook fails (not JSON, kernel died) but grades the rest,
-    so the exit status alone says nothing about the class: the failed students are read from its log.
+    so the exit status alone says nothing about the class: the failed students are those it wrote no graded copy for.
     """
     failed = {}
     for lab in lab_names:
         result = course.nbgrader("autograde", lab, "--force", root=root, check=False)
-        failed[lab] = sorted(set(course.FAILED_STUDENT.findall(result.stdout + result.stderr)))
+        where = course.layout(root)
+        failed[lab] = course.without_output(course.students_in(where.submitted, lab), where.autograded, lab, ".ipynb")
         if result.returncode and not failed[lab]:
             raise RuntimeError(f"nbgrader autograde {lab} failed:\n{result.stdout}{result.stderr}")
     return failed
