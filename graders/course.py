@@ -92,14 +92,18 @@ def nbgrader_said(output):
     return lines[-1] if lines else "(no output)"
 
 
+def scripts_on_path():
+    """Put this interpreter's scripts first on PATH: nbgrader calls alembic (a new gradebook) and jupyter by name."""
+    scripts = str(Path(sys.executable).parent)
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != scripts:
+        os.environ["PATH"] = os.pathsep.join([scripts, os.environ.get("PATH", "")])
+
+
 def nbgrader(*args, root=ROOT, check=True):
     """Run an nbgrader command in a course folder, with this interpreter's scripts (alembic) on PATH. With check,
     a failure raises CourseError with nbgrader's own message and the fix, where one is known."""
-    env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    result = subprocess.run(
-        [sys.executable, "-m", "nbgrader", *args], cwd=root, env=env, capture_output=True, text=True
-    )
+    scripts_on_path()
+    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, capture_output=True, text=True)
     if check and result.returncode:
         raise failure(
             f"nbgrader {' '.join(args)}", nbgrader_said(result.stdout + result.stderr), args[1] if len(args) > 1 else ""

@@ -14,7 +14,7 @@ from graders.samples import classroom
 from graders.grading import executor
 from graders.sandbox.kernel import Kernel
 
-import postgres
+from graders.samples import postgres
 from chromium import CHROMEDRIVER, CHROMIUM
 
 

@@ -31,3 +31,12 @@ def test_the_colab_round_trip_benchmark_runs_and_finds_no_fault():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "faults (cells scored differently, statuses changed, feedback missing): 0" in result.stdout
     assert "worked_session" in result.stdout and "plain nbgrader" in result.stdout
+
+
+@pytest.mark.postgres
+def test_the_gradebook_benchmark_runs_and_both_gradebooks_agree():
+    result = subprocess.run(
+        [sys.executable, "benchmarks/gradebooks.py", "4"], cwd=course.ROOT, capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "submissions scored differently: 0" in result.stdout and "PostgreSQL / SQLite:" in result.stdout

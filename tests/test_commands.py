@@ -40,7 +40,7 @@ def _add_locked_cell(root, lab):
 @pytest.mark.slow
 def test_build_refused_by_nbgrader_says_why_and_the_fix_in_one_message(fresh_course):
     root = fresh_course("build-refused")
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+    with Gradebook(course.layout(root).db_url) as gradebook:
         gradebook.add_student("alice")
         gradebook.add_submission("mlp", "alice")
     _add_locked_cell(root, "mlp")

@@ -30,7 +30,7 @@ def course_folder(tmp_path, monkeypatch):
     # a new gradebook asks alembic (a script next to this interpreter) for its schema version
     monkeypatch.setenv("PATH", os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
     shutil.copy(course.ROOT / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
-    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gradebook:
+    with Gradebook(course.layout(tmp_path).db_url) as gradebook:
         gradebook.add_assignment("lab", duedate="2024-05-01 12:00:00")
         gradebook.add_notebook("lab", "lab")
         gradebook.add_grade_cell("test_forward", "lab", "lab", max_score=2, cell_type="code")
@@ -87,7 +87,7 @@ def test_not_graded_is_blank_and_text_is_spreadsheet_safe(course_folder):
 
 
 def test_assignment_student_and_to_are_honoured(course_folder):
-    with Gradebook(f"sqlite:///{course_folder / 'gradebook.db'}") as gradebook:
+    with Gradebook(course.layout(course_folder).db_url) as gradebook:
         gradebook.add_assignment("quiz", duedate="2024-06-01 12:00:00")
     rows = export(course_folder, "--assignment=lab", "--student=bob", "--student=cy", "--to=lms.csv", dest="lms.csv")
     assert not (course_folder / "grades.csv").exists()
@@ -101,7 +101,7 @@ def test_assignment_student_and_to_are_honoured(course_folder):
 
 
 def test_a_submission_flagged_for_review_is_blank_until_a_person_clears_the_flag(course_folder):
-    with Gradebook(f"sqlite:///{course_folder / 'gradebook.db'}") as gradebook:
+    with Gradebook(course.layout(course_folder).db_url) as gradebook:
         gradebook.find_submission_notebook("lab", "lab", "ada").flagged = True
         gradebook.db.commit()
     ada = next(row for row in export(course_folder) if row["student_id"] == "ada")

@@ -249,7 +249,7 @@ def test_a_submission_that_needs_review_is_flagged_in_the_gradebook_and_no_other
     from nbgrader.api import Gradebook
 
     root, outcomes = sample_class_graded
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+    with Gradebook(course.layout(root).db_url) as gradebook:
         flagged = {
             s.student_id for s in gradebook.assignment_submissions("backprop") if any(n.flagged for n in s.notebooks)
         }

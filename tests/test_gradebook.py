@@ -12,7 +12,7 @@ from nbgrader.api import Gradebook
 from graders import course
 from graders.grading import grade as grading, report
 from graders.samples.classroom import reference_sample, sample_class
-from postgres import running_postgresql
+from graders.samples.postgres import running_postgresql
 
 pytestmark = pytest.mark.sandbox
 LAB = "autograd"  # no written answer: its export is whole after the grade command

@@ -1,8 +1,10 @@
 """The instructor's term as README.md tells it ("For instructors: one term"), command by command, on a temporary
 course: build and validate, hand out through nbgrader's exchange, students fetch and submit (others hand in a
 Colab download), collect, grade, hand-grade in JupyterLab's formgrader in a real browser, regrade, feedback from the
-gradebook, export. Timings and the formgrader screenshots are kept in build/artifacts/term/."""
+gradebook, export. It runs twice: the gradebook in the course (SQLite), and on a PostgreSQL server (docs/grading.md).
+Timings and the formgrader screenshots are kept in build/artifacts/term/<gradebook>/."""
 
+import contextlib
 import csv
 import json
 import os
@@ -22,6 +24,7 @@ from graders import course
 from graders.grading import report
 from graders.samples.classroom import reference_sample, sample_class
 from graders.samples.colab import download_2024
+from graders.samples.postgres import running_postgresql
 
 pytestmark = [pytest.mark.browser, pytest.mark.sandbox, pytest.mark.slow]
 
@@ -69,13 +72,15 @@ class Term:
     """A temporary course and the people of one term: the instructor's commands run in the course folder, each
     student's in a home of their own; every command is timed."""
 
-    def __init__(self, folder):
+    def __init__(self, folder, db_url=None):
         self.root, self.exchange, self.homes = folder / "course", folder / "exchange", folder / "homes"
         for path in (self.root, self.exchange, self.homes):
             path.mkdir()
         course.copy_course(self.root)
         with open(self.root / "nbgrader_config.py", "a") as config:  # README step 2: the exchange root
             config.write(f"c.Exchange.root = {str(self.exchange)!r}\n")
+            if db_url:  # docs/grading.md: the gradebook of a course with several graders
+                config.write(f"c.CourseDirectory.db_url = {db_url!r}\n")
         self.env = dict(os.environ, PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]]))
         self.timings = {}
 
@@ -116,16 +121,23 @@ class Term:
 
 
 def _scores(root, lab, student):
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+    with Gradebook(course.layout(root).db_url) as gradebook:
         submission = gradebook.find_submission(lab, student)
         return {g.name: (g.auto_score, g.manual_score) for n in submission.notebooks for g in n.grades}
 
 
-@pytest.fixture(scope="module")
-def term(tmp_path_factory):
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    ARTIFACTS.mkdir(parents=True)
-    term = Term(tmp_path_factory.mktemp("term"))
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def term(request, tmp_path_factory):
+    """The whole term, once with the gradebook in the course (SQLite) and once on a PostgreSQL server."""
+    with contextlib.ExitStack() as stack:
+        db_url = stack.enter_context(running_postgresql()) if request.param == "postgresql" else None
+        artifacts = ARTIFACTS / request.param
+        shutil.rmtree(artifacts, ignore_errors=True)
+        artifacts.mkdir(parents=True)
+        yield _run_the_term(Term(tmp_path_factory.mktemp(f"term-{request.param}"), db_url), tmp_path_factory, artifacts)
+
+
+def _run_the_term(term, tmp_path_factory, artifacts):
     before = {lab: (term.root / "release" / lab / f"{lab}.ipynb").read_bytes() for lab in course.LABS}
     outputs = {}
     for line in TERM[:3]:  # build, validate, validate --invert (as written: the backprop lab)
@@ -151,7 +163,7 @@ def term(tmp_path_factory):
         chromium(tmp_path_factory.mktemp("chromium")) as driver,
         start_course_jupyterlab(term.root, tmp_path_factory.mktemp("jupyterlab")) as (base, token),
     ):
-        term.screenshots = hand_grade(driver, base, token, lab, student, grade_id, points, comment, ARTIFACTS)
+        term.screenshots = hand_grade(driver, base, token, lab, student, grade_id, points, comment, artifacts)
         term.grading_page = grading_page_markup(driver)
     term.timings["jupyter lab (formgrader, hand grade)"] = time.perf_counter() - started
     term.after_hand_grade = _scores(term.root, lab, student)
@@ -167,7 +179,7 @@ def term(tmp_path_factory):
     )
     outputs["export"] = term.run("nbgrader export")
     term.outputs = outputs
-    (ARTIFACTS / "timings.json").write_text(json.dumps(term.timings, indent=1))
+    (artifacts / "timings.json").write_text(json.dumps(term.timings, indent=1))
     return term
 
 
@@ -188,7 +200,7 @@ def test_exchange_and_download_submissions_are_all_graded_with_their_submission_
         report = term.outputs[f"grade {lab}"]
         assert "3 submissions" in report and "3 graded" in report, report
         assert "graded 'Copy of" in report  # carol's Colab download, graded with a note
-        with Gradebook(f"sqlite:///{term.root / 'gradebook.db'}") as gradebook:
+        with Gradebook(course.layout(term.root).db_url) as gradebook:
             times = {s.student_id: s.timestamp for s in gradebook.assignment_submissions(lab)}
         assert times["alice"] is not None and times["carol"] is None
         assert (times["bob"] is not None) == (lab == "backprop")
@@ -208,7 +220,7 @@ def test_the_hand_grade_is_saved_through_the_formgrader_and_survives_a_regrade(t
     assert term.after_hand_grade[grade_id] == (None, points)
     assert term.after_hand_grade["mark_scheme_conclusion"] == (None, 0.0)  # the 0-point task waits for no one
     assert _scores(term.root, lab, student)[grade_id] == (None, points)
-    with Gradebook(f"sqlite:///{term.root / 'gradebook.db'}") as gradebook:  # listed for a look again, as nbgrader does
+    with Gradebook(course.layout(term.root).db_url) as gradebook:  # listed for a look again, as nbgrader does
         assert gradebook.find_grade(grade_id, lab, lab, student).needs_manual_grade
     assert [p.name for p in term.screenshots] == [
         "1-nbgrader-menu.png",

@@ -321,6 +321,7 @@ def grade(
     """Grade every submission of a lab; returns {student: Outcome} and writes the CSV export. With scores_only, the
     cells after the last graded one (plots for the hand-grader; no score depends on them) are not run."""
     root = Path(root)
+    course.scripts_on_path()  # nbgrader, in this process, asks alembic about a new gradebook
     if sandbox:
         executor.require_sandbox()
     build = root / "build" / "grading" / lab

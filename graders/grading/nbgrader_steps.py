@@ -223,6 +223,7 @@ def generate_feedback(root, lab):
     comments included, nothing regraded): hidden tests redacted, cells nobody has graded yet shown as such, student
     markup cleaned (graders/grading/safe_html.py), output HTML sanitised by nbconvert. Returns the students it could
     not do."""
+    course.scripts_on_path()
     defaults = GenerateFeedback.class_traits()["preprocessors"].default()
     config = _config(
         root,

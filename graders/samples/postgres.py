@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL server for the gradebook tests: its own data folder, loopback only, gone afterwards.
+"""A throwaway PostgreSQL server for the gradebook tests and benchmark: loopback only, gone afterwards.
 
 PostgreSQL refuses to run as root, so as root the server runs as the `postgres` user, as Debian's own tools start
 it (the postgresql package creates that user); unprivileged, it runs as whoever runs the tests.
