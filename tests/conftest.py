@@ -24,7 +24,7 @@ TOOLS = {
         lambda: CHROMIUM.exists() and CHROMEDRIVER.exists(),
         "Chromium: sudo apt-get install chromium chromium-driver (./run setup, as root)",
     ),
-    "postgres": (postgres.available, postgres.INSTALL_HINT),
+    "postgres": (lambda: postgres.available(), postgres.INSTALL_HINT),
 }
 
 

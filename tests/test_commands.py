@@ -156,11 +156,14 @@ class _Marked:
 @pytest.mark.parametrize("ci, outcome", [("", pytest.skip.Exception), ("1", pytest.fail.Exception)])
 def test_a_missing_tool_skips_with_its_install_hint_except_in_ci(monkeypatch, ci, outcome):
     import conftest
+    from graders.samples import postgres
 
     monkeypatch.setenv("CI", ci)
     monkeypatch.setattr(executor, "bwrap_path", lambda: None)
-    with pytest.raises(outcome, match="apt-get install bubblewrap"):
-        conftest.pytest_runtest_setup(_Marked("sandbox"))
+    monkeypatch.setattr(postgres, "server_binaries", lambda: None)
+    for marker, package in (("sandbox", "bubblewrap"), ("postgres", "postgresql")):
+        with pytest.raises(outcome, match=f"apt-get install {package}"):
+            conftest.pytest_runtest_setup(_Marked(marker))
     conftest.pytest_runtest_setup(_Marked("slow"))  # needs no tool: runs
 
 
