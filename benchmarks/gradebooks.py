@@ -1,13 +1,17 @@
-"""The grade command with nbgrader's gradebook in SQLite (in the course) and in PostgreSQL, on the same submissions.
+"""The grade command and `nbgrader export` with nbgrader's gradebook in SQLite in the course, in SQLite elsewhere and
+in PostgreSQL, on the same submissions.
 
     python benchmarks/gradebooks.py [submissions=20] [workers=cores]
 
 The submissions are the autograd sample class's notebooks, repeated to the count asked for; each gradebook gets a
-fresh copy of the course, PostgreSQL a server of its own on loopback (graders/samples/postgres.py). Reports wall time
-and seconds per submission side by side, and checks both runs gave every student the same scores (exit status 1
-otherwise). CI runs it at 4 submissions (tests/test_benchmarks.py).
+fresh copy of the course (its db_url in nbgrader_config.py), PostgreSQL a server of its own on loopback
+(graders/samples/postgres.py). Reports the grade command's wall time and seconds per submission side by side, the
+three exports side by side, and exits 1 when any export row differs. CI runs it at 4 submissions
+(tests/test_benchmarks.py).
 """
 
+import contextlib
+import csv
 import os
 import sys
 import tempfile
@@ -22,6 +26,7 @@ from graders.samples.classroom import sample_class
 from graders.samples.postgres import running_postgresql
 
 LAB = "autograd"
+GRADEBOOKS = ("SQLite in the course", "SQLite elsewhere", "PostgreSQL 15")
 
 
 def make_course(folder, submissions, db_url=None):
@@ -38,28 +43,42 @@ def make_course(folder, submissions, db_url=None):
     return root
 
 
-def timed_grade(root, workers):
+def graded(root, workers):
+    """(seconds the grade command took, {student: (score, status)} from `nbgrader export`)."""
     started = time.perf_counter()
-    outcomes = grading.grade(LAB, root, workers=workers, scores_only=True)
-    return time.perf_counter() - started, {student: outcome.scores for student, outcome in outcomes.items()}
+    grading.grade(LAB, root, workers=workers, scores_only=True)
+    seconds = time.perf_counter() - started
+    course.nbgrader("export", "--to", str(root / "export.csv"), root=root)
+    with open(root / "export.csv", newline="") as handle:
+        rows = {
+            r["student_id"]: (r["score"] or "-", r["status"].split(" (")[0])  # the status without its advice
+            for r in csv.DictReader(handle)
+            if r["assignment"] == LAB
+        }
+    return seconds, rows
 
 
 def main(submissions=20, workers=None):
     submissions, workers = int(submissions), int(workers) if workers else os.cpu_count()
-    with (
-        tempfile.TemporaryDirectory() as sqlite_dir,
-        tempfile.TemporaryDirectory() as pg_dir,
-        running_postgresql() as url,
-    ):
-        sqlite_seconds, sqlite_scores = timed_grade(make_course(sqlite_dir, submissions), workers)
-        pg_seconds, pg_scores = timed_grade(make_course(pg_dir, submissions, url), workers)
+    results = {}
+    with contextlib.ExitStack() as stack:
+        folders = [Path(stack.enter_context(tempfile.TemporaryDirectory())) for _ in GRADEBOOKS]
+        urls = [None, f"sqlite:///{folders[1] / 'gradebook.db'}", stack.enter_context(running_postgresql())]
+        for name, folder, url in zip(GRADEBOOKS, folders, urls):
+            results[name] = graded(make_course(folder / "course", submissions, url), workers)
     print(f"{submissions} submissions of {LAB}, {workers} workers, --scores-only")
     print(f"  {'gradebook':<22} {'wall s':>8} {'s/submission':>13}")
-    for name, seconds in (("SQLite, in the course", sqlite_seconds), ("PostgreSQL 15, loopback", pg_seconds)):
+    for name, (seconds, _) in results.items():
         print(f"  {name:<22} {seconds:>8.1f} {seconds / submissions:>13.2f}")
-    print(f"  PostgreSQL / SQLite: {pg_seconds / sqlite_seconds:.2f}")
-    differing = sorted(s for s in sqlite_scores if sqlite_scores[s] != pg_scores.get(s))
-    print(f"submissions scored differently: {len(differing)}")
+    first = results[GRADEBOOKS[0]][0]
+    print("  " + ", ".join(f"{name} / {GRADEBOOKS[0]}: {results[name][0] / first:.2f}" for name in GRADEBOOKS[1:]))
+    exports = [rows for _, rows in results.values()]
+    print("\nnbgrader export (score, status) per gradebook:")
+    print(f"  {'student':<44} " + " ".join(f"{name:>22}" for name in GRADEBOOKS))
+    for student in sorted(exports[0]):
+        print(f"  {student:<44} " + " ".join(f"{', '.join(rows.get(student, ('-', '-'))):>22}" for rows in exports))
+    differing = sorted(s for s in exports[0] if any(rows.get(s) != exports[0][s] for rows in exports[1:]))
+    print(f"export rows that differ: {len(differing)}")
     return 1 if differing else 0
 
 

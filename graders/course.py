@@ -114,7 +114,8 @@ def nbgrader(*args, root=ROOT, check=True):
 def copy_course(destination, with_release=True, origin=ROOT):
     """The instructor's course folder (`origin`) without any grading state, as a fresh clone has it: its
     nbgrader_config.py, data/, source/ and (with_release) release/."""
-    where = layout(origin)
+    where, destination = layout(origin), Path(destination)
+    destination.mkdir(parents=True, exist_ok=True)
     shutil.copy(Path(origin) / "nbgrader_config.py", destination / "nbgrader_config.py")
     for folder in (Path(origin) / "data", where.source, *([where.release] if with_release else [])):
         shutil.copytree(folder, destination / folder.relative_to(where.root), symlinks=True)
