@@ -243,14 +243,15 @@ def test_every_sample_through_the_harshest_transforms_gets_its_untransformed_sco
         assert any("kept as ordinary cells" in note for note in outcome.notes), sample.student
 
 
-def test_a_notebook_renamed_by_colab_is_graded_and_two_notebooks_are_rejected(transformed_class):
+def test_a_notebook_renamed_by_colab_is_graded_and_of_two_notebooks_one_is_graded_for_a_person_to_check(
+    transformed_class,
+):
     lab, max_scores, outcomes = transformed_class
     assert outcomes["renamed-by-colab"].scores == reference_sample(lab).expected_scores(max_scores)
     assert f"graded 'Copy of {lab}.ipynb', the only notebook in the submission" in outcomes["renamed-by-colab"].notes
-    assert outcomes["two-notebooks"].status == grading.REJECTED
-    assert outcomes["two-notebooks"].reasons == [
-        f"no {lab}.ipynb in the submission, nor a single other notebook (found: 'draft.ipynb', 'final.ipynb')"
-    ]
+    assert outcomes["two-notebooks"].status == grading.NEEDS_REVIEW
+    assert outcomes["two-notebooks"].scores == outcomes["renamed-by-colab"].scores
+    assert "2 notebooks in the submission: 'draft.ipynb'" in outcomes["two-notebooks"].reasons[0]
 
 
 def test_two_answers_written_in_one_cell_are_both_graded_with_a_note(transformed_class):

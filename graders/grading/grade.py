@@ -101,38 +101,80 @@ def _symlink_inside(folder):
     return None
 
 
-def submitted_notebook(folder, lab):
-    """<lab>.ipynb, else the one notebook there under another name (Colab downloads 'Copy of <lab>.ipynb').
-    A folder that is, or holds, a symbolic link is rejected: it could point at another student's work."""
+def _notebooks(folder):
+    """The notebooks a person handed in, in `folder`, or else one folder deeper: not the junk operating systems and
+    tools leave (macOS's ._ twins and __MACOSX/, .ipynb_checkpoints/, any hidden file or folder)."""
+
+    def handed_in(path):
+        return path.is_file() and not path.name.startswith(".")
+
+    found = sorted(p for p in folder.glob("*.ipynb") if handed_in(p))
+    if not found:
+        found = sorted(
+            p
+            for p in folder.glob("*/*.ipynb")
+            if handed_in(p) and not p.parent.name.startswith(".") and p.parent.name != "__MACOSX"
+        )
+    return found
+
+
+def submitted_notebook(folder, lab, release):
+    """(the notebook to grade, notes, concerns). The one notebook handed in, whatever its name (Colab downloads
+    'Copy of <lab>.ipynb'); of several, the one with the most answers written (cells that differ from the release's
+    stubs), then <lab>.ipynb, then the first by name, and a person is asked to look. A folder that is, or holds, a
+    symbolic link is rejected: it could point at another student's work."""
     for path in (folder.parent, folder):
         if path.is_symlink():
             raise preflight.Rejected(f"'{path.name}' is a symbolic link; submit the folder and notebook themselves")
     link = _symlink_inside(folder)
     if link:
         raise preflight.Rejected(f"the submission holds a symbolic link ('{link}'); submit the notebook itself")
-    if (folder / f"{lab}.ipynb").is_file():
-        return folder / f"{lab}.ipynb"
-    notebooks = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
-    if len(notebooks) != 1:
-        found = ", ".join(f"'{p.name}'" for p in notebooks) or "none"
-        raise preflight.Rejected(f"no {lab}.ipynb in the submission, nor a single other notebook (found: {found})")
-    return notebooks[0]
+    notebooks = _notebooks(folder)
+    if not notebooks:
+        raise preflight.Rejected(f"no notebook in the submission (a {lab}.ipynb was expected)")
+    names = {path: str(path.relative_to(folder)) for path in notebooks}
+    if len(notebooks) == 1:
+        path = notebooks[0]
+        return (
+            path,
+            ([] if names[path] == f"{lab}.ipynb" else [f"graded '{names[path]}', the only notebook in the submission"]),
+            [],
+        )
+    written = {path: _answers_written(path, release) for path in notebooks}
+    path = min(notebooks, key=lambda p: (-written[p], names[p] != f"{lab}.ipynb", names[p]))
+    listed = ", ".join(f"'{names[p]}' ({written[p]} answer(s) written)" for p in notebooks)
+    return (
+        path,
+        [],
+        [
+            f"{len(notebooks)} notebooks in the submission: {listed}; graded '{names[path]}' (the most answers written): check it is the one the student meant"
+        ],
+    )
+
+
+def _answers_written(path, release):
+    """How many answer cells of the notebook differ from the release's (0 for a file that cannot be read)."""
+    try:
+        notebook = preflight.canonicalize(preflight.read_file(path), release).notebook
+    except preflight.Rejected:
+        return 0
+    stubs = {_grading(c)["grade_id"]: c.source for c in release.cells if _grading(c).get("solution")}
+    return sum(c.source != stubs.get(_grading(c).get("grade_id"), c.source) for c in notebook.cells)
 
 
 def _prepare(folder, lab, release, locked_code, graded, staged, tail):
     """In a child process (graders/grading/isolation.py): read, repair, stage one submission; plain data back."""
     try:
-        path = submitted_notebook(folder, lab)
+        path, notes, concerns = submitted_notebook(folder, lab, release)
         checked = preflight.canonicalize(preflight.read_file(path), release)
         staged.parent.mkdir(parents=True)
         nbformat.write(checked.notebook, staged)
     except preflight.Rejected as exc:
         return {"rejected": str(exc)}
-    notes = [f"graded '{path.name}', the only notebook in the submission"] if path.name != f"{lab}.ipynb" else []
     notes += _stage_exchange_files(folder, staged.parent)
     return {
         "notes": notes + checked.repairs,
-        "concerns": checked.concerns,
+        "concerns": concerns + checked.concerns,
         "plan": execution_plan(checked.notebook, locked_code, graded, tail),
     }
 

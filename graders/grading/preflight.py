@@ -8,6 +8,7 @@ What cannot be read is rejected with the reason; every repair is reported.
 """
 
 import ast
+import codecs
 import bisect
 import itertools
 import json
@@ -56,8 +57,8 @@ def _defined_functions(source):
 
 
 def read_file(path):
-    """The text of a submitted file: a regular file (not a link), at most MAX_FILE_BYTES, any UTF-8 (a byte-order
-    mark or invalid bytes included)."""
+    """The text of a submitted file: a regular file (not a link), at most MAX_FILE_BYTES, in UTF-8 (with or without
+    a byte-order mark, invalid bytes replaced) or in UTF-16 with its byte-order mark (Windows editors' "Unicode")."""
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError as exc:
@@ -68,6 +69,8 @@ def read_file(path):
         data = handle.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
         raise Rejected(f"the file is larger than {MAX_FILE_BYTES // 1024**2} MB")
+    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return data.decode("utf-16", errors="replace")
     return data.decode("utf-8-sig", errors="replace")
 
 
