@@ -135,21 +135,16 @@ def submitted_notebook(folder, lab, release):
     names = {path: str(path.relative_to(folder)) for path in notebooks}
     if len(notebooks) == 1:
         path = notebooks[0]
-        return (
-            path,
-            ([] if names[path] == f"{lab}.ipynb" else [f"graded '{names[path]}', the only notebook in the submission"]),
-            [],
-        )
+        renamed = names[path] != f"{lab}.ipynb"
+        return path, [f"graded '{names[path]}', the only notebook in the submission"] if renamed else [], []
     written = {path: _answers_written(path, release) for path in notebooks}
     path = min(notebooks, key=lambda p: (-written[p], names[p] != f"{lab}.ipynb", names[p]))
     listed = ", ".join(f"'{names[p]}' ({written[p]} answer(s) written)" for p in notebooks)
-    return (
-        path,
-        [],
-        [
-            f"{len(notebooks)} notebooks in the submission: {listed}; graded '{names[path]}' (the most answers written): check it is the one the student meant"
-        ],
+    concern = (
+        f"{len(notebooks)} notebooks in the submission: {listed}; graded '{names[path]}' (the most answers written): "
+        "check it is the one the student meant"
     )
+    return path, [], [concern]
 
 
 def _answers_written(path, release):
