@@ -91,6 +91,16 @@ def grade(args):
     return 0
 
 
+def collect(args):
+    """An LMS download or a folder of <student>/<notebook> into submitted/, with what went where and why."""
+    from graders.grading import intake
+
+    outcome = intake.collect(args.lab, args.download, args.course, args.scheme, args.roster, args.times, args.replace)
+    print(intake.report(outcome, args.lab, args.download))
+    print(f"every decision: {intake.downloaded(args.course, args.lab) / 'collected.csv'}; next: ./run grade {args.lab}")
+    return 0
+
+
 def feedback(args):
     """Redacted feedback from the gradebook as it stands: hand grades and comments in, nothing regraded."""
     from graders.grading import nbgrader_steps
@@ -160,6 +170,27 @@ def main(argv=None):
     commands.add_parser(
         "demo", help="in a scratch copy (build/demo/): build, stage the sample class, grade it safely, print the report"
     ).set_defaults(run=demo)
+    collecting = commands.add_parser(
+        "collect",
+        help="an LMS bulk download (Canvas, Moodle, Blackboard zip) or a folder of <student>/<notebook> into "
+        "submitted/<student>/<lab>/, through nbgrader zip_collect",
+    )
+    collecting.add_argument("lab", choices=course.LABS)
+    collecting.add_argument("download", type=Path, help="the zip the LMS gave, or a folder")
+    collecting.add_argument(
+        "--scheme",
+        choices=["canvas", "moodle", "blackboard", "folders"],
+        help="how the LMS names files (default: nbgrader_config.py's c.LmsCollector, else the one that fits)",
+    )
+    collecting.add_argument("--roster", help="CSV: student_id, and lms_id and/or name (default: c.LmsCollector.roster)")
+    collecting.add_argument(
+        "--times",
+        help="CSV of submission times the LMS exports (Moodle's grading worksheet, or lms_id/name + submitted_at)",
+    )
+    collecting.add_argument(
+        "--replace", action="store_true", help="replace a student's earlier submission (default: keep it, and say so)"
+    )
+    collecting.set_defaults(run=collect)
     grading = commands.add_parser("grade", help="grade submitted/ safely: pre-flight, sandbox, parallel, report")
     grading.add_argument("lab", choices=course.LABS)
     grading.add_argument("--workers", type=int, default=None, help="parallel sandboxes (default: one per core)")

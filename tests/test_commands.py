@@ -174,7 +174,9 @@ TIME, SECRET = "2026-11-29 23:28:44.401347 UTC", "ab" * 64
     "files, staged",
     [
         ({"timestamp.txt": TIME, "submission_secret.txt": SECRET}, True),
-        ({"timestamp.txt": TIME}, False),  # one without the other
+        ({"timestamp.txt": TIME}, True),  # the time alone, as nbgrader zip_collect writes it (./run collect)
+        ({"timestamp.txt": "2026-11-29 23:28:44"}, True),  # zip_collect's own format
+        ({"submission_secret.txt": SECRET}, False),  # a secret without a time
         ({"timestamp.txt": "Friday", "submission_secret.txt": SECRET}, False),  # a date that depends on the day
         ({"timestamp.txt": "2025-01-01 00:00:00 /etc/shadow", "submission_secret.txt": SECRET}, False),
         ({"timestamp.txt": TIME, "submission_secret.txt": "0123456789abcdef"}, False),  # not nbgrader's 128 hex

@@ -6,6 +6,7 @@ Timings and the formgrader screenshots are kept in build/artifacts/term/<gradebo
 
 import contextlib
 import csv
+import io
 import json
 import os
 import re
@@ -13,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
+import zipfile
 
 import nbformat
 import pytest
@@ -37,6 +39,7 @@ TERM = [
     "nbgrader validate --invert release/backprop/backprop.ipynb",
     "nbgrader release_assignment backprop",
     "nbgrader collect backprop",
+    "./run collect backprop submissions.zip --roster roster.csv",
     "./run grade backprop",
     "jupyter lab",
     "./run feedback backprop",
@@ -114,10 +117,18 @@ class Term:
         nbformat.write(notebook, fetched)
         self.run(f"nbgrader submit {lab}", cwd=home, extra=[*hub, f"--student={student}"], home=home)
 
-    def hands_in_a_download(self, lab, student, sample):
-        """What a student on Colab does: download the file; the instructor puts it in submitted/<id>/<lab>/."""
+    def lms_download(self, lab, samples):
+        """What students on Colab do: download the file and upload it to the LMS (Canvas); the instructor downloads
+        every submission as one zip (Canvas's names) and keeps a roster of Canvas user ids."""
         release = nbformat.read(self.root / "release" / lab / f"{lab}.ipynb", as_version=4)
-        course.submit(self.root, student, lab, download_2024(sample.notebook_text(release)), f"Copy of {lab}.ipynb")
+        roster, buffer = ["student_id,lms_id"], io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for number, (student, sample) in enumerate(samples.items(), start=3001):
+                name = f"{student}student_{number}_{number + 5000}_Copy of {lab}.ipynb"
+                archive.writestr(name, download_2024(sample.notebook_text(release)))
+                roster.append(f"{student},{number}")
+        (self.root / "submissions.zip").write_bytes(buffer.getvalue())
+        (self.root / "roster.csv").write_text("\n".join(roster) + "\n")
 
 
 def _scores(root, lab, student):
@@ -151,11 +162,13 @@ def _run_the_term(term, tmp_path_factory, artifacts):
         if lab == "backprop":  # two through the exchange, where feedback waits for hand grading
             term.student_submits(lab, "bob", _sample(lab, BUGGY[lab]))
         term.run(f"nbgrader collect {lab}")
+        downloads = {
+            "carol": _sample(lab, next(s.student for s in sample_class(lab) if s.student.startswith("correct-")))
+        }
         if lab != "backprop":
-            term.hands_in_a_download(lab, "bob", _sample(lab, BUGGY[lab]))
-        term.hands_in_a_download(
-            lab, "carol", _sample(lab, next(s.student for s in sample_class(lab) if s.student.startswith("correct-")))
-        )
+            downloads["bob"] = _sample(lab, BUGGY[lab])
+        term.lms_download(lab, downloads)
+        outputs[f"collect {lab}"] = term.run(f"./run collect {lab} submissions.zip --roster roster.csv")
         outputs[f"grade {lab}"] = term.run(f"./run grade {lab}")
     lab, student, grade_id, points, comment = HAND_GRADE
     started = time.perf_counter()
@@ -190,7 +203,7 @@ def test_build_leaves_the_committed_releases_as_they_are_and_both_validations_pa
 
 
 def test_the_commands_print_no_warning_walls(term):
-    for step in ("grade backprop", "grade mlp", "regrade", "feedback backprop", "export"):
+    for step in ("collect backprop", "grade backprop", "grade mlp", "regrade", "feedback backprop", "export"):
         for noise in ("Warning", "WARNING", "has changed", "Traceback"):
             assert noise not in term.outputs[step], (step, noise)
 
@@ -200,6 +213,9 @@ def test_exchange_and_download_submissions_are_all_graded_with_their_submission_
         report = term.outputs[f"grade {lab}"]
         assert "3 submissions" in report and "3 graded" in report, report
         assert "graded 'Copy of" in report  # carol's Colab download, graded with a note
+        collected = term.outputs[f"collect {lab}"]  # from the LMS's zip, by the roster
+        assert f"  ->  submitted/carol/{lab}/Copy of {lab}.ipynb" in collected, collected
+        assert "skipped" not in collected and "note:" not in collected
         with Gradebook(course.layout(term.root).db_url) as gradebook:
             times = {s.student_id: s.timestamp for s in gradebook.assignment_submissions(lab)}
         assert times["alice"] is not None and times["carol"] is None

@@ -1,8 +1,9 @@
 """`nbgrader export` for an LMS upload: nbgrader's grades CSV, except that what is not graded is blank, never 0.
 
 nbgrader's own CsvExportPlugin writes 0.0 for a student with no submission and counts a written answer nobody has
-hand-graded yet as 0; uploaded to an LMS, both read as a grade of 0. Here their scores are blank and a last column,
-`status`, says why. Ids, names and emails come from students and the LMS: each is made safe to open in a spreadsheet.
+hand-graded yet as 0; uploaded to an LMS, both read as a grade of 0. Here their scores are blank and a column,
+`status`, says why; `late` says how late a submission was (its time against the due date), or that the LMS marked
+it late. Ids, names and emails come from students and the LMS: each is made safe to open in a spreadsheet.
 nbgrader_config.py selects this plugin (c.ExportApp.plugin_class); --to, --assignment and --student work as before.
 """
 
@@ -11,6 +12,8 @@ import csv
 from nbgrader.api import MissingEntry
 from nbgrader.plugins import ExportPlugin
 
+from graders.grading.intake import marked_late
+from graders.grading.report import late_text
 from graders.grading.text import spreadsheet_safe
 
 COLUMNS = [
@@ -26,6 +29,7 @@ COLUMNS = [
     "score",
     "max_score",
     "status",
+    "late",
 ]
 GRADED, NO_SUBMISSION = "graded", "no graded submission"
 
@@ -62,6 +66,13 @@ class LmsCsvExport(ExportPlugin):
                     if not students or student.id in students:
                         writer.writerow(self.row(gradebook, assignment, student))
 
+    def marked_late(self, lab):
+        """The students the LMS marked late in the lab's last ./run collect (graders/grading/intake.py)."""
+        known = self.__dict__.setdefault("_marked_late", {})
+        if lab not in known:
+            known[lab] = marked_late(self.parent.coursedir.root, lab)
+        return known[lab]
+
     def row(self, gradebook, assignment, student):
         row = {
             "assignment": assignment.name,
@@ -77,7 +88,8 @@ class LmsCsvExport(ExportPlugin):
         except MissingEntry:
             return {**row, "status": NO_SUBMISSION}
         penalty = submission.late_submission_penalty
-        row.update(timestamp=submission.timestamp, late_submission_penalty=penalty)
+        late = late_text(submission.total_seconds_late, student.id in self.marked_late(assignment.name))
+        row.update(timestamp=submission.timestamp, late_submission_penalty=penalty, late=late)
         if any(notebook.flagged for notebook in submission.notebooks):
             return {**row, "status": "needs review (see the grade report; clear the flag in the formgrader)"}
         pending = points_to_hand_grade(submission)

@@ -25,17 +25,27 @@ from pathlib import Path
 import nbformat
 
 from graders import course, judging, labs
-from graders.grading import executor, isolation, nbgrader_steps, preflight
-from graders.grading.report import GRADED, NEEDS_REVIEW, REJECTED, auto_scores, max_scores, score_table
+from graders.grading import executor, intake, isolation, nbgrader_steps, preflight
+from graders.grading.report import (
+    GRADED,
+    NEEDS_REVIEW,
+    REJECTED,
+    auto_scores,
+    late_text,
+    lateness,
+    max_scores,
+    score_table,
+)
 from graders.grading.secret import course_secret
 from graders.grading.text import CONTROL, shown, spreadsheet_safe
 
 PREFLIGHT_SECONDS = 30.0
 MAX_FILES = 200  # entries in one submission folder
 GLOB = re.compile(r"[*?\[\]]")
-# The files nbgrader collect leaves beside a notebook, as nbgrader 0.9.6 writes them.
+# The files nbgrader collect leaves beside a notebook, as nbgrader 0.9.6 writes them (zip_collect: the time alone,
+# without " UTC").
 EXCHANGE_FILES = {
-    "timestamp.txt": re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})? UTC"),
+    "timestamp.txt": re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?( UTC)?"),
     "submission_secret.txt": re.compile(r"[0-9a-f]{128}"),
 }
 # An answer that stops at what Colab has and the grading environment does not: a module, a shell command.
@@ -52,6 +62,7 @@ class Outcome:
     notes: list = field(default_factory=list)
     scores: dict = field(default_factory=dict)
     seconds: dict = field(default_factory=dict)  # where its grading time went (benchmarks/grading.py sums them)
+    late: str = ""  # report.late_text: '' when on time or not known
 
 
 def _grading(cell):
@@ -186,10 +197,11 @@ def _real_time(text):
 
 
 def _stage_exchange_files(folder, staged):
-    """What `nbgrader collect` puts beside the notebook goes to nbgrader with it, both or neither: the submission
-    time (timestamp.txt), which the gradebook and export keep, and the secret (submission_secret.txt) by which
-    `nbgrader release_feedback` names the feedback the student fetches. Each must be exactly what nbgrader writes;
-    otherwise both are left out, with a note (a student can edit them in their inbound folder)."""
+    """What `nbgrader collect` (or `zip_collect`, the time alone) puts beside the notebook goes to nbgrader with it:
+    the submission time (timestamp.txt), which the gradebook, the late flag and the export keep, and the secret
+    (submission_secret.txt) by which `nbgrader release_feedback` names the feedback the student fetches. Each must
+    be exactly what nbgrader writes, and the secret comes with a time; otherwise both are left out, with a note (a
+    student can edit them in their inbound folder)."""
     texts = {}
     for name in EXCHANGE_FILES:
         path = folder / name
@@ -199,7 +211,7 @@ def _stage_exchange_files(folder, staged):
     if not texts:
         return []
     if (
-        set(texts) == set(EXCHANGE_FILES)
+        "timestamp.txt" in texts
         and all(EXCHANGE_FILES[n].fullmatch(t) for n, t in texts.items())
         and (_real_time(texts["timestamp.txt"]))
     ):
@@ -368,6 +380,7 @@ def grade(
         folder.mkdir(parents=True)
     (build / "grades.csv").unlink(missing_ok=True)  # a run that stops leaves no report of an earlier one
     nbgrader_steps.record_lab(root, lab, build / "release")
+    nbgrader_steps.record_due_date(root, lab)
     checks = labs.part(lab, "checks")
 
     outcomes, plans = _preflight(root, lab, checks.GRADED, staging, tail=not scores_only)
@@ -481,9 +494,16 @@ def _score(root, lab, outcomes, failed):
         forget=[s for s, o in outcomes.items() if o.status == REJECTED] + failed,
         needs_review={s for s, o in outcomes.items() if o.status == NEEDS_REVIEW},
     )
-    scores = score_table(root, lab)
+    scores, late, marked = score_table(root, lab), lateness(root, lab), intake.marked_late(root, lab)
     for student, outcome in outcomes.items():
         outcome.scores = scores.get(student, {}) if outcome.status != REJECTED else {}
+        seconds, penalty = late.get(student, (0.0, 0.0)) if outcome.status != REJECTED else (0.0, 0.0)
+        outcome.late = late_text(seconds, student in marked and outcome.status != REJECTED)
+        if outcome.late:
+            outcome.notes.append(
+                f"late: {outcome.late}"
+                + (f"; nbgrader's late-submission plugin took {penalty:g} points off" if penalty else "")
+            )
 
 
 def _judge(outcome, reasons, recorded, graded):
@@ -511,7 +531,7 @@ def write_csv(path, outcomes, max_scores):
     cells = list(max_scores)
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["student", "status", "total", "max", *cells, "reasons"])
+        writer.writerow(["student", "status", "total", "max", *cells, "late", "reasons"])
         for student in sorted(outcomes):
             outcome = outcomes[student]
             scores = [outcome.scores.get(c) for c in cells]
@@ -523,6 +543,7 @@ def write_csv(path, outcomes, max_scores):
                     total,
                     sum(max_scores.values()),
                     *["" if s is None else s for s in scores],
+                    outcome.late,
                     spreadsheet_safe("; ".join(outcome.reasons)),
                 ]
             )

@@ -177,6 +177,27 @@ def record_lab(root, lab, scratch):
         )
 
 
+def record_due_date(root, lab):
+    """The lab's due date from nbgrader_config.py (c.Deadlines.due = {lab: "YYYY-MM-DD HH:MM:SS Zone"}) into the
+    gradebook, where nbgrader's autograde measures lateness; a lab not listed keeps the gradebook's own (set in the
+    formgrader or by nbgrader db assignment add). Returns the due date (UTC) or None."""
+    from nbgrader.api import Gradebook
+
+    due = course.nbgrader_config(root).get("Deadlines", {}).get("due", {}).get(lab)
+    if not due:
+        return None
+    try:
+        when = utils.parse_utc(due)
+    except (ValueError, OverflowError, TypeError) as exc:
+        raise course.CourseError(
+            f"c.Deadlines.due[{lab!r}] = {due!r} in nbgrader_config.py is not a time nbgrader reads: write it as "
+            '"2026-12-04 17:00:00 Europe/Berlin" (a time zone name, or UTC)'
+        ) from exc
+    with Gradebook(course.layout(root).db_url) as gradebook:
+        gradebook.update_or_create_assignment(lab, duedate=when)
+    return when
+
+
 def autograde_replayed(root, lab, staging_dir, outputs_dir):
     """nbgrader autograde of every staged submission, outputs replayed instead of executed.
 

@@ -1,5 +1,7 @@
 """What a grading run reports: scores read back from the gradebook, the text table, the report."""
 
+import math
+
 import nbformat
 
 from graders import course
@@ -36,6 +38,28 @@ def auto_scores(root, lab):
             for submission in gradebook.assignment_submissions(lab)
             for notebook in submission.notebooks
         }
+
+
+def lateness(root, lab):
+    """{student: (seconds after the due date, late penalty)} as nbgrader's gradebook has them: the submission time
+    (timestamp.txt) against the lab's due date, and the penalty its late-submission plugin gave."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.layout(root).db_url) as gradebook:
+        return {
+            submission.student_id: (submission.total_seconds_late, submission.late_submission_penalty or 0.0)
+            for submission in gradebook.assignment_submissions(lab)
+        }
+
+
+def late_text(seconds_late, marked_by_lms=False):
+    """How late a submission is, as the CSVs and the report say it; '' when on time or not known."""
+    if seconds_late > 0:
+        days, minutes = divmod(math.ceil(seconds_late / 60), 24 * 60)
+        hours, minutes = divmod(minutes, 60)
+        parts = [f"{n} {unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "min")) if n]
+        return " ".join(parts) + " after the due date"
+    return "marked late by the LMS (its download gives no time)" if marked_by_lms else ""
 
 
 def format_table(table, max_scores, rejected=()):

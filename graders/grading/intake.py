@@ -1,0 +1,497 @@
+"""`python -m graders collect LAB DOWNLOAD`: work as the LMS hands it over, into submitted/<student>/<lab>/.
+
+DOWNLOAD is an LMS bulk download (a zip from Canvas, Moodle or Blackboard) or a folder of <student>/<notebook>.
+It goes through nbgrader's own `zip_collect` (its folders downloaded/<lab>/archive and extracted, its transfer and
+timestamp.txt) with two plugins of this module: SafeExtractor unpacks the zip (and a zip a student handed in) with
+no path outside its folder, no link, bounded sizes; LmsCollector reads who handed in what from each file's name by
+the LMS's scheme (SCHEMES, or a regex of your own in nbgrader_config.py) and an optional roster.
+
+nbgrader writes into a scratch folder; this command then moves each student's notebooks into submitted/, one
+student at a time (a student who already has a submission keeps it unless --replace), and records every decision
+in downloaded/<lab>/collected.csv: what went where, what was skipped and why, what was assumed. Nothing a student
+named runs or decides a path: names are data, shown escaped.
+"""
+
+import csv
+import json
+import re
+import shutil
+import stat
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nbgrader.plugins import ExtractorPlugin, FileNameCollectorPlugin
+from traitlets import Enum, Int, Unicode
+
+from graders import course
+from graders.grading.text import CONTROL, shown, spreadsheet_safe
+
+# How each LMS names the files of its bulk download, as a regex over the file's path inside the download (named
+# groups: lms_id, name, late, timestamp, file_id). Sources: docs/grading.md, "Collecting from an LMS".
+SCHEMES = {
+    # Canvas (app/models/content_zipper.rb): <sortable name>[_late]_<user id>_<attachment id>_<file name>; older
+    # Canvas wrote the late marker as "-late".
+    "canvas": r"(?P<name>[^_/]+?)(?:[_-](?P<late>late))?_(?P<lms_id>\d+)_\d+_(?P<file_id>[^/].*)",
+    # Moodle (mod/assign/locallib.php, download_submissions): <full name>_<participant id>_assignsubmission_file_
+    # then the file name, or, with "download submissions in folders" (the default since Moodle 3.1), a folder of
+    # that name holding the files.
+    "moodle": r"(?P<name>[^_/]+)_(?P<lms_id>\d+)_assignsubmission_file_/?(?P<file_id>[^/].*)",
+    # Blackboard Learn (nbgrader's own zip_collect example): <assignment>_<user name>_attempt_<YYYY-MM-DD-HH-MM-SS>_
+    # <file name>; the time is the attempt's, in LmsCollector.timezone.
+    "blackboard": r"[^/]*_(?P<lms_id>[^_/]+)_attempt_(?P<timestamp>\d{4}(?:-\d\d){5})_(?P<file_id>[^/].*)",
+    # A folder per student: <student id>/<notebook>, at any depth below it.
+    "folders": r"(?P<lms_id>[^/]+)/(?P<file_id>.+)",
+}
+BLACKBOARD_TIME = re.compile(r"(\d{4}-\d\d-\d\d)-(\d\d)-(\d\d)-(\d\d)")
+DETECTED_IN_ORDER = ("canvas", "moodle", "blackboard", "folders")
+STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}")
+# Files that come with a download but are nobody's work: (test on the path's parts, reason).
+JUNK = (
+    (lambda parts: "__MACOSX" in parts, "macOS archive metadata (__MACOSX/)"),
+    (lambda parts: parts[-1].startswith("._"), "macOS resource fork (._ file), not the notebook"),
+    (lambda parts: ".ipynb_checkpoints" in parts, "a Jupyter checkpoint, not the notebook handed in"),
+    (lambda parts: parts[-1] in ("Thumbs.db", "desktop.ini", ".DS_Store"), "operating-system file"),
+    (lambda parts: any(p.startswith(".") for p in parts), "hidden file"),
+)
+COLLECTED, SKIPPED, KEPT = "collected", "skipped", "kept the earlier submission"
+
+
+class CollectError(course.CourseError):
+    """The download or the roster cannot be read as given: nothing was collected."""
+
+
+class _Recording:
+    """A plugin that appends each decision to the JSON-lines file the collect command reads."""
+
+    def note(self, **decision):
+        if self.record:
+            with open(self.record, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(decision) + "\n")
+
+
+class SafeExtractor(_Recording, ExtractorPlugin):
+    """nbgrader's extractor step, safe for any zip: members land inside `extracted` or not at all (no absolute
+    path, no `..`, no link), each at most max_member_bytes and all at most max_total_bytes; a zip found inside (a
+    student who zipped their work) is unpacked into a folder of its own name, one level deep."""
+
+    record = Unicode("", help="JSON-lines file the collect command reads").tag(config=True)
+    max_member_bytes = Int(100 * 2**20, help="largest file taken from a zip").tag(config=True)
+    max_total_bytes = Int(4 * 2**30, help="most bytes unpacked from one download").tag(config=True)
+
+    def extract(self, archive_path, extracted_path):
+        self._budget = self.max_total_bytes
+        archive_path, extracted_path = Path(archive_path), Path(extracted_path)
+        for path in sorted(archive_path.rglob("*")):
+            relative = path.relative_to(archive_path).as_posix()
+            if path.is_symlink():
+                self.note(file=relative, status=SKIPPED, reason="a link, not a file")
+            elif path.is_file() and zipfile.is_zipfile(path):
+                self._unzip(path, extracted_path, prefix="", nested=False)
+            elif path.is_file():
+                target = extracted_path / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
+
+    def _unzip(self, path, destination, prefix, nested):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                for member in archive.infolist():
+                    self._member(archive, member, destination, prefix, nested)
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            self.note(file=prefix or path.name, status=SKIPPED, reason=f"the zip cannot be read ({exc})")
+
+    def _member(self, archive, member, destination, prefix, nested):
+        name = prefix + member.filename.replace("\\", "/")
+        parts = [part for part in name.split("/") if part not in ("", ".")]
+        if member.is_dir():
+            return
+        if not parts or ".." in parts or member.filename.startswith(("/", "\\")) or ":" in parts[0]:
+            self.note(file=name, status=SKIPPED, reason="a path outside the download (absolute or ..)")
+            return
+        if stat.S_ISLNK(member.external_attr >> 16):
+            self.note(file=name, status=SKIPPED, reason="a link, not a file")
+            return
+        if member.file_size > min(self.max_member_bytes, self._budget):
+            self.note(file=name, status=SKIPPED, reason=f"too large ({member.file_size} bytes)")
+            return
+        target = destination.joinpath(*parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with archive.open(member) as source, open(target, "wb") as sink:
+            copied = _copy_bounded(source, sink, member.file_size)
+        self._budget -= copied
+        if parts[-1].lower().endswith(".zip") and not nested and zipfile.is_zipfile(target):
+            # a student's own zip: its files go in a folder of its name, which keeps the LMS's prefix
+            inner = "/".join(parts)[: -len(".zip")] + "/"
+            self._unzip(target, destination, prefix=inner, nested=True)
+            target.unlink()
+
+
+def _copy_bounded(source, sink, declared):
+    """Copy at most the size the zip declares (a member that unpacks to more is cut there, not trusted)."""
+    copied = 0
+    while copied < declared:
+        block = source.read(min(2**20, declared - copied))
+        if not block:
+            break
+        sink.write(block)
+        copied += len(block)
+    return copied
+
+
+@dataclass
+class Roster:
+    """Course ids for LMS identities: by the LMS's id (lms_id column), else by the name the LMS shows (name)."""
+
+    by_id: dict = field(default_factory=dict)
+    by_name: dict = field(default_factory=dict)
+
+    def find(self, lms_id, name):
+        if lms_id in self.by_id:
+            return self.by_id[lms_id]
+        return self.by_name.get(_name_key(name)) if name else None
+
+
+def _name_key(name):
+    return " ".join(unicodedata.normalize("NFC", name).casefold().split())
+
+
+def read_roster(path):
+    """A roster CSV (UTF-8, a spreadsheet's BOM allowed): a header with student_id and lms_id and/or name. Every
+    student id must be one nbgrader and a spreadsheet can take; else CollectError listing the rows."""
+    if not path:
+        return None
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise CollectError(f"the roster {path} cannot be read: {exc}") from exc
+    columns = set(rows[0]) if rows else set()
+    if "student_id" not in columns or not columns & {"lms_id", "name"}:
+        raise CollectError(
+            f"the roster {path} needs a header row with student_id and lms_id and/or name (it has: "
+            f"{', '.join(sorted(map(shown, columns))) or 'nothing'})"
+        )
+    roster, wrong = Roster(), []
+    for number, row in enumerate(rows, start=2):
+        student = (row.get("student_id") or "").strip()
+        if not STUDENT_ID.fullmatch(student):
+            wrong.append(f"line {number}: {shown(student)!r}")
+            continue
+        if (row.get("lms_id") or "").strip():
+            roster.by_id[row["lms_id"].strip()] = student
+        if (row.get("name") or "").strip():
+            roster.by_name[_name_key(row["name"])] = student
+    if wrong:
+        raise CollectError(
+            f"the roster {path} has student ids that are not usable as folder names (letters, digits and ._@+- "
+            f"only, starting with a letter or digit, at most 64): {'; '.join(wrong[:5])}"
+        )
+    return roster
+
+
+def slug(text):
+    """A readable student id from an LMS name: accents dropped, lower case, other characters as '-'."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:64]
+
+
+def match(scheme_or_regex, relative):
+    pattern = SCHEMES.get(scheme_or_regex, scheme_or_regex)
+    return re.fullmatch(pattern, relative, re.IGNORECASE | re.DOTALL)
+
+
+def junk(relative):
+    """Why a file in the download is nobody's work, or None."""
+    parts = relative.split("/")
+    return next((reason for test, reason in JUNK if test(parts)), None)
+
+
+class LmsCollector(_Recording, FileNameCollectorPlugin):
+    """nbgrader's collector step: the student and file of each extracted file, from its path by the scheme."""
+
+    record = Unicode("", help="JSON-lines file the collect command reads").tag(config=True)
+    scheme = Enum(list(SCHEMES), default_value="folders", help="how the LMS names files").tag(config=True)
+    roster = Unicode("", help="CSV of student_id with lms_id and/or name").tag(config=True)
+    timezone = Unicode("UTC", help="time zone of the download's times (file names, times file)").tag(config=True)
+    identities = Unicode("", help="JSON {lms_id: {student, timestamp}}, written by the collect command").tag(
+        config=True
+    )
+
+    def collect(self, submitted_file):
+        extracted = Path(self.parent._format_collect_path(self.parent.extracted_directory))
+        relative = Path(submitted_file).relative_to(extracted).as_posix()
+        found = match(self.named_regexp or self.scheme, relative)
+        reason = junk(relative)
+        if not reason and not relative.lower().endswith(".ipynb"):
+            reason = "not a notebook (.ipynb)"
+        if not reason and not found:
+            reason = f"the name is not in the {self.named_regexp and 'configured' or self.scheme} scheme"
+        ids = self.__dict__.setdefault("_ids", json.loads(Path(self.identities).read_text()) if self.identities else {})
+        if not reason and found.group("lms_id") not in ids:
+            reason = "no student id could be made from it"
+        if reason:
+            self.note(file=relative, status=SKIPPED, reason=reason)
+            return None
+        groups = found.groupdict()
+        student, timestamp = ids[groups["lms_id"]]["student"], ids[groups["lms_id"]]["timestamp"]
+        file_id = self._file_id(student, groups["file_id"])
+        self.note(
+            file=relative,
+            status=COLLECTED,
+            student=student,
+            destination=file_id,
+            late=bool(groups.get("late")),
+            timestamp=timestamp or "",
+        )
+        return {"student_id": student, "file_id": file_id, "timestamp": timestamp}
+
+    def _file_id(self, student, name):
+        """The student's own file name, made safe and unique for them; a notebook in a folder of theirs (their own
+        zip, Moodle's folders) comes to the top of their submission, where grading looks."""
+        path = CONTROL.sub("", name.replace("\\", "/").split("/")[-1]).strip()
+        path = path if path not in ("", ".", "..", ".ipynb") else "notebook.ipynb"
+        taken = self.__dict__.setdefault("_taken", {}).setdefault(student, set())
+        stem, number, unique = path[: -len(".ipynb")], 2, path
+        while unique.casefold() in taken:
+            unique, number = f"{stem} ({number}).ipynb", number + 1
+        taken.add(unique.casefold())
+        return unique
+
+
+def identities(paths, scheme, roster, times, timezone):
+    """{lms_id: {student, timestamp}} for every LMS identity in the download's notebooks, and notes on what was
+    assumed. The student id: the roster's; else the LMS's name made an id (Canvas, Moodle) or the folder's name
+    (folders, Blackboard); two identities that would share an id both get their LMS id appended. The submission
+    time: the file name's (Blackboard), else the times file's, else none."""
+    ids, notes = student_ids(paths, scheme, roster)
+    stamps = {}
+    for relative in paths:
+        found = match(scheme, relative)
+        if found and found.group("lms_id") in ids:
+            groups = found.groupdict()
+            stamp = groups.get("timestamp")  # 2026-11-30-17-05-00: what nbgrader's parse_utc reads, in the zone
+            stamp = BLACKBOARD_TIME.sub(r"\1 \2:\3:\4", stamp) if stamp else times.get(groups["lms_id"])
+            stamp = stamp or times.get(_name_key(groups.get("name") or ""))
+            if stamp and stamp > stamps.get(groups["lms_id"], ""):
+                stamps[groups["lms_id"]] = stamp
+    return {
+        lms_id: {"student": student, "timestamp": f"{stamps[lms_id]} {timezone}" if lms_id in stamps else ""}
+        for lms_id, student in ids.items()
+    }, notes
+
+
+def read_times(path):
+    """Submission times from a CSV the LMS exports (Moodle's grading worksheet, or your own): {lms id or name:
+    'YYYY-MM-DD HH:MM:SS'}. Identity columns lms_id or Moodle's Identifier ('Participant 501'), and name or Full
+    name; time column submitted_at or Moodle's 'Last modified (submission)', in LmsCollector.timezone."""
+    if not path:
+        return {}
+    import dateutil.parser
+
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise CollectError(f"the times file {path} cannot be read: {exc}") from exc
+    times = {}
+    for row in rows:
+        when = (row.get("submitted_at") or row.get("Last modified (submission)") or "").strip()
+        if not when or when == "-":
+            continue
+        try:
+            when = dateutil.parser.parse(when).strftime("%Y-%m-%d %H:%M:%S")
+        except (ValueError, OverflowError) as exc:
+            raise CollectError(f"the times file {path} has a time that cannot be read: {shown(when)!r}") from exc
+        lms_id = (row.get("lms_id") or re.sub(r"\D", "", row.get("Identifier") or "")).strip()
+        name = (row.get("name") or row.get("Full name") or "").strip()
+        times.update({key: when for key in (lms_id, _name_key(name)) if key})
+    return times
+
+
+def student_ids(paths, scheme, roster):
+    identities = {}
+    for relative in paths:
+        found = match(scheme, relative)
+        if found and not junk(relative) and relative.lower().endswith(".ipynb"):
+            identities.setdefault(found.group("lms_id"), found.groupdict().get("name") or "")
+    ids, notes = {}, []
+    for lms_id, name in identities.items():
+        listed = roster.find(lms_id, name) if roster else None
+        if listed:
+            ids[lms_id] = listed
+            continue
+        made = slug(name) if name else lms_id
+        if not STUDENT_ID.fullmatch(made):
+            made = slug(made) or f"student-{slug(lms_id)}"
+        ids[lms_id] = made
+        if roster:
+            notes.append(f"{shown(name or lms_id)} (LMS id {shown(lms_id)}) is not on the roster: collected as {made}")
+    counts = {}
+    for made in ids.values():
+        counts[made] = counts.get(made, 0) + 1
+    for lms_id, made in ids.items():
+        if counts[made] > 1:
+            ids[lms_id] = f"{made}-{slug(lms_id)}"
+            notes.append(
+                f"two LMS identities would both be {made}: collected as {ids[lms_id]} (a roster names them for good)"
+            )
+    return ids, notes
+
+
+def detect_scheme(paths):
+    """The first scheme that names most of the download's notebooks; CollectError when none does."""
+    notebooks = [p for p in paths if p.lower().endswith(".ipynb") and not junk(p)]
+    for scheme in DETECTED_IN_ORDER:
+        if notebooks and sum(bool(match(scheme, p)) for p in notebooks) * 2 > len(notebooks):
+            return scheme
+    raise CollectError(
+        f"no scheme ({', '.join(SCHEMES)}) names most of the {len(notebooks)} notebook(s) in the download: give "
+        "--scheme, or a regex of your own as c.LmsCollector.named_regexp in nbgrader_config.py (docs/grading.md)"
+    )
+
+
+@dataclass
+class Intake:
+    """What a collect run did: every file's decision, the scheme, the notes on what was assumed."""
+
+    scheme: str
+    decisions: list
+    notes: list
+    missing: list  # roster students with nothing collected
+
+
+def _listing(download):
+    """Every file's path inside the download, as the extractor will lay them out (zip members, folder files)."""
+    if download.is_dir():
+        return [p.relative_to(download).as_posix() for p in sorted(download.rglob("*")) if p.is_file()]
+    with zipfile.ZipFile(download) as archive:
+        names = [m.filename.replace("\\", "/") for m in archive.infolist() if not m.is_dir()]
+        for member in archive.infolist():
+            if member.filename.lower().endswith(".zip") and member.file_size < 100 * 2**20:
+                try:
+                    with zipfile.ZipFile(archive.open(member)) as inner:
+                        stem = member.filename[: -len(".zip")]
+                        names += [f"{stem}/{n.filename}" for n in inner.infolist() if not n.is_dir()]
+                except (zipfile.BadZipFile, OSError):
+                    pass
+    return names
+
+
+def collect(lab, download, root=course.ROOT, scheme=None, roster_path=None, times_path=None, replace=False):
+    """Collect a download into submitted/<student>/<lab>/ through nbgrader zip_collect; returns the Intake."""
+    download = Path(download).resolve()
+    if not download.is_dir() and not (download.is_file() and zipfile.is_zipfile(download)):
+        raise CollectError(f"{download} is neither a zip file nor a folder")
+    where, config = course.layout(root), course.nbgrader_config(root)
+    collector = config.get("LmsCollector", {})
+    roster_path = roster_path or collector.get("roster") or ""
+    roster = read_roster(roster_path)
+    paths = _listing(download)
+    regex = collector.get("named_regexp")
+    scheme = scheme or collector.get("scheme") or (regex and "configured") or detect_scheme(paths)
+    timezone = collector.get("timezone", "UTC")
+    ids, notes = identities(paths, regex or scheme, roster, read_times(times_path), timezone)
+
+    folders = downloaded(root, lab)
+    scratch, record, identities_file = folders / "collecting", folders / "decisions.jsonl", folders / "identities.json"
+    for stale in (folders / "archive", folders / "extracted", scratch):
+        shutil.rmtree(stale, ignore_errors=True)
+    record.unlink(missing_ok=True)
+    folders.mkdir(parents=True, exist_ok=True)
+    identities_file.write_text(json.dumps(ids))
+    if download.is_dir():  # its contents, so that paths inside are as the instructor sees them
+        shutil.copytree(download, folders / "archive", symlinks=True)
+    else:
+        (folders / "archive").mkdir(parents=True)
+        shutil.copyfile(download, folders / "archive" / download.name)
+    course.nbgrader(
+        "zip_collect",
+        lab,
+        "--force",
+        "--extractor=graders.grading.intake.SafeExtractor",
+        "--collector=graders.grading.intake.LmsCollector",
+        f"--SafeExtractor.record={record}",
+        f"--LmsCollector.record={record}",
+        *([f"--LmsCollector.scheme={scheme}"] if scheme in SCHEMES else []),
+        f"--LmsCollector.identities={identities_file}",
+        f"--CourseDirectory.submitted_directory={scratch}",
+        root=root,
+    )
+    decisions = (
+        [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()] if record.exists() else []
+    )
+    _move_in(scratch, where.submitted, lab, decisions, replace)
+    shutil.rmtree(scratch, ignore_errors=True)
+    collected = {d["student"] for d in decisions if d["status"] == COLLECTED}
+    missing = sorted({*roster.by_id.values(), *roster.by_name.values()} - collected) if roster else []
+    write_record(folders / "collected.csv", decisions)
+    return Intake(scheme=scheme, decisions=decisions, notes=notes, missing=missing)
+
+
+def _move_in(scratch, submitted, lab, decisions, replace):
+    """Each collected student's folder into submitted/, alone: one that already holds a submission is kept unless
+    `replace`, and that student's files say so."""
+    for student in sorted({d["student"] for d in decisions if d["status"] == COLLECTED}):
+        source, target = scratch / student / lab, submitted / student / lab
+        if target.exists() and any(target.iterdir()) and not replace:
+            for decision in decisions:
+                if decision.get("student") == student:
+                    decision.update(status=KEPT, reason=f"submitted/{student}/{lab} already has one (--replace)")
+            continue
+        shutil.rmtree(target, ignore_errors=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(source, target)
+
+
+def downloaded(root, lab):
+    """downloaded/<lab>/: nbgrader zip_collect's folder for the lab (ZipCollectApp.downloaded_directory)."""
+    name = course.nbgrader_config(root).get("ZipCollectApp", {}).get("downloaded_directory", "downloaded")
+    return course.layout(root).root / name / lab
+
+
+RECORD_COLUMNS = ["file", "status", "student", "destination", "late", "timestamp", "reason"]
+
+
+def write_record(path, decisions):
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, RECORD_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for decision in decisions:
+            writer.writerow({k: spreadsheet_safe(decision.get(k, "")) for k in RECORD_COLUMNS})
+
+
+def marked_late(root, lab):
+    """Students whose work the LMS marked late (Canvas) in the last collect of the lab: the download gives no
+    time, so this is a flag beside nbgrader's own lateness, not a penalty."""
+    path = downloaded(root, lab) / "collected.csv"
+    if not path.is_file():
+        return set()
+    with open(path, newline="", encoding="utf-8") as handle:
+        return {
+            row["student"] for row in csv.DictReader(handle) if row["status"] == COLLECTED and row["late"] == "True"
+        }
+
+
+def report(intake, lab, download):
+    """The terminal report: where each file went, what was skipped and why, what was assumed."""
+    lines = [f"{shown(download.name)} (scheme: {intake.scheme}):"]
+    groups = {status: [d for d in intake.decisions if d["status"] == status] for status in (COLLECTED, KEPT, SKIPPED)}
+    students = sorted({d["student"] for d in groups[COLLECTED]})
+    lines.append(f"collected {len(groups[COLLECTED])} notebook(s) of {len(students)} student(s):")
+    for decision in groups[COLLECTED]:
+        extra = ", marked late by the LMS" if decision.get("late") else ""
+        extra += f", handed in {decision['timestamp']}" if decision.get("timestamp") else ""
+        lines.append(
+            f"  {shown(decision['file'])}  ->  submitted/{decision['student']}/{lab}/{shown(decision['destination'])}"
+            + extra
+        )
+    for title, status in (("not collected, the earlier submission kept", KEPT), ("skipped", SKIPPED)):
+        if groups[status]:
+            lines.append(f"{title} ({len(groups[status])}):")
+            lines += [f"  {shown(d['file'])}: {shown(d['reason'])}" for d in groups[status]]
+    lines += [f"note: {note}" for note in intake.notes]
+    if intake.missing:
+        lines.append(f"on the roster, nothing collected: {', '.join(intake.missing)}")
+    return "\n".join(lines)

@@ -1,0 +1,354 @@
+"""Submissions as LMSes hand them over: `collect` (nbgrader zip_collect with the course's plugins) from a Canvas and a
+Moodle download to submitted/, then the documented term (grade, feedback, export) with late work flagged."""
+
+import csv
+import io
+import json
+import os
+import stat
+import subprocess
+import sys
+import zipfile
+
+import nbformat
+import pytest
+
+from graders import course
+from graders.grading import intake, report
+from graders.samples import lms
+from graders.samples.classroom import sample_class
+
+
+@pytest.mark.parametrize(
+    "scheme, path, groups",
+    [
+        ("canvas", "smithjane_1001_9001_autograd.ipynb", ("1001", "smithjane", None, "autograd.ipynb")),
+        (
+            "canvas",
+            "doejohn_late_1002_9002_Copy of autograd.ipynb",
+            ("1002", "doejohn", "late", "Copy of autograd.ipynb"),
+        ),
+        ("canvas", "doe--john-late_1002_9002_autograd-1.ipynb", ("1002", "doe--john", "late", "autograd-1.ipynb")),
+        ("canvas", "doejohn_LATE_1002_9002_a_b_1.ipynb", ("1002", "doejohn", "LATE", "a_b_1.ipynb")),
+        ("canvas", "kim_1006_9007_work/lab/autograd.ipynb", ("1006", "kim", None, "work/lab/autograd.ipynb")),
+        (
+            "moodle",
+            "José Núñez_502_assignsubmission_file_/Copy of autograd.ipynb",
+            ("502", "José Núñez", None, "Copy of autograd.ipynb"),
+        ),
+        (
+            "moodle",
+            "Jane Smith_501_assignsubmission_file_autograd.ipynb",
+            ("501", "Jane Smith", None, "autograd.ipynb"),
+        ),
+        ("moodle", "Participant_77_assignsubmission_file_/x.ipynb", ("77", "Participant", None, "x.ipynb")),
+        (
+            "blackboard",
+            "Lab 2_backprop_jsmith_attempt_2026-12-04-18-30-00_autograd.ipynb",
+            ("jsmith", None, None, "autograd.ipynb"),
+        ),
+        ("folders", "ada/autograd.ipynb", ("ada", None, None, "autograd.ipynb")),
+        ("folders", "ada/deeper/autograd.ipynb", ("ada", None, None, "deeper/autograd.ipynb")),
+    ],
+)
+def test_each_lms_scheme_reads_who_handed_in_what(scheme, path, groups):
+    found = intake.match(scheme, path).groupdict()
+    assert (found["lms_id"], found.get("name"), found.get("late"), found["file_id"]) == groups
+    others = [s for s in ("canvas", "moodle", "blackboard") if s != scheme]
+    assert not any(intake.match(other, path) for other in others)
+
+
+def test_the_scheme_is_detected_from_the_download_or_asked_for():
+    release = nbformat.read(course.ROOT / "release" / lms.LAB / f"{lms.LAB}.ipynb", as_version=4)
+    for scheme, download in (("canvas", lms.canvas_zip(release)), ("moodle", lms.moodle_zip(release))):
+        with zipfile.ZipFile(io.BytesIO(download)) as archive:
+            assert intake.detect_scheme(archive.namelist()) == scheme
+    assert intake.detect_scheme(["ada/lab.ipynb", "bob/lab.ipynb", "readme.txt"]) == "folders"
+    with pytest.raises(intake.CollectError, match="--scheme"):
+        intake.detect_scheme(["lab.ipynb", "other.ipynb"])
+
+
+def _zip(members, symlink=None):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+        if symlink:
+            info = zipfile.ZipInfo(symlink)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            archive.writestr(info, "/etc/passwd")
+    return buffer.getvalue()
+
+
+def test_the_extractor_keeps_every_file_inside_and_bounded(tmp_path):
+    archive, extracted = tmp_path / "archive", tmp_path / "extracted"
+    archive.mkdir(), extracted.mkdir()
+    inner = _zip({"lab/lab.ipynb": b"{}", "deeper.zip": _zip({"x.ipynb": b"{}"}), "../up.ipynb": b"{}"})
+    members = {
+        "../../escape.ipynb": b"{}",
+        "/tmp/absolute.ipynb": b"{}",
+        "..\\..\\windows.ipynb": b"{}",
+        "C:/drive.ipynb": b"{}",
+        "big_1_2_lab.ipynb": b"x" * 2000,
+        "ok_1_2_lab.ipynb": b"{}",
+        "kim_1_3_work.zip": inner,
+        "bad_1_4_broken.zip": b"PK\x03\x04 not really",
+    }
+    (archive / "download.zip").write_bytes(_zip(members, symlink="link_1_5_lab.ipynb"))
+    (archive / "loose.ipynb").write_bytes(b"{}")
+    record = tmp_path / "record.jsonl"
+    assert (intake.SafeExtractor().max_member_bytes, intake.SafeExtractor().max_total_bytes) == (100 * 2**20, 4 * 2**30)
+    intake.SafeExtractor(record=str(record), max_member_bytes=1000).extract(str(archive), str(extracted))
+
+    files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert [f for f in files if not f.startswith(("archive/", "record"))] == [
+        "extracted/bad_1_4_broken.zip",  # not a zip after all: copied as the file it is (collect skips it)
+        "extracted/kim_1_3_work/deeper.zip",  # a zip in a student's zip stays a file
+        "extracted/kim_1_3_work/lab/lab.ipynb",  # a student's zip unpacked into a folder of its name
+        "extracted/loose.ipynb",
+        "extracted/ok_1_2_lab.ipynb",
+    ]
+    decisions = {d["file"]: d["reason"] for d in map(json.loads, record.read_text().splitlines())}
+    assert {name: reason.split(" (")[0] for name, reason in decisions.items()} == {
+        "../../escape.ipynb": "a path outside the download",
+        "/tmp/absolute.ipynb": "a path outside the download",
+        "../../windows.ipynb": "a path outside the download",  # a Windows zip's separators read as such
+        "C:/drive.ipynb": "a path outside the download",
+        "big_1_2_lab.ipynb": "too large",
+        "link_1_5_lab.ipynb": "a link, not a file",
+        "kim_1_3_work/../up.ipynb": "a path outside the download",
+    }
+
+
+def test_a_roster_maps_lms_identities_and_refuses_ids_that_are_not_folder_names(tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_bytes("\ufeffstudent_id,lms_id,name\ns1,1001,\ns2,,José  Núñez\n".encode())  # Excel's BOM
+    read = intake.read_roster(roster)
+    assert (read.find("1001", "anyone"), read.find("999", "josé núñez"), read.find("999", "Nobody")) == (
+        "s1",
+        "s2",
+        None,
+    )
+    for bad in ("=cmd", "../x", "a b", "", "-flag"):
+        roster.write_text(f"student_id,lms_id\n{bad},1\n")
+        with pytest.raises(intake.CollectError, match="line 2"):
+            intake.read_roster(roster)
+    roster.write_text("id,email\n1,a@b\n")
+    with pytest.raises(intake.CollectError, match="student_id and lms_id and/or name"):
+        intake.read_roster(roster)
+
+
+def test_ids_come_from_the_roster_else_the_name_and_never_collide(tmp_path):
+    paths = [
+        "Alex Kim_503_assignsubmission_file_/lab.ipynb",
+        "Alex Kim_504_assignsubmission_file_/lab.ipynb",
+        "Zoë Ünal_505_assignsubmission_file_/lab.ipynb",
+        "=SUM(A1)_506_assignsubmission_file_/lab.ipynb",
+        "Listed Person_507_assignsubmission_file_/lab.ipynb",
+        "Listed Person_507_assignsubmission_file_/notes.txt",
+    ]
+    roster = intake.Roster(by_name={"listed person": "s507"})
+    times = intake.read_times(_worksheet(tmp_path, {"503": "Friday, 4 December 2026, 6:30 PM"}))
+    ids, notes = intake.identities(paths, "moodle", roster, times, "Europe/Berlin")
+    assert {lms_id: found["student"] for lms_id, found in ids.items()} == {
+        "503": "alex-kim-503",
+        "504": "alex-kim-504",
+        "505": "zoe-unal",
+        "506": "sum-a1",
+        "507": "s507",
+    }
+    assert ids["503"]["timestamp"] == "2026-12-04 18:30:00 Europe/Berlin" and ids["504"]["timestamp"] == ""
+    assert any("alex-kim" in n for n in notes) and any("not on the roster: collected as zoe-unal" in n for n in notes)
+
+
+def _worksheet(folder, times):
+    path = folder / "worksheet.csv"
+    rows = ["Identifier,Full name,Last modified (submission)"]
+    rows += [f'Participant {lms_id},Someone,"{when}"' for lms_id, when in times.items()]
+    path.write_text("\n".join(rows) + "\nParticipant 9,Nobody,-\n")
+    return path
+
+
+def test_lateness_is_said_in_days_hours_and_minutes():
+    assert report.late_text(0.0) == "" and report.late_text(0.0, marked_by_lms=True).startswith("marked late")
+    assert report.late_text(90 * 60) == "1 h 30 min after the due date"
+    assert report.late_text(86400 + 1) == "1 d 1 min after the due date"
+
+
+def _collect(root, *args):
+    return subprocess.run(
+        [sys.executable, "-m", "graders", "--course", str(root), "collect", lms.LAB, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=root,
+    )
+
+
+@pytest.mark.slow
+def test_collect_again_keeps_what_is_there_unless_told_and_takes_only_notebooks(tmp_path):
+    root = course.copy_course(tmp_path / "course")
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder, text in ((first, "first"), (second, "second")):
+        (folder / "ada").mkdir(parents=True)
+        (folder / "ada" / "lab.ipynb").write_text(text)
+    (second / "bob").mkdir()
+    (second / "bob" / "lab.ipynb").write_text("bob")
+    (second / "bob" / "timestamp.txt").write_text("2020-01-01 00:00:00")  # a time of the student's own: not taken
+    (second / "bob" / "link.ipynb").symlink_to("/etc/passwd")
+    submitted = course.layout(root).submitted
+
+    assert _collect(root, first).returncode == 0
+    kept = _collect(root, second)
+    assert kept.returncode == 0, kept.stderr
+    assert (submitted / "ada" / lms.LAB / "lab.ipynb").read_text() == "first"
+    assert "ada/lab.ipynb: submitted/ada/autograd already has one (--replace)" in kept.stdout
+    assert sorted(p.name for p in (submitted / "bob" / lms.LAB).iterdir()) == ["lab.ipynb"]
+    assert "bob/timestamp.txt: not a notebook" in kept.stdout and "bob/link.ipynb: a link, not a file" in kept.stdout
+
+    assert _collect(root, second, "--replace").returncode == 0
+    assert (submitted / "ada" / lms.LAB / "lab.ipynb").read_text() == "second"
+
+    refused = _collect(root, tmp_path / "nothing.zip")
+    assert refused.returncode == 1 and "neither a zip file nor a folder" in refused.stderr
+
+
+def _expected_total(hand_in, points):
+    sample = next(s for s in sample_class(lms.LAB) if s.student == hand_in.sample)
+    return sum(v for c, v in sample.expected_scores(points).items() if c.startswith("test_"))
+
+
+def _term(root, download, class_, *collect_args):
+    """The documented term from an LMS download: collect, grade with feedback, export; returns the collect report,
+    the grade outcomes as the per-cell CSV has them, and the export's rows."""
+    collected = _collect(root, download, *collect_args)
+    assert collected.returncode == 0, collected.stderr
+    graded = subprocess.run(
+        [sys.executable, "-m", "graders", "--course", str(root), "grade", lms.LAB, "--feedback", "--workers", "2"],
+        capture_output=True,
+        text=True,
+        cwd=root,
+    )
+    assert graded.returncode == 0, graded.stderr
+    course.nbgrader("export", root=root)
+    with open(root / "build" / "grading" / lms.LAB / "grades.csv", newline="") as handle:
+        cells = {row["student"]: row for row in csv.DictReader(handle)}
+    with open(root / "grades.csv", newline="") as handle:
+        exported = {row["student_id"]: row for row in csv.DictReader(handle) if row["assignment"] == lms.LAB}
+    points = report.max_scores(root, lms.LAB)
+    for hand_in in class_:
+        row, lms_row = cells[hand_in.student], exported[hand_in.student]
+        assert float(row["total"]) == _expected_total(hand_in, points), hand_in
+        assert row["status"] == ("needs review" if hand_in.review else "graded"), (hand_in, row["reasons"])
+        assert hand_in.review in row["reasons"]
+        assert (
+            hand_in.late in row["late"] and hand_in.late in lms_row["late"] and bool(row["late"]) == bool(hand_in.late)
+        )
+        assert (root / "feedback" / hand_in.student / lms.LAB / f"{lms.LAB}.html").is_file()
+        for name, reason in hand_in.skipped:
+            assert any(name in line and reason in line for line in collected.stdout.splitlines()), (name, reason)
+    assert set(cells) == {h.student for h in class_}
+    return collected.stdout, exported
+
+
+@pytest.mark.sandbox
+def test_a_canvas_download_goes_from_zip_to_grades_feedback_and_export(fresh_course):
+    root = fresh_course("canvas")
+    release = nbformat.read(course.layout(root).release / lms.LAB / f"{lms.LAB}.ipynb", as_version=4)
+    (root / "submissions.zip").write_bytes(lms.canvas_zip(release))
+    (root / "roster.csv").write_text(lms.CANVAS_ROSTER)
+    said, exported = _term(root, root / "submissions.zip", lms.canvas_class(release), "--roster", "roster.csv")
+    assert "scheme: canvas" in said and "on the roster, nothing collected: s1011" in said
+    assert "brownbob (LMS id 1010) is not on the roster: collected as brownbob" in said
+    assert "../../escape.ipynb: a path outside the download" in said and not (root.parent / "escape.ipynb").exists()
+    assert "\x1b" not in said and "leeamy_1009_9011_autograd\\x1b[31m<b>.ipynb" in said  # the escape shown, not sent
+    assert exported["s1002"]["score"] == "14.0" and exported["s1002"]["late_submission_penalty"] == "0.0"
+
+
+@pytest.mark.sandbox
+def test_a_moodle_download_with_its_worksheet_flags_and_penalises_late_work(fresh_course):
+    root = fresh_course("moodle")
+    with open(root / "nbgrader_config.py", "a") as config:
+        config.write(
+            f'\nc.Deadlines.due = {{"{lms.LAB}": "{lms.DUE}"}}\nc.LateSubmissionPlugin.penalty_method = "zero"\n'
+        )
+    release = nbformat.read(course.layout(root).release / lms.LAB / f"{lms.LAB}.ipynb", as_version=4)
+    (root / "moodle.zip").write_bytes(lms.moodle_zip(release))
+    (root / "worksheet.csv").write_text(lms.moodle_worksheet(release))
+    said, exported = _term(root, root / "moodle.zip", lms.moodle_class(release), "--times", "worksheet.csv")
+    assert "scheme: moodle" in said and "onlinetext.html: not a notebook" in said
+    late = exported["jose-nunez"]
+    assert (late["raw_score"], late["late_submission_penalty"], late["score"]) == ("14.0", "14.0", "0.0")
+    assert late["late"] == "1 h 30 min after the due date" and late["duedate"].startswith("2026-12-04 17:00:00")
+    on_time = exported["jane-smith"]
+    assert (on_time["score"], on_time["late"], on_time["timestamp"]) == ("14.0", "", "2026-12-03 09:15:00")
+    assert exported["hyperlink-httpevil-example"]["score"] == "14.0"
+
+
+@pytest.mark.slow
+def test_a_scheme_roster_and_time_zone_set_in_nbgrader_config_are_used(tmp_path):
+    """Blackboard's names carry the attempt's time, read in the configured zone and kept by nbgrader as the
+    submission time; the roster comes from the configuration too."""
+    root = course.copy_course(tmp_path / "course")
+    (root / "roster.csv").write_text("student_id,lms_id\ns42,jsmith\n")
+    with open(root / "nbgrader_config.py", "a") as config:
+        config.write('c.LmsCollector.roster = "roster.csv"\nc.LmsCollector.timezone = "Europe/Berlin"\n')
+    download = tmp_path / "blackboard.zip"
+    download.write_bytes(
+        _zip(
+            {
+                f"Lab 2_jsmith_attempt_2026-12-04-18-30-00_{lms.LAB}.ipynb": b"{}",
+                "Lab 2_jsmith_attempt_2026-12-04-18-30-00.txt": b"Date Submitted: ...",
+                f"Lab 2_ojones_attempt_2026-12-01-09-00-00_{lms.LAB}.ipynb": b"{}",
+            }
+        )
+    )
+    said = _collect(root, download)
+    assert said.returncode == 0, said.stderr
+    assert "scheme: blackboard" in said.stdout and "ojones (LMS id ojones) is not on the roster" in said.stdout
+    submitted = course.layout(root).submitted
+    assert (submitted / "s42" / lms.LAB / "timestamp.txt").read_text() == "2026-12-04 17:30:00"  # Berlin is UTC+1
+    assert (submitted / "ojones" / lms.LAB / "timestamp.txt").read_text() == "2026-12-01 08:00:00"
+
+
+@pytest.mark.slow
+def test_a_regex_of_the_courses_own_names_the_files_and_same_names_stay_apart(tmp_path):
+    root = course.copy_course(tmp_path / "course")
+    with open(root / "nbgrader_config.py", "a") as config:
+        config.write('c.LmsCollector.named_regexp = r"hw2-(?P<lms_id>[a-z]+)/(?P<file_id>.+)"\n')
+    download = tmp_path / "download"
+    for path in ("hw2-ada/a/lab.ipynb", "hw2-ada/b/lab.ipynb", "hw2-bob/lab.ipynb", "stray.ipynb"):
+        (download / path).parent.mkdir(parents=True, exist_ok=True)
+        (download / path).write_text(path)
+    said = _collect(root, download)
+    assert said.returncode == 0, said.stderr
+    assert (
+        "scheme: configured" in said.stdout and "stray.ipynb: the name is not in the configured scheme" in said.stdout
+    )
+    ada = course.layout(root).submitted / "ada" / lms.LAB
+    assert {p.name: p.read_text() for p in ada.iterdir()} == {
+        "lab.ipynb": "hw2-ada/a/lab.ipynb",
+        "lab (2).ipynb": "hw2-ada/b/lab.ipynb",
+    }
+
+
+def test_a_due_date_comes_from_nbgrader_config_or_stays_as_the_formgrader_set_it(tmp_path, monkeypatch):
+    from nbgrader.api import Gradebook
+
+    from graders.grading import nbgrader_steps
+
+    monkeypatch.setenv("PATH", os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]]))  # alembic
+    root = course.copy_course(tmp_path / "course")
+    with Gradebook(course.layout(root).db_url) as gradebook:
+        gradebook.add_assignment(lms.LAB, duedate="2026-11-01 12:00:00")
+    assert nbgrader_steps.record_due_date(root, lms.LAB) is None
+    with Gradebook(course.layout(root).db_url) as gradebook:
+        assert str(gradebook.find_assignment(lms.LAB).duedate) == "2026-11-01 12:00:00"
+    with open(root / "nbgrader_config.py", "a") as config:
+        config.write(f'c.Deadlines.due = {{"{lms.LAB}": "2026-12-04 17:00:00 Europe/Berlin"}}\n')
+    nbgrader_steps.record_due_date(root, lms.LAB)
+    with Gradebook(course.layout(root).db_url) as gradebook:
+        assert str(gradebook.find_assignment(lms.LAB).duedate) == "2026-12-04 16:00:00"
+    with open(root / "nbgrader_config.py", "a") as config:
+        config.write(f'c.Deadlines.due = {{"{lms.LAB}": "next Friday-ish"}}\n')
+    with pytest.raises(course.CourseError, match="not a time nbgrader reads"):
+        nbgrader_steps.record_due_date(root, lms.LAB)
