@@ -10,6 +10,7 @@ from pathlib import Path
 import nbformat
 
 from graders import course, labs
+from graders.grading.text import shown
 
 
 def build(args):
@@ -230,8 +231,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except course.CourseError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except course.CourseError as exc:  # it may quote a student's file or folder name: shown, never sent raw
+        print("error: " + "\n".join(map(shown, str(exc).splitlines())), file=sys.stderr)
         return 1
 
 

@@ -80,6 +80,17 @@ def _zip(members, symlink=None):
     return buffer.getvalue()
 
 
+def _damaged_zip():
+    """A zip whose first member's compressed data is damaged (it cannot be unpacked); its second member is fine."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("bad.ipynb", bytes(range(256)) * 3)
+        archive.writestr("good.ipynb", b"{}")
+    data = bytearray(buffer.getvalue())
+    data[60:80] = b"\xff" * 20  # inside bad.ipynb's deflate stream
+    return bytes(data)
+
+
 def test_the_extractor_keeps_every_file_inside_and_bounded(tmp_path):
     archive, extracted = tmp_path / "archive", tmp_path / "extracted"
     archive.mkdir(), extracted.mkdir()
@@ -91,22 +102,35 @@ def test_the_extractor_keeps_every_file_inside_and_bounded(tmp_path):
         "C:/drive.ipynb": b"{}",
         "big_1_2_lab.ipynb": b"x" * 2000,
         "ok_1_2_lab.ipynb": b"{}",
+        "eve_1_6_Lab 2: " + "解" * 90 + ".ipynb": b"{}",  # a colon, and longer than a file name may be
         "kim_1_3_work.zip": inner,
+        "kim_1_3_work": b"a file where the zip's folder is",
+        "lee_1_7_work.zip": _damaged_zip(),
+        "zoe_1_8_lab.ipynb": b"{}",  # after every bad member: still taken
         "bad_1_4_broken.zip": b"PK\x03\x04 not really",
     }
     (archive / "download.zip").write_bytes(_zip(members, symlink="link_1_5_lab.ipynb"))
     (archive / "loose.ipynb").write_bytes(b"{}")
     record = tmp_path / "record.jsonl"
-    assert (intake.SafeExtractor().max_member_bytes, intake.SafeExtractor().max_total_bytes) == (100 * 2**20, 4 * 2**30)
+    defaults = intake.SafeExtractor()
+    assert (defaults.max_member_bytes, defaults.max_total_bytes, defaults.max_members) == (
+        64 * 2**20,
+        2 * 2**30,
+        20_000,
+    )
     intake.SafeExtractor(record=str(record), max_member_bytes=1000).extract(str(archive), str(extracted))
 
     files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
-    assert [f for f in files if not f.startswith(("archive/", "record"))] == [
+    long_name = next(f for f in files if f.startswith("extracted/eve_1_6_Lab 2: "))
+    assert long_name.endswith("解.ipynb") and len(long_name.split("/")[-1].encode()) <= 240  # cut in the middle
+    assert [f for f in files if not f.startswith(("archive/", "record")) and f != long_name] == [
         "extracted/bad_1_4_broken.zip",  # not a zip after all: copied as the file it is (collect skips it)
         "extracted/kim_1_3_work/deeper.zip",  # a zip in a student's zip stays a file
         "extracted/kim_1_3_work/lab/lab.ipynb",  # a student's zip unpacked into a folder of its name
+        "extracted/lee_1_7_work/good.ipynb",  # the member after a damaged one
         "extracted/loose.ipynb",
         "extracted/ok_1_2_lab.ipynb",
+        "extracted/zoe_1_8_lab.ipynb",  # after every bad member
     ]
     decisions = {d["file"]: d["reason"] for d in map(json.loads, record.read_text().splitlines())}
     assert {name: reason.split(" (")[0] for name, reason in decisions.items()} == {
@@ -117,7 +141,22 @@ def test_the_extractor_keeps_every_file_inside_and_bounded(tmp_path):
         "big_1_2_lab.ipynb": "too large",
         "link_1_5_lab.ipynb": "a link, not a file",
         "kim_1_3_work/../up.ipynb": "a path outside the download",
+        "kim_1_3_work": "cannot be unpacked",  # a file where the student's zip made its folder
+        "lee_1_7_work/bad.ipynb": "cannot be unpacked",
     }
+
+
+def test_a_students_zip_in_a_folder_download_stays_in_their_folder_and_a_download_is_bounded(tmp_path):
+    archive, extracted = tmp_path / "archive", tmp_path / "extracted"
+    (archive / "bob").mkdir(parents=True), extracted.mkdir()
+    (archive / "bob" / "lab.ipynb").write_text("bob's")
+    (archive / "zed").mkdir()
+    (archive / "zed" / "work.zip").write_bytes(_zip({"bob/lab.ipynb": b"zed's", "x.ipynb": b"", "y.ipynb": b""}))
+    intake.SafeExtractor(record=str(tmp_path / "record"), max_members=2).extract(str(archive), str(extracted))
+    assert (extracted / "bob" / "lab.ipynb").read_text() == "bob's"
+    assert (extracted / "zed" / "work" / "bob" / "lab.ipynb").read_text() == "zed's"
+    assert not (extracted / "zed" / "work" / "y.ipynb").exists()
+    assert "beyond the 2 files taken from a download" in (tmp_path / "record").read_text()
 
 
 def test_a_roster_maps_lms_identities_and_refuses_ids_that_are_not_folder_names(tmp_path):
@@ -157,8 +196,79 @@ def test_ids_come_from_the_roster_else_the_name_and_never_collide(tmp_path):
         "506": "sum-a1",
         "507": "s507",
     }
-    assert ids["503"]["timestamp"] == "2026-12-04 18:30:00 Europe/Berlin" and ids["504"]["timestamp"] == ""
+    assert ids["503"]["timestamp"] == "2026-12-04 17:30:00 UTC" and ids["504"]["timestamp"] == ""  # Berlin: UTC+1
     assert any("alex-kim" in n for n in notes) and any("not on the roster: collected as zoe-unal" in n for n in notes)
+
+
+@pytest.mark.parametrize(
+    "names, roster, expected",
+    [
+        (  # an id made by appending must not be another's
+            {"503": "Alex Kim", "504": "Alex Kim", "600": "Alex Kim 503"},
+            {},
+            {"503": "alex-kim-503", "504": "alex-kim-504", "600": "alex-kim-503-600"},
+        ),
+        (  # names with no Latin letters stay apart
+            {"1": "王芳", "2": "李娜", "3": "Μαρία"},
+            {},
+            {"1": "student-6b86b273", "2": "student-d4735e3a", "3": "student-4e074085"},
+        ),
+        (  # a look-alike of a roster student's id never becomes it, and the roster's ids are never changed
+            {"502": "Bob Smith", "666": "Ｃａｒｏｌ Ｊｏｎｅｓ", "667": "Böb Smith"},
+            {"502": "bob-smith", "501": "carol-jones"},
+            {"502": "bob-smith", "666": "carol-jones-666", "667": "bob-smith-667"},
+        ),
+    ],
+    ids=["appended-ids-collide", "non-latin-names", "look-alikes-of-roster-ids"],
+)
+def test_no_two_people_ever_share_a_student_id(names, roster, expected):
+    paths = [f"{name}_{lms_id}_assignsubmission_file_/lab.ipynb" for lms_id, name in names.items()]
+    ids, notes = intake.student_ids(paths, "moodle", intake.Roster(by_id=roster) if roster else None)
+    assert ids == expected
+    assert len(set(ids.values())) == len(ids) and len(notes) >= 2
+
+
+def test_a_blackboard_time_is_the_lms_prefixs_and_one_nbgrader_cannot_read_is_left_out():
+    imitation = "autograd_eve_attempt_2026-12-20-10-00-00_bob_attempt_2026-11-30-09-00-00_autograd.ipynb"
+    found = intake.match("blackboard", imitation)
+    assert (found["lms_id"], found["timestamp"]) == ("eve", "2026-12-20-10-00-00")
+    paths = [imitation, "autograd_zed_attempt_2026-99-99-99-99-99_autograd.ipynb"]
+    ids, notes = intake.identities(paths, "blackboard", None, ({}, {}), "UTC")
+    assert ids == {
+        "eve": {"student": "eve", "timestamp": "2026-12-20 10:00:00 UTC"},
+        "zed": {"student": "zed", "timestamp": ""},
+    }
+    assert any("cannot be read; collected without a time" in note for note in notes)
+
+
+def test_times_with_an_offset_are_that_instant_and_ids_and_names_are_kept_apart(tmp_path):
+    path = tmp_path / "times.csv"
+    path.write_text("lms_id,name,submitted_at\n502,Bob,2026-12-01T01:30:00+02:00\n9,502,2026-12-09 09:00\n")
+    by_id, by_name = intake.read_times(path)
+    assert by_id == {"502": "2026-11-30 23:30:00 UTC", "9": "2026-12-09 09:00:00 -"}
+    assert by_name == {"bob": "2026-11-30 23:30:00 UTC", "502": "2026-12-09 09:00:00 -"}
+    ids, _ = intake.identities(["Bob_502_assignsubmission_file_/lab.ipynb"], "moodle", None, (by_id, by_name), "UTC")
+    assert ids["502"]["timestamp"] == "2026-11-30 23:30:00 UTC"  # the row of Bob's id, not of someone named 502
+
+
+def test_the_collector_takes_a_students_name_as_it_is_up_to_a_bound():
+    collector = intake.LmsCollector()
+    assert collector._file_id("ada", "Lab 2: autograd.IPYNB") == "Lab 2: autograd.ipynb"
+    assert collector._file_id("ada", "work/\x1b[2Jlab.ipynb") == "[2Jlab.ipynb"
+    names = [collector._file_id("bob", "lab.ipynb") for _ in range(intake.MAX_NOTEBOOKS + 1)]
+    assert names[:3] == ["lab.ipynb", "lab (2).ipynb", "lab (3).ipynb"] and names[-1] is None
+
+
+def test_the_lms_late_mark_stays_with_a_kept_submission(tmp_path):
+    root = course.copy_course(tmp_path / "course")
+    folder = intake.downloaded(root, lms.LAB)
+    folder.mkdir(parents=True)
+    late = {"file": "x", "status": intake.COLLECTED, "student": "eve", "late": True}
+    intake._remember_late(folder / "marked_late.json", [late])
+    intake._remember_late(folder / "marked_late.json", [{**late, "status": intake.KEPT}])  # collected again, kept
+    assert intake.marked_late(root, lms.LAB) == {"eve"}
+    intake._remember_late(folder / "marked_late.json", [{**late, "late": False}])  # replaced by on-time work
+    assert intake.marked_late(root, lms.LAB) == set()
 
 
 def _worksheet(folder, times):
@@ -208,8 +318,9 @@ def test_collect_again_keeps_what_is_there_unless_told_and_takes_only_notebooks(
     assert _collect(root, second, "--replace").returncode == 0
     assert (submitted / "ada" / lms.LAB / "lab.ipynb").read_text() == "second"
 
-    refused = _collect(root, tmp_path / "nothing.zip")
+    refused = _collect(root, tmp_path / "nothing\x1b[2J.zip")  # an error quoting a name shows it escaped
     assert refused.returncode == 1 and "neither a zip file nor a folder" in refused.stderr
+    assert "\x1b" not in refused.stderr and "nothing\\x1b[2J.zip" in refused.stderr
 
 
 def _expected_total(hand_in, points):

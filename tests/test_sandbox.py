@@ -644,6 +644,24 @@ def test_the_autograded_copy_keeps_a_students_markdown_as_cleaned_html_the_formg
     assert "My plot:" in shown and 'alt="plot"' in shown and "attachment:" not in shown
 
 
+def test_cleaned_student_markup_keeps_harmless_formatting():
+    """Tables, sub/superscripts, math, emphasis and images embedded as data URIs survive the cleaning; an image from
+    elsewhere (a tracking pixel) or a data URI that is not an image does not."""
+    from nbconvert.filters.markdown import markdown2html
+
+    from graders.grading.safe_html import clean
+
+    pixel = "data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\n").decode()
+    answer = (
+        "| rate | loss |\n|---|---|\n| 0.1 | *low* |\n\nH<sub>2</sub>O, x<sup>2</sup>, $\\frac{1}{2}$\n\n"
+        f'![plot]({pixel}) ![tracker](https://evil.example/p.png) <img src="data:text/html;base64,PHNjcmlwdD4=">'
+    )
+    shown = clean(markdown2html(answer))
+    for kept in ("<table>", "<td>0.1</td>", "<em>low</em>", "<sub>2</sub>", "<sup>2</sup>", "\\frac{1}{2}", pixel):
+        assert kept in shown, kept
+    assert "evil.example" not in shown and "text/html" not in shown and 'alt="tracker"' in shown
+
+
 def test_the_grader_bounds_figures_itself_by_pixels_and_by_the_notebooks_budget():
     figure = {"output_type": "display_data", "data": {"image/png": _png_of(100, 100), "text/plain": ""}}
     assert executor.clean_outputs([figure])[0]["data"]["image/png"] == figure["data"]["image/png"]

@@ -13,7 +13,9 @@ named runs or decides a path: names are data, shown escaped.
 """
 
 import csv
+import hashlib
 import json
+import os
 import re
 import shutil
 import stat
@@ -39,8 +41,9 @@ SCHEMES = {
     # that name holding the files.
     "moodle": r"(?P<name>[^_/]+)_(?P<lms_id>\d+)_assignsubmission_file_/?(?P<file_id>[^/].*)",
     # Blackboard Learn (nbgrader's own zip_collect example): <assignment>_<user name>_attempt_<YYYY-MM-DD-HH-MM-SS>_
-    # <file name>; the time is the attempt's, in LmsCollector.timezone.
-    "blackboard": r"[^/]*_(?P<lms_id>[^_/]+)_attempt_(?P<timestamp>\d{4}(?:-\d\d){5})_(?P<file_id>[^/].*)",
+    # <file name>; the time is the attempt's, in LmsCollector.timezone. The first such prefix is the LMS's: the file
+    # name after it is the student's, and may imitate one.
+    "blackboard": r"[^/]*?_(?P<lms_id>[^_/]+)_attempt_(?P<timestamp>\d{4}(?:-\d\d){5})_(?P<file_id>[^/].*)",
     # A folder per student: <student id>/<notebook>, at any depth below it.
     "folders": r"(?P<lms_id>[^/]+)/(?P<file_id>.+)",
 }
@@ -55,6 +58,7 @@ JUNK = (
     (lambda parts: parts[-1] in ("Thumbs.db", "desktop.ini", ".DS_Store"), "operating-system file"),
     (lambda parts: any(p.startswith(".") for p in parts), "hidden file"),
 )
+MAX_NOTEBOOKS = 20  # from one student in one download: the rest is skipped, with the reason
 COLLECTED, SKIPPED, KEPT = "collected", "skipped", "kept the earlier submission"
 
 
@@ -77,19 +81,22 @@ class SafeExtractor(_Recording, ExtractorPlugin):
     student who zipped their work) is unpacked into a folder of its own name, one level deep."""
 
     record = Unicode("", help="JSON-lines file the collect command reads").tag(config=True)
-    max_member_bytes = Int(100 * 2**20, help="largest file taken from a zip").tag(config=True)
-    max_total_bytes = Int(4 * 2**30, help="most bytes unpacked from one download").tag(config=True)
+    max_member_bytes = Int(64 * 2**20, help="largest file taken from a zip (grading reads 64 MB)").tag(config=True)
+    max_total_bytes = Int(2 * 2**30, help="most bytes unpacked from one download").tag(config=True)
+    max_members = Int(20_000, help="most files taken from one download").tag(config=True)
 
     def extract(self, archive_path, extracted_path):
-        self._budget = self.max_total_bytes
+        self._budget, self._members = self.max_total_bytes, self.max_members
         archive_path, extracted_path = Path(archive_path), Path(extracted_path)
-        for path in sorted(archive_path.rglob("*")):
+        for path in _files(archive_path):
             relative = path.relative_to(archive_path).as_posix()
             if path.is_symlink():
                 self.note(file=relative, status=SKIPPED, reason="a link, not a file")
-            elif path.is_file() and zipfile.is_zipfile(path):
+            elif zipfile.is_zipfile(path) and "/" not in relative:  # the LMS's download itself
                 self._unzip(path, extracted_path, prefix="", nested=False)
-            elif path.is_file():
+            elif zipfile.is_zipfile(path):  # a student's own zip, in their folder: unpacked in it
+                self._unzip(path, extracted_path, prefix=relative[: -len(".zip")] + "/", nested=True)
+            else:
                 target = extracted_path / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, target)
@@ -97,35 +104,78 @@ class SafeExtractor(_Recording, ExtractorPlugin):
     def _unzip(self, path, destination, prefix, nested):
         try:
             with zipfile.ZipFile(path) as archive:
-                for member in archive.infolist():
-                    self._member(archive, member, destination, prefix, nested)
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                members = archive.infolist()
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
             self.note(file=prefix or path.name, status=SKIPPED, reason=f"the zip cannot be read ({exc})")
+            return
+        with zipfile.ZipFile(path) as archive:
+            for member in members:
+                name = prefix + member.filename.replace("\\", "/")
+                try:
+                    self._member(archive, member, destination, name, nested)
+                except Exception as exc:  # one member that cannot be unpacked costs that file alone
+                    reason = f"cannot be unpacked ({type(exc).__name__}: {str(exc)[:200]})"
+                    self.note(file=name, status=SKIPPED, reason=reason)
 
-    def _member(self, archive, member, destination, prefix, nested):
-        name = prefix + member.filename.replace("\\", "/")
-        parts = [part for part in name.split("/") if part not in ("", ".")]
+    def _member(self, archive, member, destination, name, nested):
+        parts = _parts(name)
         if member.is_dir():
             return
-        if not parts or ".." in parts or member.filename.startswith(("/", "\\")) or ":" in parts[0]:
+        if not parts or ".." in parts or member.filename.startswith(("/", "\\")) or DRIVE.fullmatch(parts[0]):
             self.note(file=name, status=SKIPPED, reason="a path outside the download (absolute or ..)")
             return
+        if self._members <= 0:
+            self.note(file=name, status=SKIPPED, reason=f"beyond the {self.max_members} files taken from a download")
+            return
+        self._members -= 1
         if stat.S_ISLNK(member.external_attr >> 16):
             self.note(file=name, status=SKIPPED, reason="a link, not a file")
             return
         if member.file_size > min(self.max_member_bytes, self._budget):
             self.note(file=name, status=SKIPPED, reason=f"too large ({member.file_size} bytes)")
             return
-        target = destination.joinpath(*parts)
+        target = destination.joinpath(*map(_fitting, parts))
         target.parent.mkdir(parents=True, exist_ok=True)
-        with archive.open(member) as source, open(target, "wb") as sink:
-            copied = _copy_bounded(source, sink, member.file_size)
+        created = False
+        try:
+            with archive.open(member) as source, open(target, "xb") as sink:  # "x": never over an earlier file
+                created = True
+                copied = _copy_bounded(source, sink, member.file_size)
+        except Exception:
+            if created:  # half a file is no file
+                target.unlink(missing_ok=True)
+            raise
         self._budget -= copied
         if parts[-1].lower().endswith(".zip") and not nested and zipfile.is_zipfile(target):
             # a student's own zip: its files go in a folder of its name, which keeps the LMS's prefix
             inner = "/".join(parts)[: -len(".zip")] + "/"
             self._unzip(target, destination, prefix=inner, nested=True)
             target.unlink()
+
+
+DRIVE = re.compile(r"[A-Za-z]:")
+
+
+def _parts(name):
+    return [part for part in name.split("/") if part not in ("", ".")]
+
+
+def _fitting(part, limit=240):
+    """A path part the file system takes (255 bytes at most): a longer one loses characters from its middle, so the
+    LMS's prefix and the extension stay."""
+    while len(part.encode("utf-8", "surrogateescape")) > limit:
+        middle = len(part) // 2
+        part = part[: middle - 1] + part[middle + 1 :]
+    return part
+
+
+def _files(folder):
+    """Every file below folder, links included as entries, never followed (os.walk's default)."""
+    found = []
+    for directory, subfolders, files in os.walk(folder):
+        found += [Path(directory, name) for name in files]
+        found += [Path(directory, name) for name in subfolders if Path(directory, name).is_symlink()]
+    return sorted(found)
 
 
 def _copy_bounded(source, sink, declared):
@@ -146,6 +196,9 @@ class Roster:
 
     by_id: dict = field(default_factory=dict)
     by_name: dict = field(default_factory=dict)
+
+    def students(self):
+        return {*self.by_id.values(), *self.by_name.values()}
 
     def find(self, lms_id, name):
         if lms_id in self.by_id:
@@ -213,6 +266,7 @@ class LmsCollector(_Recording, FileNameCollectorPlugin):
 
     record = Unicode("", help="JSON-lines file the collect command reads").tag(config=True)
     scheme = Enum(list(SCHEMES), default_value="folders", help="how the LMS names files").tag(config=True)
+    # roster and timezone are read by the collect command, which settles who is who before nbgrader runs
     roster = Unicode("", help="CSV of student_id with lms_id and/or name").tag(config=True)
     timezone = Unicode("UTC", help="time zone of the download's times (file names, times file)").tag(config=True)
     identities = Unicode("", help="JSON {lms_id: {student, timestamp}}, written by the collect command").tag(
@@ -237,6 +291,9 @@ class LmsCollector(_Recording, FileNameCollectorPlugin):
         groups = found.groupdict()
         student, timestamp = ids[groups["lms_id"]]["student"], ids[groups["lms_id"]]["timestamp"]
         file_id = self._file_id(student, groups["file_id"])
+        if file_id is None:
+            self.note(file=relative, status=SKIPPED, reason=f"more than {MAX_NOTEBOOKS} notebooks from one student")
+            return None
         self.note(
             file=relative,
             status=COLLECTED,
@@ -250,9 +307,11 @@ class LmsCollector(_Recording, FileNameCollectorPlugin):
     def _file_id(self, student, name):
         """The student's own file name, made safe and unique for them; a notebook in a folder of theirs (their own
         zip, Moodle's folders) comes to the top of their submission, where grading looks."""
-        path = CONTROL.sub("", name.replace("\\", "/").split("/")[-1]).strip()
-        path = path if path not in ("", ".", "..", ".ipynb") else "notebook.ipynb"
+        path = CONTROL.sub("", name.replace("\\", "/").split("/")[-1]).strip()[: -len(".ipynb")] + ".ipynb"
+        path = path if path not in (".ipynb", "..ipynb") else "notebook.ipynb"  # .IPYNB read as what it is
         taken = self.__dict__.setdefault("_taken", {}).setdefault(student, set())
+        if len(taken) >= MAX_NOTEBOOKS:
+            return None
         stem, number, unique = path[: -len(".ipynb")], 2, path
         while unique.casefold() in taken:
             unique, number = f"{stem} ({number}).ipynb", number + 1
@@ -262,32 +321,43 @@ class LmsCollector(_Recording, FileNameCollectorPlugin):
 
 def identities(paths, scheme, roster, times, timezone):
     """{lms_id: {student, timestamp}} for every LMS identity in the download's notebooks, and notes on what was
-    assumed. The student id: the roster's; else the LMS's name made an id (Canvas, Moodle) or the folder's name
-    (folders, Blackboard); two identities that would share an id both get their LMS id appended. The submission
-    time: the file name's (Blackboard), else the times file's, else none."""
+    assumed (student_ids). The submission time: the file name's (Blackboard, in `timezone`), else the times file's
+    (read_times), else none; one nbgrader cannot read is left out, with a note."""
+    from nbgrader.utils import parse_utc
+
     ids, notes = student_ids(paths, scheme, roster)
+    by_id, by_name = times
     stamps = {}
     for relative in paths:
         found = match(scheme, relative)
-        if found and found.group("lms_id") in ids:
-            groups = found.groupdict()
-            stamp = groups.get("timestamp")  # 2026-11-30-17-05-00: what nbgrader's parse_utc reads, in the zone
-            stamp = BLACKBOARD_TIME.sub(r"\1 \2:\3:\4", stamp) if stamp else times.get(groups["lms_id"])
-            stamp = stamp or times.get(_name_key(groups.get("name") or ""))
-            if stamp and stamp > stamps.get(groups["lms_id"], ""):
-                stamps[groups["lms_id"]] = stamp
+        if not found or found.group("lms_id") not in ids:
+            continue
+        groups = found.groupdict()
+        lms_id, stamp = groups["lms_id"], groups.get("timestamp")
+        stamp = BLACKBOARD_TIME.sub(r"\1 \2:\3:\4", stamp) + " -" if stamp else by_id.get(lms_id)
+        stamp = stamp or by_name.get(_name_key(groups.get("name") or ""))
+        if stamp and stamp.endswith(" -"):  # a time without a zone of its own: the download's
+            stamp = f"{stamp[:-2]} {timezone}"
+        try:
+            when = parse_utc(stamp) if stamp else None
+        except (ValueError, OverflowError):
+            notes.append(f"{shown(relative)}: the time {shown(stamp)!r} cannot be read; collected without a time")
+            continue
+        if when and (lms_id not in stamps or when > stamps[lms_id]):
+            stamps[lms_id] = when
     return {
-        lms_id: {"student": student, "timestamp": f"{stamps[lms_id]} {timezone}" if lms_id in stamps else ""}
+        lms_id: {"student": student, "timestamp": f"{stamps[lms_id]} UTC" if lms_id in stamps else ""}
         for lms_id, student in ids.items()
     }, notes
 
 
 def read_times(path):
-    """Submission times from a CSV the LMS exports (Moodle's grading worksheet, or your own): {lms id or name:
-    'YYYY-MM-DD HH:MM:SS'}. Identity columns lms_id or Moodle's Identifier ('Participant 501'), and name or Full
-    name; time column submitted_at or Moodle's 'Last modified (submission)', in LmsCollector.timezone."""
+    """Submission times from a CSV the LMS exports (Moodle's grading worksheet, or your own): ({lms id: time},
+    {name: time}), each 'YYYY-MM-DD HH:MM:SS <zone>' ('-' when the time has no zone: the download's, set by
+    LmsCollector.timezone). Identity columns lms_id or Moodle's Identifier ('Participant 501'), and name or Full
+    name; time column submitted_at or Moodle's 'Last modified (submission)'."""
     if not path:
-        return {}
+        return {}, {}
     import dateutil.parser
 
     try:
@@ -295,49 +365,75 @@ def read_times(path):
             rows = list(csv.DictReader(handle))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise CollectError(f"the times file {path} cannot be read: {exc}") from exc
-    times = {}
+    by_id, by_name = {}, {}
     for row in rows:
         when = (row.get("submitted_at") or row.get("Last modified (submission)") or "").strip()
         if not when or when == "-":
             continue
         try:
-            when = dateutil.parser.parse(when).strftime("%Y-%m-%d %H:%M:%S")
+            parsed = dateutil.parser.parse(when)
         except (ValueError, OverflowError) as exc:
             raise CollectError(f"the times file {path} has a time that cannot be read: {shown(when)!r}") from exc
+        if parsed.tzinfo is not None:  # a time with its own offset: that instant, in UTC
+            parsed, zone = (parsed - parsed.utcoffset()).replace(tzinfo=None), "UTC"
+        else:
+            zone = "-"
+        when = f"{parsed:%Y-%m-%d %H:%M:%S} {zone}"
         lms_id = (row.get("lms_id") or re.sub(r"\D", "", row.get("Identifier") or "")).strip()
         name = (row.get("name") or row.get("Full name") or "").strip()
-        times.update({key: when for key in (lms_id, _name_key(name)) if key})
-    return times
+        if lms_id:
+            by_id[lms_id] = when
+        if name:
+            by_name[_name_key(name)] = when
+    return by_id, by_name
 
 
 def student_ids(paths, scheme, roster):
-    identities = {}
+    """{lms_id: student id} for every LMS identity in the download's notebooks, and notes on what was assumed. The
+    roster's id where it lists them; else an id made from the LMS's name (Canvas, Moodle) or the folder's or user
+    name (folders, Blackboard). A made id never takes a roster id or another made id: it gets the LMS id appended
+    (alex-kim-503, alex-kim-504); a name with no Latin letters gets one from its LMS id (student-<hash>)."""
+    found_names = {}
     for relative in paths:
         found = match(scheme, relative)
         if found and not junk(relative) and relative.lower().endswith(".ipynb"):
-            identities.setdefault(found.group("lms_id"), found.groupdict().get("name") or "")
-    ids, notes = {}, []
-    for lms_id, name in identities.items():
+            found_names.setdefault(found.group("lms_id"), found.groupdict().get("name") or "")
+    ids, made, notes = {}, {}, []
+    for lms_id, name in found_names.items():
         listed = roster.find(lms_id, name) if roster else None
         if listed:
             ids[lms_id] = listed
-            continue
-        made = slug(name) if name else lms_id
-        if not STUDENT_ID.fullmatch(made):
-            made = slug(made) or f"student-{slug(lms_id)}"
-        ids[lms_id] = made
-        if roster:
-            notes.append(f"{shown(name or lms_id)} (LMS id {shown(lms_id)}) is not on the roster: collected as {made}")
-    counts = {}
-    for made in ids.values():
-        counts[made] = counts.get(made, 0) + 1
-    for lms_id, made in ids.items():
-        if counts[made] > 1:
-            ids[lms_id] = f"{made}-{slug(lms_id)}"
+        else:
+            made[lms_id] = slug(name or lms_id) or _hashed(lms_id)
+    taken = set(ids.values()) | (roster.students() if roster else set())
+    wanted = {}
+    for base in made.values():
+        wanted[base] = wanted.get(base, 0) + 1
+    for lms_id, base in sorted(made.items()):
+        student = base
+        if base in taken or wanted[base] > 1:
+            student = f"{base}-{slug(lms_id) or _hashed(lms_id)}"[:64]
+            while student in taken:
+                student = f"{student[:58]}-{_hashed(student)[-4:]}"
             notes.append(
-                f"two LMS identities would both be {made}: collected as {ids[lms_id]} (a roster names them for good)"
+                f"{shown(found_names[lms_id] or lms_id)} (LMS id {shown(lms_id)}) would be {base}, which is "
+                f"{'on the roster' if base in taken and roster and base in roster.students() else 'taken'}: "
+                f"collected as {student} (a roster names them for good)"
             )
+        elif roster:
+            notes.append(
+                f"{shown(found_names[lms_id] or lms_id)} (LMS id {shown(lms_id)}) is not on the roster: "
+                f"collected as {student}"
+            )
+        elif not slug(found_names[lms_id] or lms_id):
+            notes.append(f"{shown(found_names[lms_id] or lms_id)} has no Latin letters: collected as {student}")
+        ids[lms_id] = student
+        taken.add(student)
     return ids, notes
+
+
+def _hashed(text):
+    return "student-" + hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:8]
 
 
 def detect_scheme(paths):
@@ -374,7 +470,7 @@ def _listing(download):
                     with zipfile.ZipFile(archive.open(member)) as inner:
                         stem = member.filename[: -len(".zip")]
                         names += [f"{stem}/{n.filename}" for n in inner.infolist() if not n.is_dir()]
-                except (zipfile.BadZipFile, OSError):
+                except Exception:  # a student's zip that cannot be read: the extractor says so, file by file
                     pass
     return names
 
@@ -425,8 +521,9 @@ def collect(lab, download, root=course.ROOT, scheme=None, roster_path=None, time
     _move_in(scratch, where.submitted, lab, decisions, replace)
     shutil.rmtree(scratch, ignore_errors=True)
     collected = {d["student"] for d in decisions if d["status"] == COLLECTED}
-    missing = sorted({*roster.by_id.values(), *roster.by_name.values()} - collected) if roster else []
+    missing = sorted(roster.students() - collected) if roster else []
     write_record(folders / "collected.csv", decisions)
+    _remember_late(folders / "marked_late.json", decisions)
     return Intake(scheme=scheme, decisions=decisions, notes=notes, missing=missing)
 
 
@@ -462,16 +559,21 @@ def write_record(path, decisions):
             writer.writerow({k: spreadsheet_safe(decision.get(k, "")) for k in RECORD_COLUMNS})
 
 
+def _remember_late(path, decisions):
+    """The LMS's late mark of each student whose work this collect brought in; a student it kept (or did not see)
+    keeps the mark their submission came with."""
+    known = json.loads(path.read_text()) if path.is_file() else {}
+    collected = [d for d in decisions if d["status"] == COLLECTED]
+    known.update({d["student"]: False for d in collected})
+    known.update({d["student"]: True for d in collected if d.get("late")})
+    path.write_text(json.dumps(known, indent=1, sort_keys=True))
+
+
 def marked_late(root, lab):
-    """Students whose work the LMS marked late (Canvas) in the last collect of the lab: the download gives no
-    time, so this is a flag beside nbgrader's own lateness, not a penalty."""
-    path = downloaded(root, lab) / "collected.csv"
-    if not path.is_file():
-        return set()
-    with open(path, newline="", encoding="utf-8") as handle:
-        return {
-            row["student"] for row in csv.DictReader(handle) if row["status"] == COLLECTED and row["late"] == "True"
-        }
+    """Students whose submission of the lab the LMS marked late (Canvas): its download gives no time, so this is a
+    flag beside nbgrader's own lateness, not a penalty."""
+    path = downloaded(root, lab) / "marked_late.json"
+    return {student for student, late in json.loads(path.read_text()).items() if late} if path.is_file() else set()
 
 
 def report(intake, lab, download):
