@@ -348,7 +348,7 @@ def _term(root, download, class_, *collect_args):
     points = report.max_scores(root, lms.LAB)
     for hand_in in class_:
         row, lms_row = cells[hand_in.student], exported[hand_in.student]
-        assert float(row["total"]) == _expected_total(hand_in, points), hand_in
+        assert row["total"] == f"{_expected_total(hand_in, points):.1f}", hand_in
         assert row["status"] == ("needs review" if hand_in.review else "graded"), (hand_in, row["reasons"])
         assert hand_in.review in row["reasons"]
         assert (
@@ -357,6 +357,8 @@ def _term(root, download, class_, *collect_args):
         assert (root / "feedback" / hand_in.student / lms.LAB / f"{lms.LAB}.html").is_file()
         for name, reason in hand_in.skipped:
             assert any(name in line and reason in line for line in collected.stdout.splitlines()), (name, reason)
+        if hand_in.sample == "unanswered":  # never a silent 0: the report says nothing was written
+            assert f"{hand_in.student}: graded\n    note: no answer written" in graded.stdout
     assert set(cells) == {h.student for h in class_}
     return collected.stdout, exported
 
@@ -373,6 +375,13 @@ def test_a_canvas_download_goes_from_zip_to_grades_feedback_and_export(fresh_cou
     assert "../../escape.ipynb: a path outside the download" in said and not (root.parent / "escape.ipynb").exists()
     assert "\x1b" not in said and "leeamy_1009_9011_autograd\\x1b[31m<b>.ipynb" in said  # the escape shown, not sent
     assert exported["s1002"]["score"] == "14.0" and exported["s1002"]["late_submission_penalty"] == "0.0"
+    assert exported["s1002"]["lms_user_id"] == "1002"  # what an upload to Canvas matches on, from the roster
+    assert (exported["s1011"]["status"], exported["s1011"]["score"]) == ("no graded submission", "")  # handed in none
+    again = _collect(root, root / "submissions.zip", "--roster", "roster.csv")  # every submission is kept
+    assert again.returncode == 0 and "on the roster, nothing collected: s1011\n" in again.stdout
+    with open(intake.downloaded(root, lms.LAB) / "collected.csv", newline="") as handle:
+        runs = [row["collected_at"] for row in csv.DictReader(handle)]
+    assert len(set(runs)) == 2 and runs.count(runs[0]) == runs.count(runs[-1])  # both collects on record
 
 
 @pytest.mark.sandbox
@@ -463,3 +472,11 @@ def test_a_due_date_comes_from_nbgrader_config_or_stays_as_the_formgrader_set_it
         config.write(f'c.Deadlines.due = {{"{lms.LAB}": "next Friday-ish"}}\n')
     with pytest.raises(course.CourseError, match="not a time nbgrader reads"):
         nbgrader_steps.record_due_date(root, lms.LAB)
+
+
+@pytest.mark.parametrize(
+    "path", ["submissions.zip", "roster.csv", "roster-2026.csv", f"downloaded/{lms.LAB}/collected.csv"]
+)
+def test_student_data_beside_the_course_is_never_committed(path):
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", path], cwd=course.ROOT, capture_output=True)
+    assert ignored.returncode == 0, path

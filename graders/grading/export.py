@@ -24,6 +24,7 @@ COLUMNS = [
     "last_name",
     "first_name",
     "email",
+    "lms_user_id",
     "raw_score",
     "late_submission_penalty",
     "score",
@@ -81,6 +82,7 @@ class LmsCsvExport(ExportPlugin):
             "last_name": safe_text(student.last_name),
             "first_name": safe_text(student.first_name),
             "email": safe_text(student.email),
+            "lms_user_id": safe_text(student.lms_user_id),
             "max_score": assignment.max_score,
         }
         try:

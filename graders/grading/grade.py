@@ -161,9 +161,13 @@ def submitted_notebook(folder, lab, release):
 def _answers_written(path, release):
     """How many answer cells of the notebook differ from the release's (0 for a file that cannot be read)."""
     try:
-        notebook = preflight.canonicalize(preflight.read_file(path), release).notebook
+        return _written(preflight.canonicalize(preflight.read_file(path), release).notebook, release)
     except preflight.Rejected:
         return 0
+
+
+def _written(notebook, release):
+    """How many answer cells of a canonical notebook differ from the release's stubs."""
     stubs = {_grading(c)["grade_id"]: c.source for c in release.cells if _grading(c).get("solution")}
     return sum(c.source != stubs.get(_grading(c).get("grade_id"), c.source) for c in notebook.cells)
 
@@ -178,6 +182,8 @@ def _prepare(folder, lab, release, locked_code, graded, staged, tail):
     except preflight.Rejected as exc:
         return {"rejected": str(exc)}
     notes += _stage_exchange_files(folder, staged.parent)
+    if not _written(checked.notebook, release):
+        notes.append("no answer written: the notebook as handed out, which scores 0 (was another file meant?)")
     return {
         "notes": notes + checked.repairs,
         "concerns": concerns + checked.concerns,
@@ -535,7 +541,7 @@ def write_csv(path, outcomes, max_scores):
         for student in sorted(outcomes):
             outcome = outcomes[student]
             scores = [outcome.scores.get(c) for c in cells]
-            total = "" if outcome.status == REJECTED else sum(s or 0 for s in scores)
+            total = "" if outcome.status == REJECTED else float(sum(s for s in scores if s is not None))
             writer.writerow(
                 [
                     spreadsheet_safe(student),

@@ -196,6 +196,7 @@ class Roster:
 
     by_id: dict = field(default_factory=dict)
     by_name: dict = field(default_factory=dict)
+    about: dict = field(default_factory=dict)  # student id → what nbgrader's gradebook keeps of them (STUDENT_FIELDS)
 
     def students(self):
         return {*self.by_id.values(), *self.by_name.values()}
@@ -236,12 +237,31 @@ def read_roster(path):
             roster.by_id[row["lms_id"].strip()] = student
         if (row.get("name") or "").strip():
             roster.by_name[_name_key(row["name"])] = student
+        roster.about[student] = {
+            field: (row.get(column) or "").strip() or None for column, field in STUDENT_FIELDS.items()
+        }
     if wrong:
         raise CollectError(
             f"the roster {path} has student ids that are not usable as folder names (letters, digits and ._@+- "
             f"only, starting with a letter or digit, at most 64): {'; '.join(wrong[:5])}"
         )
     return roster
+
+
+# Roster columns nbgrader's gradebook keeps of a student (the export shows them): column → Student field.
+STUDENT_FIELDS = {"first_name": "first_name", "last_name": "last_name", "email": "email", "lms_id": "lms_user_id"}
+
+
+def record_students(root, roster):
+    """Every roster student in the course's gradebook, with their names, email and LMS id where the roster has
+    them: the export then has a row for each, blank with a status for one who handed in nothing, and the LMS id
+    an upload to the LMS matches on."""
+    from nbgrader.api import Gradebook
+
+    course.scripts_on_path()  # a new gradebook asks alembic for its schema version
+    with Gradebook(course.layout(root).db_url) as gradebook:
+        for student, about in roster.about.items():
+            gradebook.update_or_create_student(student, **{k: v for k, v in about.items() if v})
 
 
 def slug(text):
@@ -520,8 +540,10 @@ def collect(lab, download, root=course.ROOT, scheme=None, roster_path=None, time
     )
     _move_in(scratch, where.submitted, lab, decisions, replace)
     shutil.rmtree(scratch, ignore_errors=True)
-    collected = {d["student"] for d in decisions if d["status"] == COLLECTED}
-    missing = sorted(roster.students() - collected) if roster else []
+    handed_in = {d["student"] for d in decisions if d["status"] in (COLLECTED, KEPT)}
+    missing = sorted(roster.students() - handed_in) if roster else []
+    if roster:
+        record_students(root, roster)
     write_record(folders / "collected.csv", decisions)
     _remember_late(folders / "marked_late.json", decisions)
     return Intake(scheme=scheme, decisions=decisions, notes=notes, missing=missing)
@@ -552,11 +574,18 @@ RECORD_COLUMNS = ["file", "status", "student", "destination", "late", "timestamp
 
 
 def write_record(path, decisions):
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, RECORD_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
+    """Every decision of this collect appended to the lab's record, with the collect's time (UTC): earlier runs'
+    rows stay."""
+    import datetime
+
+    run = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    new = not path.is_file()
+    with open(path, "a", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, ["collected_at", *RECORD_COLUMNS], extrasaction="ignore")
+        if new:
+            writer.writeheader()
         for decision in decisions:
-            writer.writerow({k: spreadsheet_safe(decision.get(k, "")) for k in RECORD_COLUMNS})
+            writer.writerow({"collected_at": run, **{k: spreadsheet_safe(decision.get(k, "")) for k in RECORD_COLUMNS}})
 
 
 def _remember_late(path, decisions):
