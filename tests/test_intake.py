@@ -152,11 +152,32 @@ def test_a_students_zip_in_a_folder_download_stays_in_their_folder_and_a_downloa
     (archive / "bob" / "lab.ipynb").write_text("bob's")
     (archive / "zed").mkdir()
     (archive / "zed" / "work.zip").write_bytes(_zip({"bob/lab.ipynb": b"zed's", "x.ipynb": b"", "y.ipynb": b""}))
-    intake.SafeExtractor(record=str(tmp_path / "record"), max_members=2).extract(str(archive), str(extracted))
+    (archive / "zed" / "x").write_bytes(_zip({"bob/lab.ipynb": b"not a .zip: left as the file it is"}))
+    (archive / "zoe").mkdir()
+    (archive / "zoe" / "lab.ipynb").write_text("zoe's")
+    extractor = intake.SafeExtractor(record=str(tmp_path / "record"), max_student_files=2, max_members=4)
+    extractor.extract(str(archive), str(extracted))
     assert (extracted / "bob" / "lab.ipynb").read_text() == "bob's"
     assert (extracted / "zed" / "work" / "bob" / "lab.ipynb").read_text() == "zed's"
-    assert not (extracted / "zed" / "work" / "y.ipynb").exists()
-    assert "beyond the 2 files taken from a download" in (tmp_path / "record").read_text()
+    assert not (extracted / "zed" / "work" / "y.ipynb").exists() and (extracted / "zed" / "x").is_file()
+    assert (extracted / "zoe" / "lab.ipynb").read_text() == "zoe's"  # after a student's zip used its own budget
+    said = [json.loads(line) for line in (tmp_path / "record").read_text().splitlines()]
+    assert said == [
+        {"file": "zed/work", "status": "skipped", "reason": "1 more file(s) not taken: the limit of one zip"}
+    ]
+
+
+def test_one_students_zip_cannot_use_up_the_downloads_budget(tmp_path):
+    archive, extracted = tmp_path / "archive", tmp_path / "extracted"
+    archive.mkdir(), extracted.mkdir()
+    members = {"aaron_401_2_work.zip": _zip({f"{n}.ipynb": b"" for n in range(50)}), "bella_402_3_lab.ipynb": b"{}"}
+    (archive / "download.zip").write_bytes(_zip(members))
+    extractor = intake.SafeExtractor(record=str(tmp_path / "record"), max_members=30, max_student_files=10)
+    extractor.extract(str(archive), str(extracted))
+    assert (extracted / "bella_402_3_lab.ipynb").is_file()
+    assert len(list((extracted / "aaron_401_2_work").iterdir())) == 10  # a zip's own limit, well within the download's
+    said = (tmp_path / "record").read_text()
+    assert said.count("\n") == 1 and "40 more file(s) not taken: the limit of one zip" in said  # one line, not 40
 
 
 def test_a_roster_maps_lms_identities_and_refuses_ids_that_are_not_folder_names(tmp_path):
@@ -187,8 +208,8 @@ def test_ids_come_from_the_roster_else_the_name_and_never_collide(tmp_path):
         "Listed Person_507_assignsubmission_file_/notes.txt",
     ]
     roster = intake.Roster(by_name={"listed person": "s507"})
-    times = intake.read_times(_worksheet(tmp_path, {"503": "Friday, 4 December 2026, 6:30 PM"}))
-    ids, notes = intake.identities(paths, "moodle", roster, times, "Europe/Berlin")
+    by_id, by_name, _ = intake.read_times(_worksheet(tmp_path, {"503": "Friday, 4 December 2026, 6:30 PM"}))
+    ids, notes = intake.identities(paths, "moodle", roster, (by_id, by_name), "Europe/Berlin")
     assert {lms_id: found["student"] for lms_id, found in ids.items()} == {
         "503": "alex-kim-503",
         "504": "alex-kim-504",
@@ -223,7 +244,7 @@ def test_ids_come_from_the_roster_else_the_name_and_never_collide(tmp_path):
 )
 def test_no_two_people_ever_share_a_student_id(names, roster, expected):
     paths = [f"{name}_{lms_id}_assignsubmission_file_/lab.ipynb" for lms_id, name in names.items()]
-    ids, notes = intake.student_ids(paths, "moodle", intake.Roster(by_id=roster) if roster else None)
+    ids, refused, notes = intake.student_ids(paths, "moodle", intake.Roster(by_id=roster) if roster else None)
     assert ids == expected
     assert len(set(ids.values())) == len(ids) and len(notes) >= 2
 
@@ -235,8 +256,8 @@ def test_a_blackboard_time_is_the_lms_prefixs_and_one_nbgrader_cannot_read_is_le
     paths = [imitation, "autograd_zed_attempt_2026-99-99-99-99-99_autograd.ipynb"]
     ids, notes = intake.identities(paths, "blackboard", None, ({}, {}), "UTC")
     assert ids == {
-        "eve": {"student": "eve", "timestamp": "2026-12-20 10:00:00 UTC"},
-        "zed": {"student": "zed", "timestamp": ""},
+        "eve": {"student": "eve", "timestamp": "2026-12-20 10:00:00 UTC", "refused": ""},
+        "zed": {"student": "zed", "timestamp": "", "refused": ""},
     }
     assert any("cannot be read; collected without a time" in note for note in notes)
 
@@ -244,7 +265,7 @@ def test_a_blackboard_time_is_the_lms_prefixs_and_one_nbgrader_cannot_read_is_le
 def test_times_with_an_offset_are_that_instant_and_ids_and_names_are_kept_apart(tmp_path):
     path = tmp_path / "times.csv"
     path.write_text("lms_id,name,submitted_at\n502,Bob,2026-12-01T01:30:00+02:00\n9,502,2026-12-09 09:00\n")
-    by_id, by_name = intake.read_times(path)
+    by_id, by_name, notes = intake.read_times(path)
     assert by_id == {"502": "2026-11-30 23:30:00 UTC", "9": "2026-12-09 09:00:00 -"}
     assert by_name == {"bob": "2026-11-30 23:30:00 UTC", "502": "2026-12-09 09:00:00 -"}
     ids, _ = intake.identities(["Bob_502_assignsubmission_file_/lab.ipynb"], "moodle", None, (by_id, by_name), "UTC")
@@ -313,7 +334,10 @@ def test_collect_again_keeps_what_is_there_unless_told_and_takes_only_notebooks(
     assert (submitted / "ada" / lms.LAB / "lab.ipynb").read_text() == "first"
     assert "ada/lab.ipynb: submitted/ada/autograd already has one (--replace)" in kept.stdout
     assert sorted(p.name for p in (submitted / "bob" / lms.LAB).iterdir()) == ["lab.ipynb"]
-    assert "bob/timestamp.txt: not a notebook" in kept.stdout and "bob/link.ipynb: a link, not a file" in kept.stdout
+    assert (
+        "bob/timestamp.txt: not a notebook" in kept.stdout
+        and "bob/link.ipynb: a link or a special file, not a file" in kept.stdout
+    )
 
     assert _collect(root, second, "--replace").returncode == 0
     assert (submitted / "ada" / lms.LAB / "lab.ipynb").read_text() == "second"
@@ -480,3 +504,70 @@ def test_a_due_date_comes_from_nbgrader_config_or_stays_as_the_formgrader_set_it
 def test_student_data_beside_the_course_is_never_committed(path):
     ignored = subprocess.run(["git", "check-ignore", "--no-index", path], cwd=course.ROOT, capture_output=True)
     assert ignored.returncode == 0, path
+
+
+def test_a_name_two_roster_students_share_finds_neither_and_ids_differing_by_case_are_refused(tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,lms_id,name\nwzhang1,,Wei Zhang\nwzhang2,,Wei Zhang\nBob,,Robert Jones\n")
+    read = intake.read_roster(roster)
+    paths = ["Wei Zhang_501_assignsubmission_file_/lab.ipynb", "Wei Zhang_502_assignsubmission_file_/lab.ipynb"]
+    ids, _, notes = intake.student_ids([*paths, "bob_503_assignsubmission_file_/lab.ipynb"], "moodle", read)
+    # never one of the two namesakes' ids, never another's in other case
+    assert ids == {"501": "wei-zhang-501", "502": "wei-zhang-502", "503": "bob-503"}
+    roster.write_text("student_id,lms_id\nBob,1\nbob,2\n")
+    with pytest.raises(intake.CollectError, match="line 3"):
+        intake.read_roster(roster)
+
+
+def test_an_lms_id_that_comes_with_two_names_is_not_collected():
+    paths = [
+        "Lab 2_j_smith_attempt_2026-12-01-10-00-00_lab.ipynb",  # Blackboard user names with "_": two people...
+        "Lab 2_k_smith_attempt_2026-12-09-10-00-00_lab.ipynb",  # ...that the names alone cannot tell apart
+        "eve_102_150_9005_lab.ipynb",  # Canvas: a sortable name ending in _102 reads as user 102
+        "doejohn_102_9002_lab.ipynb",
+    ]
+    for scheme, lms_id in (("blackboard", "smith"), ("canvas", "102")):
+        ids, _ = intake.identities(paths, scheme, None, ({}, {}), "UTC")
+        assert ids[lms_id]["student"] == "" and "2 different names" in ids[lms_id]["refused"]
+
+
+def test_times_read_for_sure_or_left_out_with_a_note(tmp_path):
+    path = tmp_path / "times.csv"
+    path.write_text(
+        "lms_id,name,submitted_at\n1,A,not a date\n2,B,2026-12-09 10:00 EST\n3,C,04/12/2026 10:00\n"
+        "4,Wei Zhang,2026-12-09 10:00\n5,Wei Zhang,2026-12-01 10:00\n6,D,13/12/2026 10:00\n"
+    )
+    by_id, by_name, notes = intake.read_times(path)
+    assert by_id == {"4": "2026-12-09 10:00:00 -", "5": "2026-12-01 10:00:00 -", "6": "2026-12-13 10:00:00 -"}
+    assert "wei zhang" not in by_name and len(notes) == 4
+
+
+def test_a_class_folder_is_read_inside_and_a_download_that_is_not_a_zip_is_refused(tmp_path):
+    paths = ["class/ada/lab.ipynb", "class/bob/lab.ipynb", "__MACOSX/class/._x"]
+    assert intake._unwrapped(paths) == (["ada/lab.ipynb", "bob/lab.ipynb", "__MACOSX/class/._x"], "class")
+    assert intake._unwrapped(["ada/lab.ipynb"]) == (["ada/lab.ipynb"], "")  # one student's folder stays one
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(_zip({"a_1_2_lab.ipynb": b"{}"})[:-10])  # the central directory cut short
+    with pytest.raises(intake.CollectError, match="cannot be read as a zip"):
+        intake._listing(broken)
+
+
+@pytest.mark.slow
+def test_special_and_undecodable_names_and_upper_case_extensions_cost_nothing_else(tmp_path):
+    root = course.copy_course(tmp_path / "course")
+    download = tmp_path / "download"
+    for student in ("ada", "bob", "cy"):
+        (download / student).mkdir(parents=True)
+    (download / "ada" / "LAB.IPYNB").write_text("ada's")
+    os.mkfifo(download / "bob" / "pipe.ipynb")
+    (download / "bob" / "lab.ipynb").write_text("bob's")
+    (download / os.fsdecode(b"cy") / os.fsdecode(b"l\xffab.ipynb")).write_text("cy's")
+    said = _collect(root, download)
+    assert said.returncode == 0, said.stderr
+    submitted = course.layout(root).submitted
+    assert [p.name for p in (submitted / "ada" / lms.LAB).iterdir()] == ["LAB.ipynb"]  # as the report says
+    assert (submitted / "bob" / lms.LAB / "lab.ipynb").read_text() == "bob's" and "bob/pipe.ipynb" in said.stdout
+    assert "l\\udcffab.ipynb" in said.stdout and "cy's" in [
+        p.read_text() for p in (submitted / "cy" / lms.LAB).iterdir()
+    ]
+    assert "\\udcff" in (intake.downloaded(root, lms.LAB) / "collected.csv").read_text()

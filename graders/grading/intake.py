@@ -43,7 +43,7 @@ SCHEMES = {
     # Blackboard Learn (nbgrader's own zip_collect example): <assignment>_<user name>_attempt_<YYYY-MM-DD-HH-MM-SS>_
     # <file name>; the time is the attempt's, in LmsCollector.timezone. The first such prefix is the LMS's: the file
     # name after it is the student's, and may imitate one.
-    "blackboard": r"[^/]*?_(?P<lms_id>[^_/]+)_attempt_(?P<timestamp>\d{4}(?:-\d\d){5})_(?P<file_id>[^/].*)",
+    "blackboard": r"(?P<context>[^/]*?)_(?P<lms_id>[^_/]+)_attempt_(?P<timestamp>\d{4}(?:-\d\d){5})_(?P<file_id>[^/].*)",
     # A folder per student: <student id>/<notebook>, at any depth below it.
     "folders": r"(?P<lms_id>[^/]+)/(?P<file_id>.+)",
 }
@@ -77,62 +77,69 @@ class _Recording:
 
 class SafeExtractor(_Recording, ExtractorPlugin):
     """nbgrader's extractor step, safe for any zip: members land inside `extracted` or not at all (no absolute
-    path, no `..`, no link), each at most max_member_bytes and all at most max_total_bytes; a zip found inside (a
-    student who zipped their work) is unpacked into a folder of its own name, one level deep."""
+    path, no `..`, no link), each at most max_member_bytes. A zip found inside (a student who zipped their work) is
+    unpacked into a folder of its own name, one level deep, within a budget of its own (max_student_files,
+    max_student_bytes), so that it cannot use up the download's (max_members, max_total_bytes)."""
 
     record = Unicode("", help="JSON-lines file the collect command reads").tag(config=True)
     max_member_bytes = Int(64 * 2**20, help="largest file taken from a zip (grading reads 64 MB)").tag(config=True)
     max_total_bytes = Int(2 * 2**30, help="most bytes unpacked from one download").tag(config=True)
     max_members = Int(20_000, help="most files taken from one download").tag(config=True)
+    max_student_files = Int(200, help="most files taken from a student's own zip").tag(config=True)
+    max_student_bytes = Int(256 * 2**20, help="most bytes unpacked from a student's own zip").tag(config=True)
 
     def extract(self, archive_path, extracted_path):
-        self._budget, self._members = self.max_total_bytes, self.max_members
+        self._download = Budget(self.max_members, self.max_total_bytes)
         archive_path, extracted_path = Path(archive_path), Path(extracted_path)
         for path in _files(archive_path):
             relative = path.relative_to(archive_path).as_posix()
-            if path.is_symlink():
-                self.note(file=relative, status=SKIPPED, reason="a link, not a file")
-            elif zipfile.is_zipfile(path) and "/" not in relative:  # the LMS's download itself
-                self._unzip(path, extracted_path, prefix="", nested=False)
-            elif zipfile.is_zipfile(path):  # a student's own zip, in their folder: unpacked in it
-                self._unzip(path, extracted_path, prefix=relative[: -len(".zip")] + "/", nested=True)
+            if path.is_symlink() or not path.is_file():
+                self.note(file=relative, status=SKIPPED, reason="a link or a special file, not a file")
+            elif "/" not in relative and zipfile.is_zipfile(path):  # the LMS's download itself
+                self._unzip(path, extracted_path, "", self._download)
+            elif relative.lower().endswith(".zip") and zipfile.is_zipfile(path):  # a student's own, in their folder
+                self._unzip(path, extracted_path, relative[: -len(".zip")] + "/", self._student_budget())
             else:
                 target = extracted_path / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, target)
 
-    def _unzip(self, path, destination, prefix, nested):
+    def _student_budget(self):
+        return Budget(self.max_student_files, self.max_student_bytes, within=self._download)
+
+    def _unzip(self, path, destination, prefix, budget):
         try:
             with zipfile.ZipFile(path) as archive:
                 members = archive.infolist()
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        except Exception as exc:  # damaged, or not a zip Python reads: that file alone
             self.note(file=prefix or path.name, status=SKIPPED, reason=f"the zip cannot be read ({exc})")
             return
         with zipfile.ZipFile(path) as archive:
             for member in members:
                 name = prefix + member.filename.replace("\\", "/")
                 try:
-                    self._member(archive, member, destination, name, nested)
+                    self._member(archive, member, destination, name, budget)
                 except Exception as exc:  # one member that cannot be unpacked costs that file alone
                     reason = f"cannot be unpacked ({type(exc).__name__}: {str(exc)[:200]})"
                     self.note(file=name, status=SKIPPED, reason=reason)
+        if budget.refused:  # once per zip, not a line per file
+            where = prefix.rstrip("/") or path.name
+            self.note(file=where, status=SKIPPED, reason=f"{budget.refused} more file(s) not taken: {budget.limit}")
 
-    def _member(self, archive, member, destination, name, nested):
+    def _member(self, archive, member, destination, name, budget):
         parts = _parts(name)
         if member.is_dir():
             return
         if not parts or ".." in parts or member.filename.startswith(("/", "\\")) or DRIVE.fullmatch(parts[0]):
             self.note(file=name, status=SKIPPED, reason="a path outside the download (absolute or ..)")
             return
-        if self._members <= 0:
-            self.note(file=name, status=SKIPPED, reason=f"beyond the {self.max_members} files taken from a download")
-            return
-        self._members -= 1
         if stat.S_ISLNK(member.external_attr >> 16):
             self.note(file=name, status=SKIPPED, reason="a link, not a file")
             return
-        if member.file_size > min(self.max_member_bytes, self._budget):
+        if member.file_size > self.max_member_bytes:
             self.note(file=name, status=SKIPPED, reason=f"too large ({member.file_size} bytes)")
+            return
+        if not budget.take(member.file_size):
             return
         target = destination.joinpath(*map(_fitting, parts))
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -140,17 +147,39 @@ class SafeExtractor(_Recording, ExtractorPlugin):
         try:
             with archive.open(member) as source, open(target, "xb") as sink:  # "x": never over an earlier file
                 created = True
-                copied = _copy_bounded(source, sink, member.file_size)
+                _copy_bounded(source, sink, member.file_size)
         except Exception:
             if created:  # half a file is no file
                 target.unlink(missing_ok=True)
             raise
-        self._budget -= copied
-        if parts[-1].lower().endswith(".zip") and not nested and zipfile.is_zipfile(target):
+        if parts[-1].lower().endswith(".zip") and budget is self._download and zipfile.is_zipfile(target):
             # a student's own zip: its files go in a folder of its name, which keeps the LMS's prefix
             inner = "/".join(parts)[: -len(".zip")] + "/"
-            self._unzip(target, destination, prefix=inner, nested=True)
+            self._unzip(target, destination, inner, self._student_budget())
             target.unlink()
+
+
+@dataclass
+class Budget:
+    """Files and bytes a zip may still unpack (and, `within`, what the download still may): take() says whether a
+    file fits, and counts the ones refused."""
+
+    files: int
+    size: int
+    within: "Budget" = None
+    refused: int = 0
+    limit: str = ""
+
+    def take(self, size):
+        budgets = [self, *([self.within] if self.within else [])]
+        short = next((b for b in budgets if b.files <= 0 or size > b.size), None)
+        if short:
+            self.refused += 1
+            self.limit = "the download's limit" if short is not self else "the limit of one zip"
+            return False
+        for budget in budgets:
+            budget.files, budget.size = budget.files - 1, budget.size - size
+        return True
 
 
 DRIVE = re.compile(r"[A-Za-z]:")
@@ -170,7 +199,7 @@ def _fitting(part, limit=240):
 
 
 def _files(folder):
-    """Every file below folder, links included as entries, never followed (os.walk's default)."""
+    """Every entry below folder that is not a folder (files, links, special files); links never followed."""
     found = []
     for directory, subfolders, files in os.walk(folder):
         found += [Path(directory, name) for name in files]
@@ -197,14 +226,16 @@ class Roster:
     by_id: dict = field(default_factory=dict)
     by_name: dict = field(default_factory=dict)
     about: dict = field(default_factory=dict)  # student id → what nbgrader's gradebook keeps of them (STUDENT_FIELDS)
+    shared_names: set = field(default_factory=set)  # names two students on the roster share: by lms_id only
 
     def students(self):
-        return {*self.by_id.values(), *self.by_name.values()}
+        return {*self.about, *self.by_id.values(), *self.by_name.values()}
 
     def find(self, lms_id, name):
         if lms_id in self.by_id:
             return self.by_id[lms_id]
-        return self.by_name.get(_name_key(name)) if name else None
+        key = _name_key(name or "")
+        return None if key in self.shared_names else self.by_name.get(key)
 
 
 def _name_key(name):
@@ -227,23 +258,26 @@ def read_roster(path):
             f"the roster {path} needs a header row with student_id and lms_id and/or name (it has: "
             f"{', '.join(sorted(map(shown, columns))) or 'nothing'})"
         )
-    roster, wrong = Roster(), []
+    roster, wrong, folded = Roster(), [], {}
     for number, row in enumerate(rows, start=2):
         student = (row.get("student_id") or "").strip()
-        if not STUDENT_ID.fullmatch(student):
+        if not STUDENT_ID.fullmatch(student) or folded.setdefault(student.casefold(), student) != student:
             wrong.append(f"line {number}: {shown(student)!r}")
             continue
         if (row.get("lms_id") or "").strip():
             roster.by_id[row["lms_id"].strip()] = student
-        if (row.get("name") or "").strip():
-            roster.by_name[_name_key(row["name"])] = student
+        name = _name_key(row.get("name") or "")
+        if name and roster.by_name.get(name, student) != student:
+            roster.shared_names.add(name)  # two students of one name: the name finds neither
+        elif name:
+            roster.by_name[name] = student
         roster.about[student] = {
             field: (row.get(column) or "").strip() or None for column, field in STUDENT_FIELDS.items()
         }
     if wrong:
         raise CollectError(
             f"the roster {path} has student ids that are not usable as folder names (letters, digits and ._@+- "
-            f"only, starting with a letter or digit, at most 64): {'; '.join(wrong[:5])}"
+            f"only, starting with a letter or digit, at most 64, not another's in other case): {'; '.join(wrong[:5])}"
         )
     return roster
 
@@ -289,6 +323,7 @@ class LmsCollector(_Recording, FileNameCollectorPlugin):
     # roster and timezone are read by the collect command, which settles who is who before nbgrader runs
     roster = Unicode("", help="CSV of student_id with lms_id and/or name").tag(config=True)
     timezone = Unicode("UTC", help="time zone of the download's times (file names, times file)").tag(config=True)
+    wrapper = Unicode("", help="the one folder the whole download sits in, set by the collect command").tag(config=True)
     identities = Unicode("", help="JSON {lms_id: {student, timestamp}}, written by the collect command").tag(
         config=True
     )
@@ -296,6 +331,7 @@ class LmsCollector(_Recording, FileNameCollectorPlugin):
     def collect(self, submitted_file):
         extracted = Path(self.parent._format_collect_path(self.parent.extracted_directory))
         relative = Path(submitted_file).relative_to(extracted).as_posix()
+        relative = relative.removeprefix(f"{self.wrapper}/") if self.wrapper else relative
         found = match(self.named_regexp or self.scheme, relative)
         reason = junk(relative)
         if not reason and not relative.lower().endswith(".ipynb"):
@@ -305,6 +341,8 @@ class LmsCollector(_Recording, FileNameCollectorPlugin):
         ids = self.__dict__.setdefault("_ids", json.loads(Path(self.identities).read_text()) if self.identities else {})
         if not reason and found.group("lms_id") not in ids:
             reason = "no student id could be made from it"
+        if not reason and ids[found.group("lms_id")]["refused"]:
+            reason = ids[found.group("lms_id")]["refused"]
         if reason:
             self.note(file=relative, status=SKIPPED, reason=reason)
             return None
@@ -340,12 +378,12 @@ class LmsCollector(_Recording, FileNameCollectorPlugin):
 
 
 def identities(paths, scheme, roster, times, timezone):
-    """{lms_id: {student, timestamp}} for every LMS identity in the download's notebooks, and notes on what was
-    assumed (student_ids). The submission time: the file name's (Blackboard, in `timezone`), else the times file's
-    (read_times), else none; one nbgrader cannot read is left out, with a note."""
+    """{lms_id: {student, timestamp, refused}} for every LMS identity in the download's notebooks, and notes on what
+    was assumed (student_ids). The submission time: the file name's (Blackboard, in `timezone`), else the times
+    file's (read_times: by LMS id, else by name), else none; one nbgrader cannot read is left out, with a note."""
     from nbgrader.utils import parse_utc
 
-    ids, notes = student_ids(paths, scheme, roster)
+    ids, refused, notes = student_ids(paths, scheme, roster)
     by_id, by_name = times
     stamps = {}
     for relative in paths:
@@ -365,91 +403,121 @@ def identities(paths, scheme, roster, times, timezone):
             continue
         if when and (lms_id not in stamps or when > stamps[lms_id]):
             stamps[lms_id] = when
-    return {
-        lms_id: {"student": student, "timestamp": f"{stamps[lms_id]} UTC" if lms_id in stamps else ""}
+    found = {
+        lms_id: {"student": student, "timestamp": f"{stamps[lms_id]} UTC" if lms_id in stamps else "", "refused": ""}
         for lms_id, student in ids.items()
-    }, notes
+    }
+    found.update({lms_id: {"student": "", "timestamp": "", "refused": why} for lms_id, why in refused.items()})
+    return found, notes
+
+
+AMBIGUOUS_DATE = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.]\d{2,4}\b.*")
 
 
 def read_times(path):
     """Submission times from a CSV the LMS exports (Moodle's grading worksheet, or your own): ({lms id: time},
-    {name: time}), each 'YYYY-MM-DD HH:MM:SS <zone>' ('-' when the time has no zone: the download's, set by
-    LmsCollector.timezone). Identity columns lms_id or Moodle's Identifier ('Participant 501'), and name or Full
-    name; time column submitted_at or Moodle's 'Last modified (submission)'."""
+    {name: time}, notes), each time 'YYYY-MM-DD HH:MM:SS <zone>' ('-' when it has no zone of its own: the
+    download's, LmsCollector.timezone). Identity columns lms_id or Moodle's Identifier ('Participant 501'), and name
+    or Full name; time column submitted_at or Moodle's 'Last modified (submission)'. A time that cannot be read for
+    sure (not a date, a zone abbreviation, 04/12/2026), and a name two rows share, are left out with a note."""
     if not path:
-        return {}, {}
-    import dateutil.parser
-
+        return {}, {}, []
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.DictReader(handle))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise CollectError(f"the times file {path} cannot be read: {exc}") from exc
-    by_id, by_name = {}, {}
-    for row in rows:
-        when = (row.get("submitted_at") or row.get("Last modified (submission)") or "").strip()
-        if not when or when == "-":
+    by_id, by_name, notes, shared = {}, {}, [], set()
+    for number, row in enumerate(rows, start=2):
+        text = (row.get("submitted_at") or row.get("Last modified (submission)") or "").strip()
+        if not text or text == "-":
             continue
-        try:
-            parsed = dateutil.parser.parse(when)
-        except (ValueError, OverflowError) as exc:
-            raise CollectError(f"the times file {path} has a time that cannot be read: {shown(when)!r}") from exc
-        if parsed.tzinfo is not None:  # a time with its own offset: that instant, in UTC
-            parsed, zone = (parsed - parsed.utcoffset()).replace(tzinfo=None), "UTC"
-        else:
-            zone = "-"
-        when = f"{parsed:%Y-%m-%d %H:%M:%S} {zone}"
+        when = _time(text)
+        if when is None:
+            notes.append(f"the times file, line {number}: {shown(text)!r} is not a time read for sure; left out")
+            continue
         lms_id = (row.get("lms_id") or re.sub(r"\D", "", row.get("Identifier") or "")).strip()
-        name = (row.get("name") or row.get("Full name") or "").strip()
+        name = _name_key(row.get("name") or row.get("Full name") or "")
         if lms_id:
             by_id[lms_id] = when
-        if name:
-            by_name[_name_key(name)] = when
-    return by_id, by_name
+        if name and by_name.get(name, when) != when:
+            shared.add(name)
+        elif name:
+            by_name[name] = when
+    for name in shared:
+        by_name.pop(name, None)
+        notes.append(f"the times file gives {shown(name)!r} two times: used only by LMS id")
+    return by_id, by_name, notes
+
+
+def _time(text):
+    """'YYYY-MM-DD HH:MM:SS <zone>' for a time dateutil reads with no guess, else None."""
+    import warnings
+
+    import dateutil.parser
+
+    ambiguous = AMBIGUOUS_DATE.fullmatch(text)
+    if ambiguous and ambiguous[1] != ambiguous[2] and max(int(ambiguous[1]), int(ambiguous[2])) <= 12:
+        return None  # 04/12/2026: April or December
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # dateutil only warns about a zone abbreviation it does not know (EST)
+        try:
+            parsed = dateutil.parser.parse(text)
+        except (ValueError, OverflowError, Warning):
+            return None
+    if parsed.tzinfo is not None:  # a time with its own offset: that instant, in UTC
+        return f"{(parsed - parsed.utcoffset()).replace(tzinfo=None):%Y-%m-%d %H:%M:%S} UTC"
+    return f"{parsed:%Y-%m-%d %H:%M:%S} -"
 
 
 def student_ids(paths, scheme, roster):
-    """{lms_id: student id} for every LMS identity in the download's notebooks, and notes on what was assumed. The
-    roster's id where it lists them; else an id made from the LMS's name (Canvas, Moodle) or the folder's or user
-    name (folders, Blackboard). A made id never takes a roster id or another made id: it gets the LMS id appended
-    (alex-kim-503, alex-kim-504); a name with no Latin letters gets one from its LMS id (student-<hash>)."""
-    found_names = {}
+    """({lms_id: student id}, {lms_id: why refused}, notes) for every LMS identity in the download's notebooks.
+    The roster's id where it lists them; else an id made from the LMS's name (Canvas, Moodle) or the folder's or
+    user name (folders, Blackboard). A made id never takes a roster id or another's, in any case (alex-kim-503,
+    alex-kim-504); a name with no Latin letters gets one from its LMS id (student-<hash>). An LMS id that comes with
+    two different names is refused: its files could be two people's."""
+    seen = {}
     for relative in paths:
         found = match(scheme, relative)
         if found and not junk(relative) and relative.lower().endswith(".ipynb"):
-            found_names.setdefault(found.group("lms_id"), found.groupdict().get("name") or "")
+            groups = found.groupdict()
+            seen.setdefault(groups["lms_id"], set()).add((groups.get("name") or "", groups.get("context") or ""))
+    refused = {
+        lms_id: f"the LMS id {shown(lms_id)} comes with {len(names)} different names in the download "
+        f"({', '.join(sorted(shown(n or c) for n, c in names))}): not collected, check the download"
+        for lms_id, names in seen.items()
+        if len(names) > 1
+    }
+    names = {lms_id: next(iter(found))[0] for lms_id, found in seen.items() if lms_id not in refused}
     ids, made, notes = {}, {}, []
-    for lms_id, name in found_names.items():
+    for lms_id, name in names.items():
         listed = roster.find(lms_id, name) if roster else None
         if listed:
             ids[lms_id] = listed
         else:
             made[lms_id] = slug(name or lms_id) or _hashed(lms_id)
-    taken = set(ids.values()) | (roster.students() if roster else set())
+    taken = {student.casefold() for student in [*ids.values(), *(roster.students() if roster else ())]}
     wanted = {}
     for base in made.values():
         wanted[base] = wanted.get(base, 0) + 1
     for lms_id, base in sorted(made.items()):
-        student = base
+        student, who = base, f"{shown(names[lms_id] or lms_id)} (LMS id {shown(lms_id)})"
         if base in taken or wanted[base] > 1:
             student = f"{base}-{slug(lms_id) or _hashed(lms_id)}"[:64]
-            while student in taken:
+            while student.casefold() in taken:
                 student = f"{student[:58]}-{_hashed(student)[-4:]}"
             notes.append(
-                f"{shown(found_names[lms_id] or lms_id)} (LMS id {shown(lms_id)}) would be {base}, which is "
-                f"{'on the roster' if base in taken and roster and base in roster.students() else 'taken'}: "
-                f"collected as {student} (a roster names them for good)"
+                f"{who} would be {base}, which is taken: collected as {student} (a roster names them for good)"
             )
+        elif roster and _name_key(names[lms_id]) in roster.shared_names:
+            notes.append(f"{who}: the roster has two students of this name: collected as {student} (add lms_id)")
         elif roster:
-            notes.append(
-                f"{shown(found_names[lms_id] or lms_id)} (LMS id {shown(lms_id)}) is not on the roster: "
-                f"collected as {student}"
-            )
-        elif not slug(found_names[lms_id] or lms_id):
-            notes.append(f"{shown(found_names[lms_id] or lms_id)} has no Latin letters: collected as {student}")
+            notes.append(f"{who} is not on the roster: collected as {student}")
+        elif not slug(names[lms_id] or lms_id):
+            notes.append(f"{who} has no Latin letters: collected as {student}")
         ids[lms_id] = student
-        taken.add(student)
-    return ids, notes
+        taken.add(student.casefold())
+    return ids, refused, notes
 
 
 def _hashed(text):
@@ -479,20 +547,48 @@ class Intake:
 
 
 def _listing(download):
-    """Every file's path inside the download, as the extractor will lay them out (zip members, folder files)."""
+    """Every file's path inside the download, as the extractor lays them out: a folder's files or the zip's
+    members, and a student's own zip's members in a folder of its name."""
+
+    def inside(name, opened):
+        if not name.lower().endswith(".zip"):
+            return []
+        try:
+            with zipfile.ZipFile(opened()) as inner:
+                return [f"{name[: -len('.zip')]}/{n.filename}" for n in inner.infolist() if not n.is_dir()]
+        except Exception:  # a student's zip that cannot be read: the extractor says so
+            return []
+
     if download.is_dir():
-        return [p.relative_to(download).as_posix() for p in sorted(download.rglob("*")) if p.is_file()]
-    with zipfile.ZipFile(download) as archive:
-        names = [m.filename.replace("\\", "/") for m in archive.infolist() if not m.is_dir()]
-        for member in archive.infolist():
-            if member.filename.lower().endswith(".zip") and member.file_size < 100 * 2**20:
-                try:
-                    with zipfile.ZipFile(archive.open(member)) as inner:
-                        stem = member.filename[: -len(".zip")]
-                        names += [f"{stem}/{n.filename}" for n in inner.infolist() if not n.is_dir()]
-                except Exception:  # a student's zip that cannot be read: the extractor says so, file by file
-                    pass
-    return names
+        names = [p.relative_to(download).as_posix() for p in _files(download) if p.is_file() and not p.is_symlink()]
+        return names + [n for name in names for n in inside(name, lambda name=name: download / name)]
+    try:
+        with zipfile.ZipFile(download) as archive:
+            members = [m for m in archive.infolist() if not m.is_dir()]
+            names = [m.filename.replace("\\", "/") for m in members]
+            for member, name in zip(members, names):
+                if member.file_size < 64 * 2**20:
+                    names = names + inside(name, lambda member=member: archive.open(member))
+            return names
+    except Exception as exc:
+        raise CollectError(f"the download cannot be read as a zip ({type(exc).__name__}: {exc})") from exc
+
+
+def _unwrapped(paths):
+    """(paths, wrapper): the download's paths inside the one folder it all sits in (a class's folder, a zip of it),
+    when inside it an LMS's scheme or several students' folders are found; else (paths, '')."""
+    kept = [p for p in paths if not junk(p)]
+    tops = {p.split("/", 1)[0] for p in kept}
+    if len(tops) != 1 or not all("/" in p for p in kept):
+        return paths, ""
+    wrapper = tops.pop()
+    inside = [p.removeprefix(f"{wrapper}/") for p in paths]
+    try:
+        scheme = detect_scheme(inside)
+    except CollectError:
+        return paths, ""
+    students = {p.split("/", 1)[0] for p in inside if "/" in p and p.lower().endswith(".ipynb") and not junk(p)}
+    return (inside, wrapper) if scheme != "folders" or len(students) > 1 else (paths, "")
 
 
 def collect(lab, download, root=course.ROOT, scheme=None, roster_path=None, times_path=None, replace=False):
@@ -504,11 +600,13 @@ def collect(lab, download, root=course.ROOT, scheme=None, roster_path=None, time
     collector = config.get("LmsCollector", {})
     roster_path = roster_path or collector.get("roster") or ""
     roster = read_roster(roster_path)
-    paths = _listing(download)
+    paths, wrapper = _unwrapped(_listing(download))
     regex = collector.get("named_regexp")
     scheme = scheme or collector.get("scheme") or (regex and "configured") or detect_scheme(paths)
     timezone = collector.get("timezone", "UTC")
-    ids, notes = identities(paths, regex or scheme, roster, read_times(times_path), timezone)
+    by_id, by_name, notes = read_times(times_path)
+    ids, said = identities(paths, regex or scheme, roster, (by_id, by_name), timezone)
+    notes += said + ([f"the download is one folder, '{shown(wrapper)}/': read inside it"] if wrapper else [])
 
     folders = downloaded(root, lab)
     scratch, record, identities_file = folders / "collecting", folders / "decisions.jsonl", folders / "identities.json"
@@ -518,7 +616,12 @@ def collect(lab, download, root=course.ROOT, scheme=None, roster_path=None, time
     folders.mkdir(parents=True, exist_ok=True)
     identities_file.write_text(json.dumps(ids))
     if download.is_dir():  # its contents, so that paths inside are as the instructor sees them
-        shutil.copytree(download, folders / "archive", symlinks=True)
+        try:
+            shutil.copytree(download, folders / "archive", symlinks=True)
+        except shutil.Error as exc:  # a pipe, a socket, an unreadable file: the rest is copied
+            for source, _, why in exc.args[0]:
+                file = Path(source).relative_to(download).as_posix()
+                SafeExtractor(record=str(record)).note(file=file, status=SKIPPED, reason=f"cannot be copied ({why})")
     else:
         (folders / "archive").mkdir(parents=True)
         shutil.copyfile(download, folders / "archive" / download.name)
@@ -532,6 +635,7 @@ def collect(lab, download, root=course.ROOT, scheme=None, roster_path=None, time
         f"--LmsCollector.record={record}",
         *([f"--LmsCollector.scheme={scheme}"] if scheme in SCHEMES else []),
         f"--LmsCollector.identities={identities_file}",
+        f"--LmsCollector.wrapper={wrapper}",
         f"--CourseDirectory.submitted_directory={scratch}",
         root=root,
     )
@@ -559,6 +663,9 @@ def _move_in(scratch, submitted, lab, decisions, replace):
                 if decision.get("student") == student:
                     decision.update(status=KEPT, reason=f"submitted/{student}/{lab} already has one (--replace)")
             continue
+        for path in source.iterdir():  # zip_collect gives back the file's own extension: .IPYNB as .ipynb
+            if path.suffix.lower() == ".ipynb" and path.suffix != ".ipynb":
+                path.rename(path.with_suffix(".ipynb"))
         shutil.rmtree(target, ignore_errors=True)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(source, target)
@@ -580,7 +687,7 @@ def write_record(path, decisions):
 
     run = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     new = not path.is_file()
-    with open(path, "a", newline="", encoding="utf-8") as handle:
+    with open(path, "a", newline="", encoding="utf-8", errors="backslashreplace") as handle:
         writer = csv.DictWriter(handle, ["collected_at", *RECORD_COLUMNS], extrasaction="ignore")
         if new:
             writer.writeheader()

@@ -14,9 +14,9 @@ def _escaped(character):
 
 def shown(text):
     """Text from a submission as it may reach a terminal: control and invisible formatting characters (the
-    direction overrides among them) escaped."""
+    direction overrides among them) escaped, and the lone surrogates a file name that is not UTF-8 reads as."""
     return "".join(
-        _escaped(c) if CONTROL.match(c) or unicodedata.category(c) in ("Cf", "Zl", "Zp") else c for c in str(text)
+        _escaped(c) if CONTROL.match(c) or unicodedata.category(c) in ("Cf", "Zl", "Zp", "Cs") else c for c in str(text)
     )
 
 
