@@ -118,6 +118,7 @@ def test_the_extractor_keeps_every_file_inside_and_bounded(tmp_path):
         2 * 2**30,
         20_000,
     )
+    assert (defaults.max_student_files, defaults.max_student_bytes) == (200, 256 * 2**20)
     intake.SafeExtractor(record=str(record), max_member_bytes=1000).extract(str(archive), str(extracted))
 
     files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
@@ -571,3 +572,13 @@ def test_special_and_undecodable_names_and_upper_case_extensions_cost_nothing_el
         p.read_text() for p in (submitted / "cy" / lms.LAB).iterdir()
     ]
     assert "\\udcff" in (intake.downloaded(root, lms.LAB) / "collected.csv").read_text()
+
+
+def test_late_work_costs_no_points_unless_the_course_says_so():
+    """The documented default: nbgrader's late-submission plugin with no penalty (the Moodle test sets "zero")."""
+    from nbgrader.plugins import LateSubmissionPlugin
+
+    configured = course.nbgrader_config(course.ROOT)
+    plugin = LateSubmissionPlugin(config=configured)
+    assert plugin.penalty_method == "none" and plugin.late_submission_penalty("ada", 14.0, 3600.0) is None
+    assert dict(configured.Deadlines.due) == {}  # no lab is due until the course sets it
