@@ -31,7 +31,7 @@ from graders import course
 from graders.grading.text import CONTROL, shown, spreadsheet_safe
 
 # How each LMS names the files of its bulk download, as a regex over the file's path inside the download (named
-# groups: lms_id, name, late, timestamp, file_id). Sources: docs/grading.md, "Collecting from an LMS".
+# groups: lms_id, file_id; name, late, timestamp; context, what else names the person). Sources: docs/grading.md.
 SCHEMES = {
     # Canvas (app/models/content_zipper.rb): <sortable name>[_late]_<user id>_<attachment id>_<file name>; older
     # Canvas wrote the late marker as "-late".
