@@ -66,13 +66,18 @@ class CollectError(course.CourseError):
     """The download or the roster cannot be read as given: nothing was collected."""
 
 
+def append_decision(record, **decision):
+    """One decision (file, status, ...) appended to the JSON-lines record the collect command reads."""
+    with open(record, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(decision) + "\n")
+
+
 class _Recording:
-    """A plugin that appends each decision to the JSON-lines file the collect command reads."""
+    """A plugin that records each decision in its `record` file, when it has one."""
 
     def note(self, **decision):
         if self.record:
-            with open(self.record, "a", encoding="utf-8") as handle:
-                handle.write(json.dumps(decision) + "\n")
+            append_decision(self.record, **decision)
 
 
 class SafeExtractor(_Recording, ExtractorPlugin):
@@ -216,7 +221,6 @@ def _copy_bounded(source, sink, declared):
             break
         sink.write(block)
         copied += len(block)
-    return copied
 
 
 @dataclass
@@ -338,7 +342,7 @@ class LmsCollector(_Recording, FileNameCollectorPlugin):
             reason = "not a notebook (.ipynb)"
         if not reason and not found:
             reason = f"the name is not in the {self.named_regexp and 'configured' or self.scheme} scheme"
-        ids = self.__dict__.setdefault("_ids", json.loads(Path(self.identities).read_text()) if self.identities else {})
+        ids = self._identities()
         if not reason and found.group("lms_id") not in ids:
             reason = "no student id could be made from it"
         if not reason and ids[found.group("lms_id")]["refused"]:
@@ -361,6 +365,12 @@ class LmsCollector(_Recording, FileNameCollectorPlugin):
             timestamp=timestamp or "",
         )
         return {"student_id": student, "file_id": file_id, "timestamp": timestamp}
+
+    def _identities(self):
+        """{lms_id: {student, timestamp, refused}} as the collect command settled them, read once."""
+        if "_ids" not in self.__dict__:
+            self._ids = json.loads(Path(self.identities).read_text()) if self.identities else {}
+        return self._ids
 
     def _file_id(self, student, name):
         """The student's own file name, made safe and unique for them; a notebook in a folder of theirs (their own
@@ -621,7 +631,7 @@ def collect(lab, download, root=course.ROOT, scheme=None, roster_path=None, time
         except shutil.Error as exc:  # a pipe, a socket, an unreadable file: the rest is copied
             for source, _, why in exc.args[0]:
                 file = Path(source).relative_to(download).as_posix()
-                SafeExtractor(record=str(record)).note(file=file, status=SKIPPED, reason=f"cannot be copied ({why})")
+                append_decision(record, file=file, status=SKIPPED, reason=f"cannot be copied ({why})")
     else:
         (folders / "archive").mkdir(parents=True)
         shutil.copyfile(download, folders / "archive" / download.name)
