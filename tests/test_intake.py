@@ -582,3 +582,23 @@ def test_late_work_costs_no_points_unless_the_course_says_so():
     plugin = LateSubmissionPlugin(config=configured)
     assert plugin.penalty_method == "none" and plugin.late_submission_penalty("ada", 14.0, 3600.0) is None
     assert dict(configured.Deadlines.due) == {}  # no lab is due until the course sets it
+
+
+def test_a_students_zip_and_the_download_are_bounded_in_bytes_too(tmp_path):
+    archive, extracted = tmp_path / "archive", tmp_path / "extracted"
+    archive.mkdir(), extracted.mkdir()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as inner:  # 2000 bytes unpacked from a small zip
+        for n in range(5):
+            inner.writestr(f"{n}.ipynb", b"0" * 400)
+    zeros = buffer.getvalue()
+    members = {"aaron_401_2_work.zip": zeros, "bella_402_3_lab.ipynb": b"1" * 300, "cy_403_4_lab.ipynb": b"2" * 300}
+    (archive / "download.zip").write_bytes(_zip(members))
+    room = len(zeros) + 800 + 300 + 100  # the student's zip, 800 bytes of it, bella's 300; not cy's 300 more
+    extractor = intake.SafeExtractor(record=str(tmp_path / "record"), max_student_bytes=1000, max_total_bytes=room)
+    extractor.extract(str(archive), str(extracted))
+    assert len(list((extracted / "aaron_401_2_work").iterdir())) == 2  # 800 of its 1000 bytes
+    assert (extracted / "bella_402_3_lab.ipynb").is_file() and not (extracted / "cy_403_4_lab.ipynb").exists()
+    said = (tmp_path / "record").read_text()
+    assert "3 more file(s) not taken: the limit of one zip" in said
+    assert '"download.zip", "status": "skipped", "reason": "1 more file(s) not taken: the download\'s limit"' in said

@@ -110,7 +110,7 @@ class SafeExtractor(_Recording, ExtractorPlugin):
                 shutil.copyfile(path, target)
 
     def _student_budget(self):
-        return Budget(self.max_student_files, self.max_student_bytes, within=self._download)
+        return Budget(self.max_student_files, self.max_student_bytes, "the limit of one zip", self._download)
 
     def _unzip(self, path, destination, prefix, budget):
         try:
@@ -171,16 +171,17 @@ class Budget:
 
     files: int
     size: int
+    name: str = "the download's limit"
     within: "Budget" = None
     refused: int = 0
-    limit: str = ""
+    limit: str = ""  # the name of the budget that refused the last file
 
     def take(self, size):
         budgets = [self, *([self.within] if self.within else [])]
         short = next((b for b in budgets if b.files <= 0 or size > b.size), None)
         if short:
             self.refused += 1
-            self.limit = "the download's limit" if short is not self else "the limit of one zip"
+            self.limit = short.name
             return False
         for budget in budgets:
             budget.files, budget.size = budget.files - 1, budget.size - size
