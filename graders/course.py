@@ -1,10 +1,12 @@
 """The course folder around nbgrader: where nbgrader's configuration puts its parts, its labs built from source/
 into release/, work handed in to submitted/."""
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,6 +113,34 @@ def nbgrader(*args, root=ROOT, check=True):
     return result
 
 
+@contextlib.contextmanager
+def quiet_gradebook():
+    """nbgrader 0.9.6's gradebook code trips SQLAlchemy 2's autoflush warnings (SAWarning "... not in session, add
+    operation ... will not proceed") on every autograde; they are about nbgrader's session handling, not the course."""
+    from sqlalchemy.exc import SAWarning
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=SAWarning, module=r"nbgrader\.")
+        yield
+
+
+def generate_assignment(root, lab, release_directory=None):
+    """nbgrader generate_assignment of one lab, in this process (nbgrader's import, seconds, is paid once, not per
+    lab): source/<lab>/ → release/<lab>/, or into `release_directory`, the lab recorded in the gradebook. A refusal
+    raises CourseError with nbgrader's reason and the fix."""
+    from nbgrader.apps import NbGraderAPI
+
+    scripts_on_path()
+    config = nbgrader_config(root)
+    if release_directory:
+        config.CourseDirectory.release_directory = str(release_directory)
+    with quiet_gradebook():
+        result = NbGraderAPI(config=config).generate_assignment(lab, force=True, create=True)
+    if not result["success"]:
+        said = nbgrader_said(f"{result.get('log', '')}\n{result.get('error', '')}")
+        raise failure(f"nbgrader generate_assignment {lab}", said, lab)
+
+
 def copy_course(destination, with_release=True, origin=ROOT):
     """The instructor's course folder (`origin`) without any grading state, as a fresh clone has it: its
     nbgrader_config.py, data/, source/ and (with_release) release/."""
@@ -137,7 +167,7 @@ def same_release(release_dir, other_release_dir, lab):
 def build_releases(root=ROOT, labs=LABS):
     """nbgrader generate_assignment for every lab: source/<lab>/ → release/<lab>/."""
     for lab in labs:
-        nbgrader("generate_assignment", lab, "--force", root=root)
+        generate_assignment(root, lab)
 
 
 def submit(root, student, lab, text, name=None):
