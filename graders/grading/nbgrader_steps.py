@@ -1,10 +1,8 @@
 """nbgrader as the engine: its autograde with execution replayed from the sandbox, and redacted, safe feedback."""
 
-import contextlib
 import json
 import re
 import shutil
-import warnings
 from html import escape
 from pathlib import Path
 
@@ -13,9 +11,11 @@ import nbgrader
 from nbgrader import utils
 from nbgrader.apps import NbGraderAPI
 from nbgrader.converters import Autograde, GenerateFeedback
+from nbconvert.exporters import HTMLExporter, TemplateExporter
+from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.markdown import markdown2html
+from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbgrader.preprocessors import CheckCellMetadata, ClearHiddenTests, ClearMarkScheme, Execute, NbGraderPreprocessor
-from sqlalchemy.exc import SAWarning
 from traitlets import Unicode
 
 from graders import course
@@ -26,6 +26,26 @@ ATTACHMENT = re.compile(r"\(\s*<?attachment:[^)]*\)")
 # template_name "feedback" finds both, ours first).
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 NBGRADER_TEMPLATES = Path(nbgrader.__file__).resolve().parent / "server_extensions" / "formgrader" / "templates"
+IMAGE_WITHOUT_ALT = re.compile(r"<img(?![^>]*\salt=)", re.IGNORECASE)
+
+
+class FeedbackExporter(HTMLExporter):
+    """nbconvert's HTMLExporter (nbconvert 7) without its last step, which reads the whole page again with
+    BeautifulSoup's pure-Python parser only to give images without one an alt text and JupyterLab's cells a tabindex:
+    half the time of a feedback page. The classic template nbgrader's feedback extends has no JupyterLab cells; the
+    alt text, in nbconvert's words, is added here. tests/test_grade.py checks the page is nbconvert's."""
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        language = nb.metadata.get("language_info", {})
+        lexer = language.get("pygments_lexer", language.get("name", None))
+        self.register_filter(
+            "highlight_code", self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self))
+        )
+        resources = self._init_resources(resources)
+        data_types = WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata, parent=self, resources=resources)
+        self.register_filter("filter_data_type", data_types)
+        html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+        return IMAGE_WITHOUT_ALT.sub('<img alt="No description has been provided for this image"', html), resources
 
 
 class ReplayOutputs(NbGraderPreprocessor):
@@ -113,15 +133,6 @@ class MarkNotGraded(NbGraderPreprocessor):
         return nb, resources
 
 
-@contextlib.contextmanager
-def _quiet_gradebook():
-    """nbgrader 0.9.6's gradebook code trips SQLAlchemy 2's autoflush warnings (SAWarning "... not in session, add
-    operation ... will not proceed") on every autograde; they are about nbgrader's session handling, not the course."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=SAWarning, module=r"nbgrader\.")
-        yield
-
-
 def settle(root, lab, forget, needs_review):
     """What the gradebook says after a run, beyond the scores, in one session: a student in `forget` (rejected, or
     not scored) keeps no earlier run's submission, graded copy or feedback; a submission that needs review is
@@ -130,7 +141,7 @@ def settle(root, lab, forget, needs_review):
     from nbgrader.api import Gradebook, MissingEntry
 
     where = course.layout(root)
-    with _quiet_gradebook(), Gradebook(where.db_url) as gradebook:
+    with course.quiet_gradebook(), Gradebook(where.db_url) as gradebook:
         for student in forget:
             try:
                 gradebook.remove_submission(lab, student)
@@ -169,7 +180,7 @@ def record_lab(root, lab, scratch):
         except MissingEntry:
             pass
     shutil.rmtree(scratch, ignore_errors=True)
-    course.nbgrader("generate_assignment", lab, "--force", f"--CourseDirectory.release_directory={scratch}", root=root)
+    course.generate_assignment(root, lab, release_directory=scratch)
     if not course.same_release(scratch, where.release, lab):
         raise course.CourseError(
             f"release/{lab} is not what source/{lab} makes: run ./run build and hand out the new "
@@ -220,7 +231,7 @@ def autograde_replayed(root, lab, staging_dir, outputs_dir):
     students, autograded = course.students_in(staging_dir, lab), course.layout(root).autograded
     for student in students:  # what is left afterwards is this run's
         shutil.rmtree(autograded / student / lab, ignore_errors=True)
-    with _quiet_gradebook():
+    with course.quiet_gradebook():
         result = NbGraderAPI(config=config).autograde(lab, "*", force=True, create=True)
     failed = course.without_output(students, autograded, lab, ".ipynb")
     return _failed_students(result, failed, "autograde", lab, Path(root) / "build" / "grading" / lab / "autograde.log")
@@ -239,28 +250,36 @@ def _failed_students(result, failed, step, lab, log):
     return failed
 
 
-def generate_feedback(root, lab):
-    """nbgrader generate_feedback for every autograded student, from the gradebook as it stands (hand grades and
-    comments included, nothing regraded): hidden tests redacted, cells nobody has graded yet shown as such, student
-    markup cleaned (graders/grading/safe_html.py), output HTML sanitised by nbconvert. Returns the students it could
-    not do."""
-    course.scripts_on_path()
+def feedback_config(root):
+    """The course's nbgrader configuration for generate_feedback: hidden tests redacted, cells nobody has graded yet
+    shown as such, student markup cleaned (graders/grading/safe_html.py), output HTML sanitised by nbconvert."""
     defaults = GenerateFeedback.class_traits()["preprocessors"].default()
-    config = _config(
+    return _config(
         root,
-        GenerateFeedback={"preprocessors": [RedactHiddenTests, *defaults, MarkNotGraded]},
+        GenerateFeedback={
+            "preprocessors": [RedactHiddenTests, *defaults, MarkNotGraded],
+            "exporter_class": FeedbackExporter,
+        },
         HTMLExporter={
             "sanitize_html": True,
+            "template_name": "feedback",
             "template_file": "safe.html.j2",
             "extra_template_basedirs": [str(TEMPLATES), str(NBGRADER_TEMPLATES)],
             "filters": {"safe_markup": "graders.grading.safe_html.clean"},
         },
     )
+
+
+def generate_feedback(root, lab):
+    """nbgrader generate_feedback (feedback_config) for every autograded student, from the gradebook as it stands
+    (hand grades and comments included, nothing regraded). Returns the students it could not do."""
+    course.scripts_on_path()
+    config = feedback_config(root)
     where = course.layout(root)
     students = course.students_in(where.autograded, lab)
     for student in students:
         shutil.rmtree(where.feedback / student / lab, ignore_errors=True)
-    with _quiet_gradebook():
+    with course.quiet_gradebook():
         result = NbGraderAPI(config=config).generate_feedback(lab, "*", force=True)
     failed = course.without_output(students, where.feedback, lab, ".html")
     return _failed_students(
