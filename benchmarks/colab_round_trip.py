@@ -3,9 +3,10 @@
 scores and status compared, feedback written for all; and, as the baseline, what plain `nbgrader autograde` and
 `nbgrader generate_feedback` do with the reference solution through each transform.
 
-    python benchmarks/colab_round_trip.py [--samples N] [lab ...]
+    python benchmarks/colab_round_trip.py [--samples N] [--transforms NAME ...] [lab ...]
 
---samples N takes the first N samples of each lab (CI runs it small: tests/test_benchmarks.py).
+--samples N takes the first N samples of each lab, --transforms only the transforms named (CI runs it small:
+tests/test_benchmarks.py).
 Exit status 1 when any cell was scored differently or any status changed where it must not.
 """
 
@@ -25,15 +26,16 @@ from graders.samples.classroom import reference_sample, sample_class
 from graders.samples.colab import COLAB_SAVES, FLAGGED, TRANSFORMS
 
 UNTRANSFORMED = "as-submitted"
-VERSIONS = {UNTRANSFORMED: lambda text: text, **TRANSFORMS}
 
 
-def stage(root, lab, samples):
+def stage(root, lab, samples, transforms):
+    """Every sample as submitted and through each of `transforms` (names in TRANSFORMS)."""
     release = nbformat.read(root / "release" / lab / f"{lab}.ipynb", as_version=4)
     for sample in samples:
         text = sample.notebook_text(release)
-        for name, transform in VERSIONS.items():
-            course.submit(root, f"{sample.student}--{name}", lab, transform(text))
+        course.submit(root, f"{sample.student}--{UNTRANSFORMED}", lab, text)
+        for name in transforms:
+            course.submit(root, f"{sample.student}--{name}", lab, TRANSFORMS[name](text))
 
 
 def fresh_course(folder, lab):
@@ -42,12 +44,12 @@ def fresh_course(folder, lab):
     return root
 
 
-def round_trip(lab, samples):
+def round_trip(lab, samples, transforms):
     """{transform: (samples, cells compared, cells scored differently, statuses changed, feedback pages)},
     the seconds grading and writing feedback took, and the number of submissions."""
     with tempfile.TemporaryDirectory() as folder:
         root = fresh_course(folder, lab)
-        stage(root, lab, samples)
+        stage(root, lab, samples, transforms)
         started = time.perf_counter()
         outcomes = grading.grade(lab, root)
         graded = time.perf_counter()
@@ -55,7 +57,7 @@ def round_trip(lab, samples):
         seconds = (graded - started, time.perf_counter() - graded)
         pages = {student for student in outcomes if (root / "feedback" / student / lab / f"{lab}.html").is_file()}
     rows = {}
-    for name in TRANSFORMS:
+    for name in transforms:
         compared = differing = changed = written = 0
         for sample in samples:
             student = f"{sample.student}--{name}"
@@ -69,16 +71,16 @@ def round_trip(lab, samples):
     return rows, seconds, len(outcomes)
 
 
-def plain_nbgrader(lab):
-    """{transform: (autograded points of the reference solution or None, feedback page written)}."""
+def plain_nbgrader(lab, transforms):
+    """{transform or UNTRANSFORMED: (autograded points of the reference solution or None, feedback page written)}."""
     with tempfile.TemporaryDirectory() as folder:
         root = fresh_course(folder, lab)
-        stage(root, lab, [reference_sample(lab)])
+        stage(root, lab, [reference_sample(lab)], transforms)
         failed = classroom.plain_autograde(root, (lab,))[lab]
         course.nbgrader("generate_feedback", lab, "--force", root=root, check=False)
         table = report.score_table(root, lab)
         result = {}
-        for name in VERSIONS:
+        for name in (UNTRANSFORMED, *transforms):
             student = f"reference-solution--{name}"
             points = (
                 None
@@ -92,13 +94,16 @@ def plain_nbgrader(lab):
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=None, help="the first N samples of each lab (default all)")
+    parser.add_argument(
+        "--transforms", nargs="+", choices=list(TRANSFORMS), default=list(TRANSFORMS), help="(default all)"
+    )
     parser.add_argument("labs", nargs="*", default=list(course.LABS))
     args = parser.parse_args(argv)
     faults = 0
     for lab in args.labs:
         samples = [s for s in sample_class(lab) if s.damage is None][: args.samples]
-        rows, (grading_seconds, feedback_seconds), count = round_trip(lab, samples)
-        baseline = plain_nbgrader(lab)
+        rows, (grading_seconds, feedback_seconds), count = round_trip(lab, samples, args.transforms)
+        baseline = plain_nbgrader(lab, args.transforms)
         print(
             f"\n{lab}: {count} submissions, graded in {grading_seconds:.1f} s (grade command, sandbox), "
             f"feedback in {feedback_seconds:.1f} s"

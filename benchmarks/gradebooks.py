@@ -6,8 +6,7 @@ in PostgreSQL, on the same submissions.
 The submissions are the autograd sample class's notebooks, repeated to the count asked for; each gradebook gets a
 fresh copy of the course (its db_url in nbgrader_config.py), PostgreSQL a server of its own on loopback
 (graders/samples/postgres.py). Reports the grade command's wall time and seconds per submission side by side, the
-three exports side by side, and exits 1 when any export row differs. CI runs it at 4 submissions
-(tests/test_benchmarks.py).
+three exports side by side, and exits 1 when any export row differs. CI runs it small (tests/test_benchmarks.py).
 """
 
 import contextlib

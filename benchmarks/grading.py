@@ -9,7 +9,7 @@ splits the grade command's time per submission: the clean room (opening and endi
 the checks (their wall time, and the grader's own CPU in them: judging outside the student's process). The grade
 command runs once more with --scores-only (the cells after the last graded one, the plots for the hand-grader, left
 out): the difference is what showing the hand-grader the student's plots costs.
-Exit status 1 when any cell was scored differently. CI runs it at 6 submissions (tests/test_benchmarks.py).
+Exit status 1 when any cell was scored differently. CI runs it small (tests/test_benchmarks.py).
 """
 
 import os

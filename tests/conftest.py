@@ -2,10 +2,12 @@
 
 import concurrent.futures
 import contextlib
+import functools
 import os
 import shutil
 
 import nbformat
+import nbgrader.api
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
@@ -17,6 +19,10 @@ from graders.sandbox.kernel import Kernel
 from graders.samples import postgres
 from chromium import CHROMEDRIVER, CHROMIUM
 
+
+# nbgrader asks `alembic heads` in a subprocess (2 s) for every new gradebook; the answer is fixed by the installed
+# nbgrader, so a test process asks once.
+nbgrader.api.get_alembic_version = functools.cache(nbgrader.api.get_alembic_version)
 
 TOOLS = {
     "sandbox": (lambda: executor.bwrap_path(), "bubblewrap: sudo apt-get install bubblewrap (./run setup, as root)"),
@@ -44,10 +50,11 @@ def pytest_runtest_setup(item):
 
 @pytest.fixture(scope="session")
 def built_course(tmp_path_factory):
-    """A course folder with every lab's release generated and recorded in a new gradebook, built once per test run
-    (generate_assignment takes seconds a lab). Tests grade in copies of it (`fresh_course`), never in it."""
+    """A course folder with every lab's release generated and recorded in a new gradebook, and matplotlib's font
+    cache for the sandboxes, built once per test run. Tests grade in copies of it (`fresh_course`), never in it."""
     root = course.copy_course(tmp_path_factory.mktemp("built"), with_release=False)  # release/ made here, from source/
     course.build_releases(root)
+    executor.prepare_matplotlib_cache(root / "build")
     return root
 
 

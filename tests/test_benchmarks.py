@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 def test_the_grading_benchmark_runs_and_both_graders_agree_on_every_cell():
     result = subprocess.run(
-        [sys.executable, "benchmarks/grading.py", "6"], cwd=course.ROOT, capture_output=True, text=True, timeout=900
+        [sys.executable, "benchmarks/grading.py", "3"], cwd=course.ROOT, capture_output=True, text=True, timeout=900
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "submissions scored differently: 0" in result.stdout and "--scores-only" in result.stdout
@@ -22,7 +22,17 @@ def test_the_grading_benchmark_runs_and_both_graders_agree_on_every_cell():
 
 def test_the_colab_round_trip_benchmark_runs_and_finds_no_fault():
     result = subprocess.run(
-        [sys.executable, "benchmarks/colab_round_trip.py", "--samples", "1", "autograd"],
+        [
+            sys.executable,
+            "benchmarks/colab_round_trip.py",
+            "--samples",
+            "1",
+            "autograd",
+            "--transforms",
+            "download_2024",
+            "worked_session",
+            "stripped_with_scratch_and_edits",
+        ],
         cwd=course.ROOT,
         capture_output=True,
         text=True,
@@ -31,12 +41,13 @@ def test_the_colab_round_trip_benchmark_runs_and_finds_no_fault():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "faults (cells scored differently, statuses changed, feedback missing): 0" in result.stdout
     assert "worked_session" in result.stdout and "plain nbgrader" in result.stdout
+    assert "download_2024" in result.stdout and "drive_minified" not in result.stdout  # only the transforms named
 
 
 @pytest.mark.postgres
 def test_the_gradebook_benchmark_runs_and_the_three_exports_agree():
     result = subprocess.run(
-        [sys.executable, "benchmarks/gradebooks.py", "4"], cwd=course.ROOT, capture_output=True, text=True, timeout=900
+        [sys.executable, "benchmarks/gradebooks.py", "2"], cwd=course.ROOT, capture_output=True, text=True, timeout=900
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "export rows that differ: 0" in result.stdout and "PostgreSQL 15 / SQLite in the course:" in result.stdout

@@ -5,8 +5,8 @@ untransformed.
 Every transform of every sample is repaired here; where a transform adds no cells, the repaired notebook is
 byte for byte the one graded untransformed (grading is deterministic: tests/test_grade.py reruns it), so its
 scores are too. Of those that add cells, the harshest of each family (a worked Colab session; scratch cells, edited
-locked cells and lost metadata) is graded for real in the sandbox, per lab, beside the untransformed notebooks;
-benchmarks/colab_round_trip.py grades every transform for real and writes the feedback.
+locked cells and lost metadata) is graded for real in the sandbox, per lab, and must get the scores and status the
+sample gets as submitted (asserted in tests/test_grade.py); benchmarks/colab_round_trip.py grades every transform for real and writes the feedback.
 """
 
 import json
@@ -182,14 +182,16 @@ def test_without_metadata_the_definition_in_force_when_the_test_ran_is_graded():
 
 @pytest.fixture(scope="module", params=course.LABS)
 def transformed_class(request, fresh_course):
-    """One grade run per lab: every sample untransformed and through the harshest transform of each family, beside a
-    renamed copy and a two-notebook folder."""
+    """One grade run per lab: every sample through the harshest transform of each family, beside a renamed copy and a
+    two-notebook folder. Every sample as submitted is graded, and its scores asserted, in tests/test_grade.py; here
+    only those plain nbgrader cannot grade (no expected scores to compare with) are graded as submitted too."""
     lab = request.param
     root = fresh_course(f"colab-{lab}")
     release = _release(lab, root)
     for sample in SAMPLES[lab]:
         text = sample.notebook_text(release)
-        course.submit(root, f"{sample.student}--as-submitted", lab, text)
+        if not sample.graded:
+            course.submit(root, f"{sample.student}--as-submitted", lab, text)
         for name in GRADED_FOR_REAL:
             course.submit(root, f"{sample.student}--{name}", lab, TRANSFORMS[name](text))
     reference = reference_sample(lab).notebook_text(release)
@@ -230,15 +232,19 @@ def _colab_only_lines(text):
 
 
 @pytest.mark.parametrize("transform", GRADED_FOR_REAL)
-def test_every_sample_through_the_harshest_transforms_gets_its_untransformed_scores_and_status(
-    transformed_class, transform
-):
-    lab, _, outcomes = transformed_class
+def test_every_sample_through_the_harshest_transforms_gets_its_expected_scores_and_status(transformed_class, transform):
+    lab, max_scores, outcomes = transformed_class
     for sample in SAMPLES[lab]:
-        untransformed, outcome = outcomes[f"{sample.student}--as-submitted"], outcomes[f"{sample.student}--{transform}"]
-        assert outcome.scores == untransformed.scores, sample.student
+        outcome = outcomes[f"{sample.student}--{transform}"]
+        if sample.graded:  # as submitted, a cheat needs review and every other sample is graded (tests/test_grade.py)
+            scores = sample.expected_scores(max_scores)
+            status = grading.NEEDS_REVIEW if sample.student.startswith("cheat-") else grading.GRADED
+        else:
+            as_submitted = outcomes[f"{sample.student}--as-submitted"]
+            scores, status = as_submitted.scores, as_submitted.status
+        assert outcome.scores == scores, sample.student
         # a changed or missing test cell is for a person to look at; nothing Colab itself does is
-        expected_status = grading.NEEDS_REVIEW if transform in FLAGGED else untransformed.status
+        expected_status = grading.NEEDS_REVIEW if transform in FLAGGED else status
         assert outcome.status == expected_status, (sample.student, outcome.reasons)
         assert any("kept as ordinary cells" in note for note in outcome.notes), sample.student
 
@@ -255,7 +261,7 @@ def test_a_notebook_renamed_by_colab_is_graded_and_of_two_notebooks_one_is_grade
 
 
 def test_two_answers_written_in_one_cell_are_both_graded_with_a_note(transformed_class):
-    lab, _, outcomes = transformed_class
+    lab, max_scores, outcomes = transformed_class
     release = _release(lab)
     if "two-answers-in-one-cell" not in outcomes:
         pytest.skip(f"{lab} has one answer cell")
@@ -264,7 +270,7 @@ def test_two_answers_written_in_one_cell_are_both_graded_with_a_note(transformed
     ]
     for student in ("two-answers-in-one-cell", "two-answers-in-one-cell-pasted"):
         outcome = outcomes[student]
-        assert (outcome.status, outcome.scores) == (grading.GRADED, outcomes["reference-solution--as-submitted"].scores)
+        assert (outcome.status, outcome.scores) == (grading.GRADED, reference_sample(lab).expected_scores(max_scores))
         assert any(f"no cell of its own for '{second}'" in note for note in outcome.notes), outcome.notes
 
 

@@ -5,9 +5,12 @@ import importlib
 import json
 import os
 import re
+import shutil
 
 import nbformat
 import pytest
+from bs4 import BeautifulSoup
+from nbconvert.exporters import HTMLExporter
 
 from graders import course
 from graders.grading import report
@@ -193,6 +196,25 @@ def test_feedback_holds_no_live_student_markup_no_hidden_code_and_nothing_for_th
     assert rejected and not rejected & set(pages)  # the link to the instructor's source gets no page at all
 
 
+def test_a_feedback_page_is_the_one_nbconverts_exporter_writes(hostile, tmp_path, monkeypatch):
+    """The feedback exporter leaves out nbconvert's re-read of the page (BeautifulSoup) and adds its alt text itself:
+    read again as nbconvert reads it, the page is nbconvert's, byte for byte, for plots, student HTML and markup."""
+    root = shutil.copytree(hostile[0], tmp_path / "course", symlinks=True)
+    students = ("reference-solution", "h-html-and-script-output", "h-script-in-markdown")
+    for folder in (root / "autograded").iterdir():
+        if folder.name not in students:
+            shutil.rmtree(folder)
+    pages = {}
+    for exporter in (nbgrader_steps.FeedbackExporter, HTMLExporter):
+        monkeypatch.setattr(nbgrader_steps, "FeedbackExporter", exporter)
+        assert nbgrader_steps.generate_feedback(root, "backprop") == []
+        pages[exporter] = {s: (root / "feedback" / s / "backprop" / "backprop.html").read_text() for s in students}
+    ours, nbconverts = pages.values()
+    for student in students:
+        assert str(BeautifulSoup(ours[student], features="html.parser")) == nbconverts[student], student
+    assert 'alt="No description has been provided for this image"' in ours["reference-solution"]  # the plot
+
+
 def test_a_planted_file_or_package_never_reaches_the_next_student(fresh_course):
     plant = (
         "import os, sys\nfor name in ('numpy_planted.py', 'sitecustomize.py', 'tqdm.py'):\n"
@@ -236,7 +258,7 @@ def test_grading_the_sample_class_gives_plain_nbgraders_scores_to_every_honest_s
 def test_grading_another_labs_class_gives_every_sample_its_expected_scores(fresh_course, lab):
     samples = sample_class(lab)
     root = _course(fresh_course, lab, samples, lab=lab)
-    outcomes = grading.grade(lab, root, workers=2, **LIMITS)
+    outcomes = grading.grade(lab, root, workers=2, **SCORES_ONLY)
     max_scores = report.max_scores(root, lab)
     for sample in samples:
         assert outcomes[sample.student].scores == sample.expected_scores(max_scores), sample.student
@@ -256,24 +278,19 @@ def test_a_submission_that_needs_review_is_flagged_in_the_gradebook_and_no_other
     assert flagged == {s for s, o in outcomes.items() if o.status == grading.NEEDS_REVIEW} != set()
 
 
-def test_one_worker_and_a_rerun_give_the_same_results(sample_class_graded):
+def test_a_rerun_on_one_worker_with_another_secret_gives_the_sample_class_the_same_results(sample_class_graded):
+    """Neither the number of workers nor the secret (the hidden inputs drawn) changes a status, score or reason."""
     root, parallel = sample_class_graded
-    sequential = grading.grade("backprop", root, workers=1, **SCORES_ONLY)
-    assert {s: (o.status, o.scores, o.reasons) for s, o in sequential.items()} == {
-        s: (o.status, o.scores, o.reasons) for s, o in parallel.items()
-    }
-
-
-def test_another_secret_gives_the_sample_class_the_same_scores(sample_class_graded):
-    root, first = sample_class_graded
     secret = (root / SECRET_FILE).read_bytes()
     (root / SECRET_FILE).unlink()
     try:
-        again = grading.grade("backprop", root, workers=2, **SCORES_ONLY)
+        sequential = grading.grade("backprop", root, workers=1, **SCORES_ONLY)
         assert (root / SECRET_FILE).read_bytes() != secret
     finally:
         (root / SECRET_FILE).write_bytes(secret)
-    assert {s: (o.status, o.scores) for s, o in again.items()} == {s: (o.status, o.scores) for s, o in first.items()}
+    assert {s: (o.status, o.scores, o.reasons) for s, o in sequential.items()} == {
+        s: (o.status, o.scores, o.reasons) for s, o in parallel.items()
+    }
 
 
 def test_feedback_shows_hidden_test_messages_but_not_their_code(sample_class_graded):

@@ -1,7 +1,9 @@
 """The gradebook where nbgrader's configuration puts it (SQLite in the course, SQLite elsewhere, PostgreSQL): the
-grade command reports what nbgrader stored there, or stops with the reason; a hand grade saved while it runs stays."""
+grade command reports what nbgrader stored there, or stops with the reason; the export and the feedback are the same
+from each; a hand grade saved while grading runs stays."""
 
 import csv
+import secrets
 import threading
 import time
 
@@ -10,8 +12,9 @@ import pytest
 from nbgrader.api import Gradebook
 
 from graders import course
-from graders.grading import grade as grading, report
+from graders.grading import grade as grading, nbgrader_steps, report
 from graders.samples.classroom import reference_sample, sample_class
+from graders.grading.secret import SECRET_FILE
 from graders.samples.postgres import running_postgresql
 
 pytestmark = pytest.mark.sandbox
@@ -59,10 +62,11 @@ def _gradebook_url(kind, root, stack, tmp_path):
 @pytest.fixture(scope="module")
 def three_gradebooks(fresh_course, tmp_path_factory):
     """{kind: (course root, outcomes, export rows, the course folder's own gradebook.db changed)}: the same class
-    graded into each gradebook (the copied course holds a gradebook.db from its build)."""
+    graded into each gradebook (the copied course holds a gradebook.db from its build), exported, its feedback
+    written. The three courses keep one grading secret, so their hidden inputs, and the messages about them, agree."""
     import contextlib
 
-    graded = {}
+    graded, shared_secret = {}, secrets.token_hex(32)
     with contextlib.ExitStack() as stack:
         for kind in GRADEBOOKS:
             root, folder = fresh_course(f"gradebook-{kind}"), tmp_path_factory.mktemp(f"elsewhere-{kind}")
@@ -70,9 +74,11 @@ def three_gradebooks(fresh_course, tmp_path_factory):
             if url:
                 _configure(root, url)
             _hand_in(root, LAB, _samples(LAB))
+            (root / SECRET_FILE).write_text(shared_secret)
             before = (root / "gradebook.db").read_bytes()
             outcomes = grading.grade(LAB, root, workers=2, **LIMITS)
             rows = _export(root)
+            assert nbgrader_steps.generate_feedback(root, LAB) == []
             graded[kind] = (root, outcomes, rows, (root / "gradebook.db").read_bytes() != before)
     return graded
 
@@ -84,6 +90,21 @@ def test_the_same_class_gets_the_same_export_from_every_gradebook(three_gradeboo
     maximum = sum(report.max_scores(course.ROOT, LAB).values())
     scores = {student: score for student, score, _, _ in exports["postgresql"]}
     assert float(scores["reference-solution"]) == maximum and float(scores["unanswered"]) == 0
+
+
+def _feedback(root):
+    return {
+        page.relative_to(root / "feedback").as_posix(): page.read_text() for page in (root / "feedback").rglob("*.html")
+    }
+
+
+@pytest.mark.postgres
+def test_every_gradebook_gives_every_student_the_same_feedback(three_gradebooks):
+    pages = {kind: _feedback(root) for kind, (root, *_) in three_gradebooks.items()}
+    assert sorted(pages["postgresql"]) == sorted(f"{s.student}/{LAB}/{LAB}.html" for s in _samples(LAB))
+    assert pages["sqlite-elsewhere"] == pages["sqlite-in-the-course"] == pages["postgresql"]
+    maximum = sum(report.max_scores(course.ROOT, LAB).values())
+    assert f"Score: {maximum:.1f} / {maximum:.1f}" in pages["postgresql"][f"reference-solution/{LAB}/{LAB}.html"]
 
 
 @pytest.mark.postgres

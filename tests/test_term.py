@@ -1,10 +1,10 @@
 """The instructor's term as README.md tells it ("For instructors: one term"), command by command, on a temporary
 course: build and validate, hand out through nbgrader's exchange, students fetch and submit (others hand in a
 Colab download), collect, grade, hand-grade in JupyterLab's formgrader in a real browser, regrade, feedback from the
-gradebook, export. It runs twice: the gradebook in the course (SQLite), and on a PostgreSQL server (docs/grading.md).
-Timings and the formgrader screenshots are kept in build/artifacts/term/<gradebook>/."""
+gradebook, export. The gradebook is the course's own (SQLite), as the README sets it up; the other gradebooks
+nbgrader's configuration can name, PostgreSQL among them, are tests/test_gradebook.py's. Timings and the formgrader
+screenshots are kept in build/artifacts/term/."""
 
-import contextlib
 import csv
 import io
 import json
@@ -26,7 +26,6 @@ from graders import course
 from graders.grading import report
 from graders.samples.classroom import reference_sample, sample_class
 from graders.samples.colab import download_2024
-from graders.samples.postgres import running_postgresql
 
 pytestmark = [pytest.mark.browser, pytest.mark.sandbox, pytest.mark.slow]
 
@@ -75,15 +74,13 @@ class Term:
     """A temporary course and the people of one term: the instructor's commands run in the course folder, each
     student's in a home of their own; every command is timed."""
 
-    def __init__(self, folder, db_url=None):
+    def __init__(self, folder):
         self.root, self.exchange, self.homes = folder / "course", folder / "exchange", folder / "homes"
         for path in (self.root, self.exchange, self.homes):
             path.mkdir()
         course.copy_course(self.root)
         with open(self.root / "nbgrader_config.py", "a") as config:  # README step 2: the exchange root
             config.write(f"c.Exchange.root = {str(self.exchange)!r}\n")
-            if db_url:  # docs/grading.md: the gradebook of a course with several graders
-                config.write(f"c.CourseDirectory.db_url = {db_url!r}\n")
         self.env = dict(os.environ, PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]]))
         self.timings = {}
 
@@ -137,15 +134,12 @@ def _scores(root, lab, student):
         return {g.name: (g.auto_score, g.manual_score) for n in submission.notebooks for g in n.grades}
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def term(request, tmp_path_factory):
-    """The whole term, once with the gradebook in the course (SQLite) and once on a PostgreSQL server."""
-    with contextlib.ExitStack() as stack:
-        db_url = stack.enter_context(running_postgresql()) if request.param == "postgresql" else None
-        artifacts = ARTIFACTS / request.param
-        shutil.rmtree(artifacts, ignore_errors=True)
-        artifacts.mkdir(parents=True)
-        yield _run_the_term(Term(tmp_path_factory.mktemp(f"term-{request.param}"), db_url), tmp_path_factory, artifacts)
+@pytest.fixture(scope="module")
+def term(tmp_path_factory):
+    """The whole term, in a course of its own."""
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    ARTIFACTS.mkdir(parents=True)
+    return _run_the_term(Term(tmp_path_factory.mktemp("term")), tmp_path_factory, ARTIFACTS)
 
 
 def _run_the_term(term, tmp_path_factory, artifacts):
