@@ -8,7 +8,9 @@ time, seconds per submission (amortized) and the ratio, checks that both gave ev
 splits the grade command's time per submission: the clean room (opening and ending it), running the cells, and
 the checks (their wall time, and the grader's own CPU in them: judging outside the student's process). The grade
 command runs once more with --scores-only (the cells after the last graded one, the plots for the hand-grader, left
-out): the difference is what showing the hand-grader the student's plots costs.
+out): the difference is what showing the hand-grader the student's plots costs. Then the feedback of the graded class
+is written twice, by the course's FeedbackExporter and by nbconvert's own HTMLExporter (what nbgrader uses), timed
+side by side; the pages must be the same once read as nbconvert reads them.
 Exit status 1 when any cell was scored differently. CI runs it small (tests/test_benchmarks.py).
 """
 
@@ -19,11 +21,13 @@ import time
 from pathlib import Path
 
 import nbformat
+from bs4 import BeautifulSoup
+from nbconvert.exporters import HTMLExporter
 
 from graders import course
 from graders.samples import classroom
 from graders.grading import report
-from graders.grading import grade as grading
+from graders.grading import grade as grading, nbgrader_steps
 from graders.samples.classroom import sample_class
 
 LAB = "backprop"
@@ -62,6 +66,19 @@ def main(submissions=40, workers=None):
         short = grading.grade(LAB, short_root, workers=workers, scores_only=True)
         short_seconds = time.perf_counter() - started
 
+        feedback = {}
+        for exporter in (nbgrader_steps.FeedbackExporter, HTMLExporter):
+            started = time.perf_counter()
+            nbgrader_steps.generate_feedback(ours_root, LAB, exporter)
+            pages = {p.relative_to(ours_root): p.read_text() for p in (ours_root / "feedback").rglob("*.html")}
+            feedback[exporter] = (time.perf_counter() - started, pages)
+        (ours_feedback, ours_pages), (nbconvert_feedback, nbconvert_pages) = feedback.values()
+        pages_differing = sorted(
+            str(p)
+            for p in nbconvert_pages
+            if str(BeautifulSoup(ours_pages.get(p, ""), "html.parser")) != nbconvert_pages[p]
+        )
+
         plain_scores = report.score_table(plain_root, LAB)
         differing = sorted(
             s for s, o in outcomes.items() if o.scores != plain_scores.get(s) or short[s].scores != o.scores
@@ -92,8 +109,13 @@ def main(submissions=40, workers=None):
     print("  grade command, per submission (summed over workers, not wall time of the batch):")
     for part, seconds in parts.items():
         print(f"    {part:<22} {seconds / submissions:6.3f} s")
+    print(
+        f"  feedback, FeedbackExporter       {ours_feedback:7.1f} s   {ours_feedback / submissions:6.3f} s/page"
+        f"   (nbconvert's HTMLExporter {nbconvert_feedback:.1f} s, {nbconvert_feedback / ours_feedback:.1f}x as long)"
+    )
     print(f"  submissions scored differently: {len(differing)} {differing[:5]}")
-    return 1 if differing else 0
+    print(f"  feedback pages that differ: {len(pages_differing)} of {len(nbconvert_pages)} {pages_differing[:5]}")
+    return 1 if differing or pages_differing or not nbconvert_pages else 0
 
 
 if __name__ == "__main__":

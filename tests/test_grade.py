@@ -196,7 +196,7 @@ def test_feedback_holds_no_live_student_markup_no_hidden_code_and_nothing_for_th
     assert rejected and not rejected & set(pages)  # the link to the instructor's source gets no page at all
 
 
-def test_a_feedback_page_is_the_one_nbconverts_exporter_writes(hostile, tmp_path, monkeypatch):
+def test_a_feedback_page_is_the_one_nbconverts_exporter_writes(hostile, tmp_path):
     """The feedback exporter leaves out nbconvert's re-read of the page (BeautifulSoup) and adds its alt text itself:
     read again as nbconvert reads it, the page is nbconvert's, byte for byte, for plots, student HTML and markup."""
     root = shutil.copytree(hostile[0], tmp_path / "course", symlinks=True)
@@ -206,8 +206,7 @@ def test_a_feedback_page_is_the_one_nbconverts_exporter_writes(hostile, tmp_path
             shutil.rmtree(folder)
     pages = {}
     for exporter in (nbgrader_steps.FeedbackExporter, HTMLExporter):
-        monkeypatch.setattr(nbgrader_steps, "FeedbackExporter", exporter)
-        assert nbgrader_steps.generate_feedback(root, "backprop") == []
+        assert nbgrader_steps.generate_feedback(root, "backprop", exporter) == []
         pages[exporter] = {s: (root / "feedback" / s / "backprop" / "backprop.html").read_text() for s in students}
     ours, nbconverts = pages.values()
     for student in students:

@@ -32,8 +32,9 @@ IMAGE_WITHOUT_ALT = re.compile(r"<img(?![^>]*\salt=)", re.IGNORECASE)
 class FeedbackExporter(HTMLExporter):
     """nbconvert's HTMLExporter (nbconvert 7) without its last step, which reads the whole page again with
     BeautifulSoup's pure-Python parser only to give images without one an alt text and JupyterLab's cells a tabindex:
-    half the time of a feedback page. The classic template nbgrader's feedback extends has no JupyterLab cells; the
-    alt text, in nbconvert's words, is added here. tests/test_grade.py checks the page is nbconvert's."""
+    most of the time of a feedback page (benchmarks/grading.py times both). The classic template nbgrader's feedback
+    extends has no JupyterLab cells; the alt text, in nbconvert's words, is added here. tests/test_grade.py checks
+    that the page, read again as nbconvert reads it, is nbconvert's."""
 
     def from_notebook_node(self, nb, resources=None, **kw):
         language = nb.metadata.get("language_info", {})
@@ -250,15 +251,16 @@ def _failed_students(result, failed, step, lab, log):
     return failed
 
 
-def feedback_config(root):
+def feedback_config(root, exporter=FeedbackExporter):
     """The course's nbgrader configuration for generate_feedback: hidden tests redacted, cells nobody has graded yet
-    shown as such, student markup cleaned (graders/grading/safe_html.py), output HTML sanitised by nbconvert."""
+    shown as such, student markup cleaned (graders/grading/safe_html.py), output HTML sanitised by nbconvert; pages
+    written by `exporter` (nbconvert's own HTMLExporter, to compare with)."""
     defaults = GenerateFeedback.class_traits()["preprocessors"].default()
     return _config(
         root,
         GenerateFeedback={
             "preprocessors": [RedactHiddenTests, *defaults, MarkNotGraded],
-            "exporter_class": FeedbackExporter,
+            "exporter_class": exporter,
         },
         HTMLExporter={
             "sanitize_html": True,
@@ -270,11 +272,11 @@ def feedback_config(root):
     )
 
 
-def generate_feedback(root, lab):
+def generate_feedback(root, lab, exporter=FeedbackExporter):
     """nbgrader generate_feedback (feedback_config) for every autograded student, from the gradebook as it stands
     (hand grades and comments included, nothing regraded). Returns the students it could not do."""
     course.scripts_on_path()
-    config = feedback_config(root)
+    config = feedback_config(root, exporter)
     where = course.layout(root)
     students = course.students_in(where.autograded, lab)
     for student in students:
