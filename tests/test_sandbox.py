@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import time
+from html.parser import HTMLParser
 
 import nbformat
 import numpy as np
@@ -660,6 +661,61 @@ def test_cleaned_student_markup_keeps_harmless_formatting():
     for kept in ("<table>", "<td>0.1</td>", "<em>low</em>", "<sub>2</sub>", "<sup>2</sup>", "\\frac{1}{2}", pixel):
         assert kept in shown, kept
     assert "evil.example" not in shown and "text/html" not in shown and 'alt="tracker"' in shown
+
+
+# Where nbconvert's BeautifulSoup pass gives an image its alt text, and where it must not (found by a red-team session:
+# a regex took the '>' and the 'alt=' inside attribute values for the tag's own).
+ALT_CASES = {
+    "plain": '<img src="data:image/png;base64,iVBORw0KGgo=">',
+    "'>' in a value": '<img title="x>y" alt="my plot of the loss" src="data:image/png;base64,iVBORw0KGgo=">',
+    "'alt=' in a value": '<img src="data:image/png;base64,iVBORw0KGgo=" title="see alt=below">',
+    "upper case, self-closing, spaces": '<IMG SRC="a.png"/><imgx src="b"><p>text\n<img src=c.png  ></p>',
+    "script and comment": '<script>var s = "<img src=x>";</script><!-- <img src=y> --><img\nsrc="z">',
+}
+
+
+class _Images(HTMLParser):
+    """Every <img>'s attribute names, duplicates kept (a browser keeps an attribute's first value)."""
+
+    def __init__(self, page):
+        super().__init__()
+        self.names = []
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            self.names.append([name for name, _ in attrs])
+
+
+@pytest.mark.parametrize("page", ALT_CASES.values(), ids=ALT_CASES.keys())
+def test_feedback_images_get_nbconverts_alt_text_where_nbconvert_gives_it_and_nowhere_else(page):
+    from bs4 import BeautifulSoup
+
+    from graders.grading.nbgrader_steps import NO_ALT_TEXT, with_alt_text
+
+    nbconverts = BeautifulSoup(page, features="html.parser")  # nbconvert's last pass, as HTMLExporter does it
+    for image in nbconverts.select("img:not([alt])"):
+        image.attrs["alt"] = NO_ALT_TEXT
+    ours = with_alt_text(page)
+    assert str(BeautifulSoup(ours, features="html.parser")) == str(nbconverts)
+    assert all(names.count("alt") == 1 for names in _Images(ours).names)  # one alt each, the student's if written
+
+
+def test_feedback_keeps_an_image_size_only_when_it_is_a_number():
+    from nbconvert.exporters import HTMLExporter
+
+    from graders.grading.nbgrader_steps import ImageSizesAsNumbers, feedback_config
+
+    sizes = {"width": "1 onerror=alert(document.domain)", "height": 240}
+    figure = nbformat.v4.new_output(
+        "display_data", data={"image/png": _png_of(10, 10)}, metadata={"image/png": sizes, "height": "2 onload=x()"}
+    )
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("plot()", outputs=[figure])])
+    classic = HTMLExporter(template_name="classic")  # the template nbgrader's feedback extends
+    assert "onerror" in classic.from_notebook_node(notebook)[0]  # as the student wrote it, a live attribute
+    shown, _ = classic.from_notebook_node(ImageSizesAsNumbers().preprocess(notebook, {})[0])
+    assert "onerror" not in shown and "onload" not in shown and 'height="240"' in shown
+    assert ImageSizesAsNumbers in feedback_config(course.ROOT).GenerateFeedback.preprocessors
 
 
 def test_the_grader_bounds_figures_itself_by_pixels_and_by_the_notebooks_budget():

@@ -4,6 +4,7 @@ import json
 import re
 import shutil
 from html import escape
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
@@ -26,7 +27,7 @@ ATTACHMENT = re.compile(r"\(\s*<?attachment:[^)]*\)")
 # template_name "feedback" finds both, ours first).
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 NBGRADER_TEMPLATES = Path(nbgrader.__file__).resolve().parent / "server_extensions" / "formgrader" / "templates"
-IMAGE_WITHOUT_ALT = re.compile(r"<img(?![^>]*\salt=)", re.IGNORECASE)
+NO_ALT_TEXT = "No description has been provided for this image"  # nbconvert's words
 
 
 class FeedbackExporter(HTMLExporter):
@@ -46,7 +47,36 @@ class FeedbackExporter(HTMLExporter):
         data_types = WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata, parent=self, resources=resources)
         self.register_filter("filter_data_type", data_types)
         html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
-        return IMAGE_WITHOUT_ALT.sub('<img alt="No description has been provided for this image"', html), resources
+        return with_alt_text(html), resources
+
+
+class _ImagesWithoutAlt(HTMLParser):
+    """Where each <img> without an alt attribute ends, read by the parser nbconvert's BeautifulSoup pass reads with
+    (html.parser: attribute values with '>' or 'alt=' in them are values; only the parse, a fifth of that pass)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=False)
+        self.line_starts, self.ends = [0], []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img" and not any(name == "alt" for name, _ in attrs):
+            line, column = self.getpos()
+            tag_text = self.get_starttag_text()
+            closing = 2 if tag_text.endswith("/>") else 1
+            self.ends.append(self.line_starts[line - 1] + column + len(tag_text) - closing)
+
+
+def with_alt_text(html):
+    """The page with nbconvert's alt text on every image that has none, placed last, where nbconvert places it."""
+    parser = _ImagesWithoutAlt()
+    parser.line_starts += [match.end() for match in re.finditer("\n", html)]
+    parser.feed(html)
+    parser.close()
+    parts, start = [], 0
+    for end in parser.ends:
+        parts += [html[start:end].rstrip(" "), f' alt="{NO_ALT_TEXT}"']
+        start = end
+    return "".join([*parts, html[start:]])
 
 
 class ReplayOutputs(NbGraderPreprocessor):
@@ -112,6 +142,22 @@ class CleanStudentMarkup(NbGraderPreprocessor):
             cleaned = safe_html.clean(html)
             lines = [line if line.strip() else "<!-- -->" for line in cleaned.splitlines()]
             cell.source = "\n".join(["<div>", *lines, "</div>"])
+        return cell, resources
+
+
+class ImageSizesAsNumbers(NbGraderPreprocessor):
+    """nbconvert's classic template writes an image output's width and height metadata into its <img> tag unquoted,
+    escaped only as text: a width of '1 onerror=...' is a live attribute. The grade command stores no output metadata,
+    but a notebook autograded by plain nbgrader keeps the student's: feedback keeps a width or height that is a
+    number and drops any other (found by a red-team session)."""
+
+    def preprocess_cell(self, cell, resources, index):
+        for output in cell.get("outputs", []):
+            metadata = output.get("metadata", {})
+            for sizes in [metadata, *(value for value in metadata.values() if isinstance(value, dict))]:
+                for key in ("width", "height"):
+                    if key in sizes and (isinstance(sizes[key], bool) or not isinstance(sizes[key], (int, float))):
+                        del sizes[key]
         return cell, resources
 
 
@@ -259,7 +305,7 @@ def feedback_config(root, exporter=FeedbackExporter):
     return _config(
         root,
         GenerateFeedback={
-            "preprocessors": [RedactHiddenTests, *defaults, MarkNotGraded],
+            "preprocessors": [RedactHiddenTests, ImageSizesAsNumbers, *defaults, MarkNotGraded],
             "exporter_class": exporter,
         },
         HTMLExporter={
