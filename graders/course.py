@@ -165,9 +165,16 @@ def same_release(release_dir, other_release_dir, lab):
 
 
 def build_releases(root=ROOT, labs=LABS):
-    """nbgrader generate_assignment for every lab: source/<lab>/ → release/<lab>/."""
+    """nbgrader generate_assignment for every lab: source/<lab>/ → release/<lab>/. Each release is written aside first
+    (generate_assignment --force empties its folder before it may refuse): a lab nbgrader refuses keeps its release."""
+    where = layout(root)
     for lab in labs:
-        generate_assignment(root, lab)
+        aside = where.root / "build" / "releasing"
+        shutil.rmtree(aside, ignore_errors=True)
+        generate_assignment(root, lab, release_directory=aside)
+        shutil.rmtree(where.release / lab, ignore_errors=True)
+        where.release.mkdir(parents=True, exist_ok=True)
+        shutil.move(aside / lab, where.release / lab)
 
 
 def submit(root, student, lab, text, name=None):

@@ -44,7 +44,9 @@ def test_build_refused_by_nbgrader_says_why_and_the_fix_in_one_message(fresh_cou
         gradebook.add_student("alice")
         gradebook.add_submission("mlp", "alice")
     _add_locked_cell(root, "mlp")
+    release = sorted((p.name, p.read_bytes()) for p in (root / "release" / "mlp").iterdir())
     result = _run(root, "build")
+    assert sorted((p.name, p.read_bytes()) for p in (root / "release" / "mlp").iterdir()) == release  # as it was
     assert result.returncode == 1
     assert "Cannot add or remove cells for notebook 'mlp' because there are submissions" in result.stderr
     assert "fix:" in result.stderr and "nbgrader db assignment remove mlp --force" in result.stderr
