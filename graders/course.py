@@ -168,8 +168,8 @@ def build_releases(root=ROOT, labs=LABS):
     """nbgrader generate_assignment for every lab: source/<lab>/ → release/<lab>/. Each release is written aside first
     (generate_assignment --force empties its folder before it may refuse): a lab nbgrader refuses keeps its release."""
     where = layout(root)
+    aside = where.root / "build" / "releasing"
     for lab in labs:
-        aside = where.root / "build" / "releasing"
         shutil.rmtree(aside, ignore_errors=True)
         generate_assignment(root, lab, release_directory=aside)
         shutil.rmtree(where.release / lab, ignore_errors=True)

@@ -198,7 +198,7 @@ def test_feedback_holds_no_live_student_markup_no_hidden_code_and_nothing_for_th
 
 def test_a_feedback_page_is_the_one_nbconverts_exporter_writes(hostile, tmp_path):
     """The feedback exporter leaves out nbconvert's re-read of the page (BeautifulSoup) and adds its alt text itself:
-    read again as nbconvert reads it, the page is nbconvert's, byte for byte, for plots, student HTML and markup."""
+    read again as nbconvert reads it (BeautifulSoup), the page is nbconvert's, for plots, student HTML and markup."""
     root = shutil.copytree(hostile[0], tmp_path / "course", symlinks=True)
     students = ("reference-solution", "h-html-and-script-output", "h-script-in-markdown")
     for folder in (root / "autograded").iterdir():

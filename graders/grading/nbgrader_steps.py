@@ -51,12 +51,15 @@ class FeedbackExporter(HTMLExporter):
 
 
 class _ImagesWithoutAlt(HTMLParser):
-    """Where each <img> without an alt attribute ends, read by the parser nbconvert's BeautifulSoup pass reads with
-    (html.parser: attribute values with '>' or 'alt=' in them are values; only the parse, a fifth of that pass)."""
+    """Where in `html` each <img> without an alt attribute ends, read by the parser nbconvert's BeautifulSoup pass
+    reads with (html.parser: attribute values with '>' or 'alt=' in them are values; only the parse, a fifth of that
+    pass)."""
 
-    def __init__(self):
+    def __init__(self, html):
         super().__init__(convert_charrefs=False)
-        self.line_starts, self.ends = [0], []
+        self.line_starts, self.ends = [0, *(match.end() for match in re.finditer("\n", html))], []
+        self.feed(html)
+        self.close()
 
     def handle_starttag(self, tag, attrs):
         if tag == "img" and not any(name == "alt" for name, _ in attrs):
@@ -68,12 +71,8 @@ class _ImagesWithoutAlt(HTMLParser):
 
 def with_alt_text(html):
     """The page with nbconvert's alt text on every image that has none, placed last, where nbconvert places it."""
-    parser = _ImagesWithoutAlt()
-    parser.line_starts += [match.end() for match in re.finditer("\n", html)]
-    parser.feed(html)
-    parser.close()
     parts, start = [], 0
-    for end in parser.ends:
+    for end in _ImagesWithoutAlt(html).ends:
         parts += [html[start:end].rstrip(" "), f' alt="{NO_ALT_TEXT}"']
         start = end
     return "".join([*parts, html[start:]])
