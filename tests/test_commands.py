@@ -205,3 +205,15 @@ def test_build_of_one_lab_rebuilds_it_alone_and_an_unknown_lab_is_refused(fresh_
     assert {lab: (root / "release" / lab / f"{lab}.ipynb").stat().st_mtime_ns for lab in others} == others
     refused = _run(root, "build", "mlp", "no-such-lab")
     assert refused.returncode == 2 and "no lab no-such-lab" in refused.stderr
+
+
+def test_reading_a_notebook_does_not_build_the_iri_parsers():
+    """jsonschema 4.24+ imports rfc3987_syntax, which builds its parsers at import: 1.1 s added to every command.
+    requirements.txt pins the jsonschema before it; nbformat and JupyterLab's event schemas need no IRI format."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, nbformat, jupyter_events.validators; print(sorted(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "'jsonschema'" in loaded and "'rfc3987_syntax'" not in loaded and "'lark'" not in loaded
