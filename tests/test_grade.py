@@ -5,7 +5,6 @@ import importlib
 import json
 import os
 import re
-import shutil
 
 import nbformat
 import pytest
@@ -27,6 +26,7 @@ SAMPLES = sample_class("backprop")
 HONEST = [s for s in SAMPLES if s.student in ("reference-solution", "correct-vectorized", "bug-adam-shared-state")]
 LIMITS = {"notebook_timeout": 11.0, "cell_timeout": 8.0}
 # Where a test compares scores only: the cells after the last check (plots; no score depends on them) are not run.
+# The hostile class is graded so too: its attacks sit before the checks; what a cell after them sends is tested apart.
 SCORES_ONLY = {**LIMITS, "scores_only": True}
 
 
@@ -59,7 +59,15 @@ def hostile(fresh_course):
     place_files(root)
     missing = [p for p in secret_paths(root) if not p.exists()]
     assert not missing, f"the probe would test nothing for {missing}"
-    return root, grading.grade("backprop", root, workers=2, **LIMITS)
+    return root, grading.grade("backprop", root, workers=2, **SCORES_ONLY)
+
+
+@pytest.fixture(scope="module")
+def hostile_feedback(hostile):
+    """The hostile class's feedback pages, {student: page}, written once with the course's exporter."""
+    root, _ = hostile
+    assert nbgrader_steps.generate_feedback(root, "backprop") == []
+    return {p.parts[-3]: p.read_text() for p in (root / "feedback").glob("*/backprop/backprop.html")}
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +127,7 @@ def test_the_batch_completes_and_honest_grades_are_what_they_are_alone(hostile, 
     assert set(outcomes) == {s.student for s in HONEST} | set(EXPECTED)
     alone_root = _course(fresh_course, "alone", HONEST)
     (alone_root / SECRET_FILE).write_bytes((root / SECRET_FILE).read_bytes())  # the same hidden inputs
-    alone = grading.grade("backprop", alone_root, workers=1, **LIMITS)
+    alone = grading.grade("backprop", alone_root, workers=1, **SCORES_ONLY)
     for sample in HONEST:
         assert outcomes[sample.student].scores == alone[sample.student].scores
         assert outcomes[sample.student].status == alone[sample.student].status == grading.GRADED
@@ -178,10 +186,9 @@ def test_report_and_csv_escape_control_characters_and_never_hold_a_formula(hosti
     assert '\'=HYPERLINK("http:x","ok")' in rows and not any(s.startswith(("=", "+", "-", "@")) for s in rows)
 
 
-def test_feedback_holds_no_live_student_markup_no_hidden_code_and_nothing_for_the_rejected(hostile):
-    root, outcomes = hostile
-    assert nbgrader_steps.generate_feedback(root, "backprop") == []
-    pages = {p.parts[-3]: p.read_text() for p in (root / "feedback").glob("*/backprop/backprop.html")}
+def test_feedback_holds_no_live_student_markup_no_hidden_code_and_nothing_for_the_rejected(hostile, hostile_feedback):
+    _, outcomes = hostile
+    pages = hostile_feedback
     for student in ("h-script-in-markdown", "h-html-and-script-output"):
         live = [
             tag
@@ -196,14 +203,13 @@ def test_feedback_holds_no_live_student_markup_no_hidden_code_and_nothing_for_th
     assert rejected and not rejected & set(pages)  # the link to the instructor's source gets no page at all
 
 
-def test_a_feedback_page_is_the_one_nbconverts_exporter_writes(hostile, tmp_path):
+def test_a_feedback_page_is_the_one_nbconverts_exporter_writes(fresh_course):
     """The feedback exporter leaves out nbconvert's re-read of the page (BeautifulSoup) and adds its alt text itself:
     read again as nbconvert reads it (BeautifulSoup), the page is nbconvert's, for plots, student HTML and markup."""
-    root = shutil.copytree(hostile[0], tmp_path / "course", symlinks=True)
+    root = fresh_course("exporters")
     students = ("reference-solution", "h-html-and-script-output", "h-script-in-markdown")
-    for folder in (root / "autograded").iterdir():
-        if folder.name not in students:
-            shutil.rmtree(folder)
+    stage(root, [s for s in HONEST + hostile_samples(root) if s.student in students])
+    grading.grade("backprop", root, workers=2, **LIMITS)  # with the plots
     pages = {}
     for exporter in (nbgrader_steps.FeedbackExporter, HTMLExporter):
         assert nbgrader_steps.generate_feedback(root, "backprop", exporter) == []
@@ -292,10 +298,8 @@ def test_a_rerun_on_one_worker_with_another_secret_gives_the_sample_class_the_sa
     }
 
 
-def test_feedback_shows_hidden_test_messages_but_not_their_code(sample_class_graded):
-    root, _ = sample_class_graded
-    nbgrader_steps.generate_feedback(root, "backprop")
-    html = (root / "feedback" / "bug-adam-shared-state" / "backprop" / "backprop.html").read_text()
+def test_feedback_shows_hidden_test_messages_but_not_their_code(hostile_feedback):
+    html = hostile_feedback["bug-adam-shared-state"]
     assert "one m and one v are shared by all nine weights" in html
     assert "BEGIN HIDDEN TESTS" not in html and "from graders.labs.backprop import hidden" not in html
 
