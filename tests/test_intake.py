@@ -4,6 +4,7 @@ Moodle download to submitted/, then the documented term (grade, feedback, export
 import csv
 import io
 import json
+import logging
 import os
 import stat
 import subprocess
@@ -12,6 +13,7 @@ import zipfile
 
 import nbformat
 import pytest
+from nbgrader.plugins import FileNameCollectorPlugin
 
 from graders import course
 from graders.grading import intake, report
@@ -305,6 +307,31 @@ def test_lateness_is_said_in_days_hours_and_minutes():
     assert report.late_text(0.0) == "" and report.late_text(0.0, marked_by_lms=True).startswith("marked late")
     assert report.late_text(90 * 60) == "1 h 30 min after the due date"
     assert report.late_text(86400 + 1) == "1 d 1 min after the due date"
+
+
+class _NamelessCollector(FileNameCollectorPlugin):
+    def collect(self, submitted_file):
+        return {"file_id": os.path.basename(submitted_file)}  # no student_id: nbgrader refuses
+
+
+def test_zip_collect_runs_in_this_process_and_a_refusal_is_nbgraders_reason_with_nothing_on_the_terminal(
+    tmp_path, capfd
+):
+    root = course.copy_course(tmp_path / "course")
+    archive = intake.downloaded(root, lms.LAB) / "archive"
+    archive.mkdir(parents=True)
+    (archive / f"someone_{lms.LAB}.ipynb").write_text("{}")
+    handlers = logging.getLogger().handlers[:]
+    with pytest.raises(course.CourseError, match="nbgrader zip_collect .*to provide the student_id"):
+        intake.zip_collect(
+            root,
+            lms.LAB,
+            {
+                "ZipCollectApp": {"force": True, "collector_plugin": _NamelessCollector},
+                "CourseDirectory": {"submitted_directory": str(tmp_path / "scratch")},
+            },
+        )
+    assert capfd.readouterr() == ("", "") and logging.getLogger().handlers == handlers
 
 
 def _collect(root, *args):

@@ -15,6 +15,7 @@ named runs or decides a path: names are data, shown escaped.
 import csv
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from nbgrader.plugins import ExtractorPlugin, FileNameCollectorPlugin
 from traitlets import Enum, Int, Unicode
+from traitlets.config import Config
 
 from graders import course
 from graders.grading.text import CONTROL, shown, spreadsheet_safe
@@ -636,19 +638,20 @@ def collect(lab, download, root=course.ROOT, scheme=None, roster_path=None, time
     else:
         (folders / "archive").mkdir(parents=True)
         shutil.copyfile(download, folders / "archive" / download.name)
-    course.nbgrader(
-        "zip_collect",
+    zip_collect(
+        root,
         lab,
-        "--force",
-        "--extractor=graders.grading.intake.SafeExtractor",
-        "--collector=graders.grading.intake.LmsCollector",
-        f"--SafeExtractor.record={record}",
-        f"--LmsCollector.record={record}",
-        *([f"--LmsCollector.scheme={scheme}"] if scheme in SCHEMES else []),
-        f"--LmsCollector.identities={identities_file}",
-        f"--LmsCollector.wrapper={wrapper}",
-        f"--CourseDirectory.submitted_directory={scratch}",
-        root=root,
+        {
+            "ZipCollectApp": {"force": True, "extractor_plugin": SafeExtractor, "collector_plugin": LmsCollector},
+            "SafeExtractor": {"record": str(record)},
+            "LmsCollector": {
+                "record": str(record),
+                **({"scheme": scheme} if scheme in SCHEMES else {}),
+                "identities": str(identities_file),
+                "wrapper": wrapper,
+            },
+            "CourseDirectory": {"submitted_directory": str(scratch)},
+        },
     )
     decisions = (
         [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()] if record.exists() else []
@@ -662,6 +665,27 @@ def collect(lab, download, root=course.ROOT, scheme=None, roster_path=None, time
     write_record(folders / "collected.csv", decisions)
     _remember_late(folders / "marked_late.json", decisions)
     return Intake(scheme=scheme, decisions=decisions, notes=notes, missing=missing)
+
+
+def zip_collect(root, lab, settings):
+    """nbgrader zip_collect of `lab` in this process (nbgrader's import, a second, is not paid again), configured as
+    nbgrader's own command is in the course folder, `settings` on top. A failure raises CourseError with nbgrader's
+    reason; its log is kept from the terminal (the collect command reports per file instead)."""
+    from nbgrader.apps.zipcollectapp import ZipCollectApp
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.utils import capture_log
+
+    config = course.nbgrader_config(root)
+    config.merge(Config(settings))
+    log = logging.getLogger("graders.zip_collect")
+    log.propagate, log.handlers = False, [logging.NullHandler()]
+    app = ZipCollectApp(config=config, log=log)  # a logger of its own: the app's default configures logging globally
+    app.coursedir = CourseDirectory(parent=app)
+    app.coursedir.assignment_id = lab
+    result = capture_log(app)
+    if not result["success"]:
+        said = course.nbgrader_said(f"{result.get('log', '')}\n{result.get('error', '')}")
+        raise course.failure(f"nbgrader zip_collect {lab}", said, lab)
 
 
 def _move_in(scratch, submitted, lab, decisions, replace):
