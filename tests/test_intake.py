@@ -334,6 +334,40 @@ def test_zip_collect_runs_in_this_process_and_a_refusal_is_nbgraders_reason_with
     assert capfd.readouterr() == ("", "") and logging.getLogger().handlers == handlers
 
 
+def test_zip_collect_reads_the_courses_configuration_as_nbgraders_command_does_under_the_commands_settings(
+    tmp_path, capfd, monkeypatch
+):
+    """A scheme the course configured gives way to the one asked for; a plugin kept in the course folder is found from
+    anywhere; the course's logging settings (for its own nbgrader commands) change nothing in this process."""
+    root = course.copy_course(tmp_path / "course")
+    (root / "course_auth.py").write_text(
+        "from nbgrader.auth import NoAuthPlugin\n\nclass CourseAuth(NoAuthPlugin):\n    pass\n"
+    )
+    with open(root / "nbgrader_config.py", "a") as config:
+        config.write(
+            '\nc.LmsCollector.scheme = "canvas"\nc.Authenticator.plugin_class = "course_auth.CourseAuth"\n'
+            'c.Application.log_level = "DEBUG"\nc.ZipCollectApp.log_format = "%(message)s"\n'
+        )
+    release = nbformat.read(course.layout(root).release / lms.LAB / f"{lms.LAB}.ipynb", as_version=4)
+    (tmp_path / "moodle.zip").write_bytes(lms.moodle_zip(release))
+    monkeypatch.chdir(tmp_path)
+    path, handlers = sys.path[:], {name: logging.getLogger(name).handlers[:] for name in ("", "ZipCollectApp")}
+    outcome = intake.collect(lms.LAB, tmp_path / "moodle.zip", root, scheme="moodle")
+    assert outcome.scheme == "moodle" and sum(d["status"] == intake.COLLECTED for d in outcome.decisions) >= 10
+    assert capfd.readouterr() == ("", "") and sys.path == path
+    assert {name: logging.getLogger(name).handlers for name in handlers} == handlers
+
+
+def test_a_setting_of_the_wrong_type_in_the_course_stops_collect_with_one_line(tmp_path):
+    root = course.copy_course(tmp_path / "course")
+    with open(root / "nbgrader_config.py", "a") as config:
+        config.write('\nc.ZipCollectApp.strict = "yes"\n')
+    with pytest.raises(course.CourseError) as refused:
+        intake.collect(lms.LAB, tmp_path, root)
+    assert str(refused.value).startswith(f"nbgrader zip_collect {lms.LAB}: TraitError: The 'strict' trait")
+    assert "\n" not in str(refused.value)
+
+
 def _collect(root, *args):
     return subprocess.run(
         [sys.executable, "-m", "graders", "--course", str(root), "collect", lms.LAB, *map(str, args)],

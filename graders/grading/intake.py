@@ -14,12 +14,14 @@ named runs or decides a path: names are data, shown escaped.
 
 import csv
 import hashlib
+import io
 import json
 import logging
 import os
 import re
 import shutil
 import stat
+import sys
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
@@ -667,25 +669,43 @@ def collect(lab, download, root=course.ROOT, scheme=None, roster_path=None, time
     return Intake(scheme=scheme, decisions=decisions, notes=notes, missing=missing)
 
 
+# What nbgrader's applications read to configure logging for the whole process (traitlets' dictConfig, which closes
+# every handler): the course's configuration may set them for its own commands; the collect command keeps them out.
+PROCESS_LOGGING = ("log_level", "log_format", "log_datefmt", "logging_config")
+
+
 def zip_collect(root, lab, settings):
     """nbgrader zip_collect of `lab` in this process (nbgrader's import, a second, is not paid again), configured as
-    nbgrader's own command is in the course folder, `settings` on top. A failure raises CourseError with nbgrader's
-    reason; its log is kept from the terminal (the collect command reports per file instead)."""
+    nbgrader's own command is in the course folder (plugins kept there found), `settings` on top. A refusal or a
+    bad setting raises CourseError with nbgrader's reason; its log is kept from the terminal and from the process's
+    logging (the collect command reports per file instead)."""
     from nbgrader.apps.zipcollectapp import ZipCollectApp
     from nbgrader.coursedir import CourseDirectory
-    from nbgrader.utils import capture_log
 
     config = course.nbgrader_config(root)
+    for section in ("Application", "JupyterApp", "NbGrader", "ZipCollectApp"):
+        for key in PROCESS_LOGGING if section in config else ():
+            config[section].pop(key, None)
     config.merge(Config(settings))
+    said = io.StringIO()
+    handler = logging.StreamHandler(said)
+    handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
     log = logging.getLogger("graders.zip_collect")
-    log.propagate, log.handlers = False, [logging.NullHandler()]
-    app = ZipCollectApp(config=config, log=log)  # a logger of its own: the app's default configures logging globally
-    app.coursedir = CourseDirectory(parent=app)
-    app.coursedir.assignment_id = lab
-    result = capture_log(app)
-    if not result["success"]:
-        said = course.nbgrader_said(f"{result.get('log', '')}\n{result.get('error', '')}")
-        raise course.failure(f"nbgrader zip_collect {lab}", said, lab)
+    log.propagate, log.handlers = False, [handler]
+    folder = str(course.layout(root).root)
+    sys.path.insert(0, folder)  # as for nbgrader's command, started in the course folder
+    try:
+        app = ZipCollectApp(config=config, log=log)  # a logger of its own: the default one is configured globally
+        app.coursedir = CourseDirectory(parent=app)
+        app.coursedir.assignment_id = lab
+        app.start()
+    except SystemExit:  # nbgrader's fail(): its reason is the last error it logged
+        raise course.failure(f"nbgrader zip_collect {lab}", course.nbgrader_said(said.getvalue()), lab) from None
+    except Exception as exc:  # a setting of the wrong type, a folder that cannot be made: Ctrl-C goes through
+        raise course.failure(f"nbgrader zip_collect {lab}", f"{type(exc).__name__}: {exc}", lab) from None
+    finally:
+        sys.path.remove(folder)
+        log.handlers = [logging.NullHandler()]
 
 
 def _move_in(scratch, submitted, lab, decisions, replace):
