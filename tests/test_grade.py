@@ -235,7 +235,7 @@ def test_a_planted_file_or_package_never_reaches_the_next_student(fresh_course):
         Sample("b-witness", "", REFERENCE, damage=_insert(witness)),
     ]
     root = _course(fresh_course, "planted", samples)
-    outcomes = grading.grade("backprop", root, workers=1, **LIMITS)
+    outcomes = grading.grade("backprop", root, workers=1, **SCORES_ONLY)
     printed = "".join(o.get("text", "") for outputs in _recorded(root, "b-witness").values() for o in outputs)
     listing = f"{sorted({'submission', *kept_under_tmp()})} ['data.pkl']"
     assert listing in printed and "no planted module" in printed and "PLANTED" not in printed
@@ -341,7 +341,7 @@ def test_a_regrade_draws_the_same_hidden_inputs_and_a_changed_file_others(fresh_
     root = _course(fresh_course, "inputs", samples)
     messages = []
     for _ in range(2):
-        grading.grade("backprop", root, workers=1, **LIMITS)
+        grading.grade("backprop", root, workers=1, **SCORES_ONLY)
         messages.append({s.student: _recorded(root, s.student)["test_train"][0]["evalue"] for s in samples})
     assert messages[0] == messages[1]
     seeds = {student: re.search(r"seed=(\d+)", message).group(1) for student, message in messages[0].items()}
@@ -353,7 +353,7 @@ def test_a_submission_whose_preflight_fails_late_is_rejected_and_never_reaches_n
     monkeypatch.setattr(isolation, "RESULT_LIMIT", 1024**2)
     padded = {**REFERENCE, "sigmoid": REFERENCE["sigmoid"] + "\n#" + "\x7f" * 300_000}  # six JSON bytes each
     root = _course(fresh_course, "late-preflight-failure", [SAMPLES[0], Sample("padded", "", padded)])
-    outcomes = grading.grade("backprop", root, workers=2, **LIMITS)
+    outcomes = grading.grade("backprop", root, workers=2, **SCORES_ONLY)
     assert outcomes["padded"].status == grading.REJECTED and outcomes["padded"].scores == {}
     assert outcomes[SAMPLES[0].student].status == grading.GRADED
     assert not (root / "autograded" / "padded").exists()
