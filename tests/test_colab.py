@@ -11,6 +11,7 @@ tests/test_grade.py); benchmarks/colab_round_trip.py grades every sample through
 feedback.
 """
 
+import functools
 import json
 import re
 
@@ -149,14 +150,21 @@ def test_colab_strips_one_trailing_space_and_a_locked_cell_is_not_edited_by_it()
     assert preflight.canonicalize(text, padded).concerns == []
 
 
+@functools.cache
+def _as_submitted(lab):
+    """[(sample, its notebook's JSON, that canonicalized, and written)] of the lab's samples, untransformed."""
+    release = _release(lab)
+    texts = [(sample, sample.notebook_text(release)) for sample in SAMPLES[lab]]
+    canonical = [(sample, text, preflight.canonicalize(text, release).notebook) for sample, text in texts]
+    return [(sample, text, notebook, nbformat.writes(notebook)) for sample, text, notebook in canonical]
+
+
 @pytest.mark.parametrize("transform", TRANSFORMS)
 @pytest.mark.parametrize("lab", course.LABS)
 def test_repair_rebuilds_every_graded_cell_as_in_the_untransformed_submission(lab, transform):
     release = _release(lab)
-    for sample in SAMPLES[lab]:
-        text = sample.notebook_text(release)
-        untransformed = preflight.canonicalize(text, release)
-        expected = _graded_cells(untransformed.notebook)
+    for sample, text, untransformed, written in _as_submitted(lab):
+        expected = _graded_cells(untransformed)
         repaired = preflight.canonicalize(TRANSFORMS[transform](text), release)
         got = _graded_cells(repaired.notebook)
         if transform in STRIPPING:
@@ -168,7 +176,7 @@ def test_repair_rebuilds_every_graded_cell_as_in_the_untransformed_submission(la
         assert got == expected, (sample.student, [k for k in expected if got.get(k) != expected[k]])
         assert bool(repaired.concerns) == (transform in FLAGGED), (sample.student, repaired.concerns)
         if transform in ADDS_NO_CELLS:  # the very notebook that is graded untransformed: the same scores follow
-            assert nbformat.writes(repaired.notebook) == nbformat.writes(untransformed.notebook), sample.student
+            assert nbformat.writes(repaired.notebook) == written, sample.student
 
 
 def test_repair_reports_what_it_restored_and_what_it_could_not_match():

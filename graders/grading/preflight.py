@@ -309,9 +309,11 @@ def _report_missing(result, student, present, by_id, answers):
             )
     missing = [gid for gid in answers if gid not in present]
     # A function written inside another cell (two answers in one, the second cell deleted) is the student's answer:
-    # the release's stub in its place would replace it before the check runs.
-    defined = set().union(*(_defined_functions(c.source) for c in student.cells if c.cell_type == "code"))
-    elsewhere = [gid for gid in missing if by_id[gid].cell_type == "code" and gid in defined]
+    # the release's stub in its place would replace it before the check runs. (Parsed only when an answer is missing.)
+    missing_code = [gid for gid in missing if by_id[gid].cell_type == "code"]
+    cells = [c for c in student.cells if c.cell_type == "code"] if missing_code else []
+    defined = set().union(*(_defined_functions(c.source) for c in cells))
+    elsewhere = [gid for gid in missing_code if gid in defined]
     if elsewhere:
         result.repairs.append(f"no cell of its own for {_names(elsewhere)}: graded from its definition in another cell")
     unanswered = [gid for gid in missing if gid not in elsewhere]
