@@ -1,5 +1,6 @@
 """nbgrader as the engine: its autograde with execution replayed from the sandbox, and redacted, safe feedback."""
 
+import functools
 import json
 import re
 import shutil
@@ -132,16 +133,20 @@ class CleanStudentMarkup(NbGraderPreprocessor):
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "markdown" and not utils.is_locked(cell):
-            # a pasted image refers to an attachment, which pre-flight does not keep: shown by its alt text
-            source = ATTACHMENT.sub("(#)", cell.source)
-            try:
-                html = markdown2html(source)
-            except Exception:  # markdown nbconvert cannot render: shown as the text it is
-                html = f"<pre>{escape(source)}</pre>"
-            cleaned = safe_html.clean(html)
-            lines = [line if line.strip() else "<!-- -->" for line in cleaned.splitlines()]
-            cell.source = "\n".join(["<div>", *lines, "</div>"])
+            cell.source = _cleaned_markup(cell.source)
         return cell, resources
+
+
+@functools.lru_cache(maxsize=512)  # the release's own markdown cells are the same in every notebook of the class
+def _cleaned_markup(source):
+    """A student-editable markdown cell as CleanStudentMarkup stores it: its HTML, cleaned, in one <div> block."""
+    source = ATTACHMENT.sub("(#)", source)  # a pasted image's attachment is not kept by pre-flight: its alt text shows
+    try:
+        html = markdown2html(source)
+    except Exception:  # markdown nbconvert cannot render: shown as the text it is
+        html = f"<pre>{escape(source)}</pre>"
+    lines = [line if line.strip() else "<!-- -->" for line in safe_html.clean(html).splitlines()]
+    return "\n".join(["<div>", *lines, "</div>"])
 
 
 class ImageSizesAsNumbers(NbGraderPreprocessor):
