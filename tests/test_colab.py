@@ -47,7 +47,8 @@ GRADED_FOR_REAL = ("worked_session", "stripped_with_scratch_and_edits")  # the h
 
 def _graded_for_real(samples):
     """{transform: the samples graded through it}: a kind of sample (reference, correct, bug, ...) with one sample goes
-    through both transforms, the samples of a larger kind take turns (every one is repaired through both above)."""
+    through both transforms, the samples of a larger kind take turns (every sample is still repaired through every
+    transform, in test_repair_rebuilds_every_graded_cell_as_in_the_untransformed_submission)."""
     through = {name: [] for name in GRADED_FOR_REAL}
     for kind in dict.fromkeys(s.student.split("-")[0] for s in samples):
         of_kind = [s for s in samples if s.student.split("-")[0] == kind]
