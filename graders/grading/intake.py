@@ -692,7 +692,7 @@ def zip_collect(root, lab, settings):
     handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
     log = logging.getLogger("graders.zip_collect")
     log.propagate, log.handlers = False, [handler]
-    folder = str(course.layout(root).root)
+    folder = config.CourseDirectory.root  # where the course's configuration puts it (as course.layout reads it)
     sys.path.insert(0, folder)  # as for nbgrader's command, started in the course folder
     try:
         app = ZipCollectApp(config=config, log=log)  # a logger of its own: the default one is configured globally
