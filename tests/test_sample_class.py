@@ -1,9 +1,12 @@
-"""The bundled sample classes, autograded by plain nbgrader: every test cell of every sample scores as expected."""
+"""The bundled sample classes, autograded by plain nbgrader: every test cell of every sample scores as expected.
+The reference runs whole; the other samples stop after their last test cell (their plots change no score)."""
 
+import nbformat
 import pytest
 
-from graders import course
+from graders import course, labs
 from graders.grading import report
+from graders.samples import classroom
 from graders.samples.classroom import sample_class
 
 pytestmark = pytest.mark.slow
@@ -53,3 +56,18 @@ def test_the_grade_table_shows_every_student_and_marks_ungraded_cells(scores):
     assert all(s.student in table for s in sample_class("backprop"))
     reference_row = next(line for line in table.splitlines() if line.startswith("reference-solution"))
     assert reference_row.split()[-1] == "15" and "—" in reference_row
+
+
+@pytest.mark.parametrize("lab", course.LABS)
+def test_the_reference_ran_whole_and_every_other_sample_up_to_its_last_test_cell(graded_course, lab):
+    roots, _ = graded_course
+    copies = {p.parts[-3]: p for root in roots for p in course.layout(root).autograded.glob(f"*/{lab}/{lab}.ipynb")}
+    reference = classroom.reference_sample(lab).student
+    whole = nbformat.read(copies[reference], as_version=4)
+    (plot,) = [c for c in whole.cells if c.metadata.get("nbgrader", {}).get("grade_id") == labs.part(lab).PLOT_CELL]
+    assert any("image/png" in o.get("data", {}) for o in plot.outputs)
+    short = [(c.cell_type, c.id) for c in classroom.without_tail(whole).cells]
+    assert plot.id not in {cell_id for _, cell_id in short}
+    for student, path in copies.items():
+        if student != reference:
+            assert [(c.cell_type, c.id) for c in nbformat.read(path, as_version=4).cells] == short, student

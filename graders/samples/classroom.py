@@ -3,6 +3,7 @@
 import shutil
 
 import nbformat
+from nbgrader import utils
 
 from graders import course, labs
 from graders.labs import LABS
@@ -17,19 +18,31 @@ def reference_sample(lab):
     return next(s for s in sample_class(lab) if s.student == "reference-solution")
 
 
-def stage_samples(root, lab_names=LABS, share=(0, 1)):
+def stage_samples(root, lab_names=LABS, share=(0, 1), scores_only=False):
     """Write every sample student's notebook into submitted/<student>/<lab>/ (replacing what was there); with
-    share=(k, n), only every n-th sample of each lab from the k-th on."""
+    share=(k, n), only every n-th sample of each lab from the k-th on. With scores_only, every sample but the
+    reference is handed in without the code cells after its last test cell (the plots: no score depends on them)."""
     first, step = share
     for lab in lab_names:
         where = course.layout(root)
         release = nbformat.read(where.release / lab / f"{lab}.ipynb", as_version=4)
+        short = without_tail(release) if scores_only else release
         for sample in sample_class(lab)[first::step]:
             shutil.rmtree(where.submitted / sample.student / lab, ignore_errors=True)
-            notebook = course.submit(root, sample.student, lab, sample.notebook_text(release))
+            handed_out = release if sample.student == reference_sample(lab).student else short
+            notebook = course.submit(root, sample.student, lab, sample.notebook_text(handed_out))
             for extra in (where.release / lab).iterdir():  # the lab's data files, as handed out
                 if extra.suffix != ".ipynb":
                     shutil.copy(extra, notebook.parent / extra.name)
+
+
+def without_tail(notebook):
+    """A copy of `notebook` without the code cells after its last test cell, as the grade command's --scores-only
+    runs it; the markdown after them (a written answer) stays."""
+    last_test = max(i for i, c in enumerate(notebook.cells) if c.cell_type == "code" and utils.is_grade(c))
+    short = nbformat.from_dict(notebook)
+    short.cells = short.cells[: last_test + 1] + [c for c in short.cells[last_test + 1 :] if c.cell_type != "code"]
+    return short
 
 
 def plain_autograde(root, lab_names=LABS):
