@@ -115,6 +115,25 @@ def test_the_report_is_what_the_configured_gradebook_holds_and_the_courses_own_i
         assert course_gradebook_changed == (kind == "sqlite-in-the-course")
 
 
+def test_the_gradebooks_of_one_grading_step_share_an_engine_and_nbgrader_makes_its_own_again_after(tmp_path):
+    """nbgrader opens a Gradebook, and an engine, about nine times per notebook: within a step those of one database
+    share one engine (and its compiled statements); closing one leaves the next working."""
+    import nbgrader.api
+
+    own, url = nbgrader.api.create_engine, f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with pytest.raises(RuntimeError), nbgrader_steps.one_engine_per_database():
+        with Gradebook(url) as first:
+            first.add_student("alice")
+        with Gradebook(url) as second:
+            assert second.engine is first.engine and second.find_student("alice").id == "alice"
+        with Gradebook(f"sqlite:///{tmp_path / 'other.db'}") as other:
+            assert other.engine is not first.engine
+        raise RuntimeError("a step that fails still gives nbgrader its create_engine back")
+    assert nbgrader.api.create_engine is own
+    with Gradebook(url) as after:
+        assert after.engine is not first.engine and after.find_student("alice").id == "alice"
+
+
 def test_a_gradebook_that_does_not_hold_what_grading_decided_stops_the_report(fresh_course, monkeypatch):
     """The grade command once read scores from a gradebook nbgrader had not written: every student 0. Reading back
     another gradebook than the one nbgrader wrote is now an error that says so."""

@@ -1,5 +1,6 @@
 """nbgrader as the engine: its autograde with execution replayed from the sandbox, and redacted, safe feedback."""
 
+import contextlib
 import functools
 import json
 import re
@@ -282,10 +283,35 @@ def autograde_replayed(root, lab, staging_dir, outputs_dir):
     students, autograded = course.students_in(staging_dir, lab), course.layout(root).autograded
     for student in students:  # what is left afterwards is this run's
         shutil.rmtree(autograded / student / lab, ignore_errors=True)
-    with course.quiet_gradebook():
+    with course.quiet_gradebook(), one_engine_per_database():
         result = NbGraderAPI(config=config).autograde(lab, "*", force=True, create=True)
     failed = course.without_output(students, autograded, lab, ".ipynb")
     return _failed_students(result, failed, "autograde", lab, Path(root) / "build" / "grading" / lab / "autograde.log")
+
+
+@contextlib.contextmanager
+def one_engine_per_database():
+    """nbgrader opens a new Gradebook, and with it a new SQLAlchemy engine, about nine times per notebook, and a new
+    engine compiles every query again (its statement cache starts empty). Within this block the Gradebooks of one
+    database share one engine: its cache. Closing a Gradebook still closes its session and returns its
+    connections (it disposes of the pool, not of the engine)."""
+    import nbgrader.api
+
+    create, engines = nbgrader.api.create_engine, {}
+
+    def shared(url, **options):
+        key = (str(url), tuple(sorted(options.items())))
+        if key not in engines:
+            engines[key] = create(url, **options)
+        return engines[key]
+
+    nbgrader.api.create_engine = shared
+    try:
+        yield
+    finally:
+        nbgrader.api.create_engine = create
+        for engine in engines.values():
+            engine.dispose()
 
 
 def _failed_students(result, failed, step, lab, log):
@@ -331,7 +357,7 @@ def generate_feedback(root, lab, exporter=FeedbackExporter):
     students = course.students_in(where.autograded, lab)
     for student in students:
         shutil.rmtree(where.feedback / student / lab, ignore_errors=True)
-    with course.quiet_gradebook():
+    with course.quiet_gradebook(), one_engine_per_database():
         result = NbGraderAPI(config=config).generate_feedback(lab, "*", force=True)
     failed = course.without_output(students, where.feedback, lab, ".html")
     return _failed_students(
