@@ -2,6 +2,7 @@
 
 import concurrent.futures
 import contextlib
+import fcntl
 import functools
 import os
 import shutil
@@ -60,10 +61,23 @@ def pytest_runtest_setup(item):
 
 
 @pytest.fixture(scope="session")
-def built_course(tmp_path_factory):
+def built_course(tmp_path_factory, worker_id):
     """A course folder with every lab's release generated and recorded in a new gradebook, and matplotlib's font
-    cache for the sandboxes, built once per test run. Tests grade in copies of it (`fresh_course`), never in it."""
-    root = course.copy_course(tmp_path_factory.mktemp("built"), with_release=False)  # release/ made here, from source/
+    cache for the sandboxes, built once per test run (by the first xdist worker to ask; the others wait for it).
+    Tests grade in copies of it (`fresh_course`), never in it."""
+    if worker_id == "master":
+        return _build_course(tmp_path_factory.mktemp("built"))
+    shared = tmp_path_factory.getbasetemp().parent  # this run's folder, above each worker's own
+    with open(shared / "built.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / "built.done").exists():
+            _build_course(shared / "built")
+            (shared / "built.done").touch()
+    return shared / "built"
+
+
+def _build_course(folder):
+    root = course.copy_course(folder, with_release=False)  # release/ made here, from source/
     course.build_releases(root)
     executor.prepare_matplotlib_cache(root / "build")
     return root
