@@ -22,7 +22,7 @@ from nbconvert import HTMLExporter
 from graders import course
 from graders.grading import report
 from graders.grading import grade as grading, nbgrader_steps, preflight
-from graders.samples.classroom import reference_sample, sample_class
+from graders.samples.classroom import by_kind, reference_sample, sample_class
 from graders.samples.colab import (
     ADDS_CELLS,
     COLAB_SAVES,
@@ -47,13 +47,14 @@ GRADED_FOR_REAL = ("worked_session", "stripped_with_scratch_and_edits")  # the h
 
 def _graded_for_real(samples):
     """{transform: the samples graded through it}: a kind of sample (reference, correct, bug, ...) with one sample goes
-    through both transforms, the samples of a larger kind take turns (every sample is still repaired through every
-    transform, in test_repair_rebuilds_every_graded_cell_as_in_the_untransformed_submission)."""
+    through both transforms, a larger kind sends its first two, one through each. What is graded is the repaired
+    notebook, and every sample's repair, through every transform, is compared cell by cell with the untransformed
+    submission (test_repair_rebuilds_every_graded_cell_as_in_the_untransformed_submission), which
+    tests/test_grade.py grades; benchmarks/colab_round_trip.py grades every sample through every transform."""
     through = {name: [] for name in GRADED_FOR_REAL}
-    for kind in dict.fromkeys(s.student.split("-")[0] for s in samples):
-        of_kind = [s for s in samples if s.student.split("-")[0] == kind]
-        for k, sample in enumerate(of_kind):
-            for name in GRADED_FOR_REAL if len(of_kind) == 1 else [GRADED_FOR_REAL[k % 2]]:
+    for of_kind in by_kind(samples).values():
+        for k, sample in enumerate(of_kind[:2]):
+            for name in GRADED_FOR_REAL if len(of_kind) == 1 else [GRADED_FOR_REAL[k]]:
                 through[name].append(sample)
     return through
 

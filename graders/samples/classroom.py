@@ -18,6 +18,14 @@ def reference_sample(lab):
     return next(s for s in sample_class(lab) if s.student == "reference-solution")
 
 
+def by_kind(samples):
+    """{kind: its samples, in order}: the kind is what a sample's name starts with (reference, correct, bug, ...)."""
+    kinds = {}
+    for sample in samples:
+        kinds.setdefault(sample.student.split("-")[0], []).append(sample)
+    return kinds
+
+
 def stage_samples(root, lab_names=LABS, share=(0, 1), scores_only=False):
     """Write every sample student's notebook into submitted/<student>/<lab>/ (replacing what was there); with
     share=(k, n), only every n-th sample of each lab from the k-th on. With scores_only, every sample but the
