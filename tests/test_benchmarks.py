@@ -12,11 +12,11 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 def test_the_grading_benchmark_runs_and_both_graders_agree_on_every_cell():
     result = subprocess.run(
-        [sys.executable, "benchmarks/grading.py", "2"], cwd=course.ROOT, capture_output=True, text=True, timeout=900
+        [sys.executable, "benchmarks/grading.py", "1"], cwd=course.ROOT, capture_output=True, text=True, timeout=900
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "submissions scored differently: 0" in result.stdout and "--scores-only" in result.stdout
-    assert "feedback pages that differ: 0 of 2" in result.stdout and "HTMLExporter" in result.stdout
+    assert "feedback pages that differ: 0 of 1" in result.stdout and "HTMLExporter" in result.stdout
     for part in ("clean room", "cells", "checks", "checks, grader CPU"):
         assert part in result.stdout
 
@@ -47,7 +47,7 @@ def test_the_colab_round_trip_benchmark_runs_and_finds_no_fault():
 @pytest.mark.postgres
 def test_the_gradebook_benchmark_runs_and_the_three_exports_agree():
     result = subprocess.run(
-        [sys.executable, "benchmarks/gradebooks.py", "2"], cwd=course.ROOT, capture_output=True, text=True, timeout=900
+        [sys.executable, "benchmarks/gradebooks.py", "1"], cwd=course.ROOT, capture_output=True, text=True, timeout=900
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "export rows that differ: 0" in result.stdout and "PostgreSQL 15 / SQLite in the course:" in result.stdout
