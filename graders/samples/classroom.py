@@ -34,10 +34,10 @@ def stage_samples(root, lab_names=LABS, share=(0, 1), scores_only=False):
     for lab in lab_names:
         where = course.layout(root)
         release = nbformat.read(where.release / lab / f"{lab}.ipynb", as_version=4)
-        short = without_tail(release) if scores_only else release
+        short, reference = without_tail(release) if scores_only else release, reference_sample(lab)
         for sample in sample_class(lab)[first::step]:
             shutil.rmtree(where.submitted / sample.student / lab, ignore_errors=True)
-            handed_out = release if sample.student == reference_sample(lab).student else short
+            handed_out = release if sample is reference else short
             notebook = course.submit(root, sample.student, lab, sample.notebook_text(handed_out))
             for extra in (where.release / lab).iterdir():  # the lab's data files, as handed out
                 if extra.suffix != ".ipynb":
