@@ -97,8 +97,8 @@ def fresh_course(built_course, tmp_path_factory):
 def graded_course(fresh_course):
     """The bundled sample class, autograded by plain nbgrader: ([course copies], {lab: students not graded}).
     nbgrader runs one kernel at a time, so each core grades its share of every lab's class in a copy of its own.
-    The reference runs whole; the other samples stop after their last test cell (scores_only): their plots, a
-    third of a backprop notebook's time, change no score."""
+    The reference runs whole; the other samples stop after their last test cell (scores_only): their plots (the
+    backprop one trains three times) change no score."""
     shares = max(1, min(2, os.cpu_count() or 1))
     roots = [fresh_course(f"course{k}") for k in range(shares)]
     for k, root in enumerate(roots):
