@@ -1,4 +1,4 @@
-"""Command line of the course kit: python -m graders {build,demo,grade,feedback,embed,links}."""
+"""Command line of the course kit: python -m graders {build,demo,collect,grade,feedback,embed,new-lab,links}."""
 
 import argparse
 import shutil

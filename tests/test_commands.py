@@ -1,6 +1,7 @@
 """The instructor's commands say what went wrong and leave the course as it was: build's refusals in nbgrader's
 words with the fix, a lab missing from the gradebook added without touching release/, the demo in a scratch copy."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -217,3 +218,15 @@ def test_reading_a_notebook_does_not_build_the_iri_parsers():
         check=True,
     ).stdout
     assert "'jsonschema'" in loaded and "'rfc3987_syntax'" not in loaded and "'lark'" not in loaded
+
+
+def test_the_readme_gives_the_grade_commands_cell_timeout_and_leaves_nbgraders_own_to_its_configuration(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["grade", "--help"])
+    default = re.search(r"seconds per cell \(default (\d+)\)", " ".join(capsys.readouterr().out.split())).group(1)
+    readme = (course.ROOT / "README.md").read_text(encoding="utf-8")
+    assert (
+        f"per-cell timeout of nbgrader's own runs (validate; the grade command has `--cell-timeout`, {default} s)"
+        in (readme)
+    )
+    assert re.search(r"^c\.Execute\.timeout = \d+$", (course.ROOT / "nbgrader_config.py").read_text(), re.M)
