@@ -71,6 +71,7 @@ def built_course(tmp_path_factory, worker_id):
     with open(shared / "built.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (shared / "built.done").exists():
+            shutil.rmtree(shared / "built", ignore_errors=True)  # a worker whose build failed: try again, fail alike
             _build_course(shared / "built")
             (shared / "built.done").touch()
     return shared / "built"
@@ -106,7 +107,8 @@ def graded_course(fresh_course):
     with concurrent.futures.ThreadPoolExecutor(shares) as pool:
         results = list(pool.map(classroom.plain_autograde, roots))
     # Two nbgrader processes starting kernels at once can race for one free TCP port (jupyter_client finds a free
-    # port, then the kernel binds it): a student who failed in the parallel pass is graded once more, alone.
+    # port, then the kernel binds it): a student who failed in the parallel pass is graded once more, alone (a broken
+    # notebook, which nbgrader cannot grade however it is run, is not).
     return roots, {
         lab: sorted(
             student for root, result in zip(roots, results) for student in _still_failing_alone(root, lab, result[lab])
@@ -116,11 +118,12 @@ def graded_course(fresh_course):
 
 
 def _still_failing_alone(root, lab, students):
-    failing = []
-    for student in students:
+    broken = {s.student for s in classroom.sample_class(lab) if not s.graded}
+    failing = set(students) & broken
+    for student in set(students) - broken:
         course.nbgrader("autograde", lab, "--student", student, "--force", root=root, check=False)
-        failing += course.without_output([student], course.layout(root).autograded, lab, ".ipynb")
-    return set(failing)
+        failing.update(course.without_output([student], course.layout(root).autograded, lab, ".ipynb"))
+    return failing
 
 
 def notebook_namespace(notebook, lab="backprop"):
