@@ -5,10 +5,10 @@ untransformed.
 Every transform of every sample is repaired here; where a transform adds no cells, the repaired notebook is
 byte for byte the one graded untransformed (grading is deterministic: tests/test_grade.py reruns it), so its
 scores are too. Of those that add cells, the harshest of each family (a worked Colab session; scratch cells, edited
-locked cells and lost metadata) is graded for real in the sandbox, per lab, each sample through one of the two (a
-kind with one sample through both), and must get the scores and status the sample gets as submitted (asserted in
-tests/test_grade.py); benchmarks/colab_round_trip.py grades every sample through every transform and writes the
-feedback.
+locked cells and lost metadata) is graded for real in the sandbox, per lab, for two samples of each kind, one
+through each (a kind with one sample through both), and must get the scores and status the sample gets as submitted
+(asserted in tests/test_grade.py); benchmarks/colab_round_trip.py grades every sample through every transform and
+writes the feedback.
 """
 
 import functools
@@ -209,8 +209,8 @@ def test_without_metadata_the_definition_in_force_when_the_test_ran_is_graded():
 
 @pytest.fixture(scope="module", params=course.LABS)
 def transformed_class(request, fresh_course):
-    """One grade run per lab: every sample through the harshest transform of one family (of both where it is the only
-    sample of its kind: _graded_for_real), beside a renamed copy and a two-notebook folder. Every sample as submitted is graded, and its scores asserted, in tests/test_grade.py; here
+    """One grade run per lab: the samples _graded_for_real through the harshest transforms, beside a renamed copy and
+    a two-notebook folder. Every sample as submitted is graded, and its scores asserted, in tests/test_grade.py; here
     only those plain nbgrader cannot grade (no expected scores to compare with) are graded as submitted too."""
     lab = request.param
     root = fresh_course(f"colab-{lab}")

@@ -34,7 +34,8 @@ def stage_samples(root, lab_names=LABS, share=(0, 1), scores_only=False):
     for lab in lab_names:
         where = course.layout(root)
         release = nbformat.read(where.release / lab / f"{lab}.ipynb", as_version=4)
-        short, reference = without_tail(release) if scores_only else release, reference_sample(lab)
+        short = without_tail(release) if scores_only else release
+        reference = reference_sample(lab)
         for sample in sample_class(lab)[first::step]:
             shutil.rmtree(where.submitted / sample.student / lab, ignore_errors=True)
             handed_out = release if sample is reference else short
