@@ -230,3 +230,14 @@ def test_the_readme_gives_the_grade_commands_cell_timeout_and_leaves_nbgraders_o
         in (readme)
     )
     assert re.search(r"^c\.Execute\.timeout = \d+$", (course.ROOT / "nbgrader_config.py").read_text(), re.M)
+
+
+def test_the_readme_names_every_system_package_setup_installs_and_the_installer():
+    run = (course.ROOT / "run").read_text()
+    readme = (course.ROOT / "README.md").read_text(encoding="utf-8")
+    setup = " ".join(readme[readme.index("## Set up: two commands") : readme.index("## For instructors")].split())
+    packages = re.findall(r"missing\+=\(([\w-]+)\)", run)
+    assert set(packages) == {"bubblewrap", "chromium", "chromium-driver", "postgresql"}
+    assert all(package in setup for package in packages)
+    pinned = re.search(r"^uv==", (course.ROOT / "requirements.txt").read_text(), re.M)
+    assert pinned and '"$VENV/bin/uv" pip install' in run and "uv, pinned there too, installs them" in setup
