@@ -134,6 +134,35 @@ def test_the_gradebooks_of_one_grading_step_share_an_engine_and_nbgrader_makes_i
         assert after.engine is not first.engine and after.find_student("alice").id == "alice"
 
 
+def test_grading_steps_in_two_threads_take_turns_and_leave_nbgrader_its_own_create_engine(tmp_path):
+    """The engine patch is nbgrader's module-wide: a second step waits for the first, so neither can end while the
+    other's patch is in place."""
+    import nbgrader.api
+
+    own, inside, release, order = nbgrader.api.create_engine, threading.Event(), threading.Event(), []
+
+    def first():
+        with nbgrader_steps.one_engine_per_database():
+            order.append("first in")
+            inside.set()
+            release.wait(5)
+            order.append("first out")
+
+    def second():
+        inside.wait(5)
+        with nbgrader_steps.one_engine_per_database():
+            order.append("second in")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.2)  # the second thread is at the door by now
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert order == ["first in", "first out", "second in"] and nbgrader.api.create_engine is own
+
+
 def test_a_gradebook_that_does_not_hold_what_grading_decided_stops_the_report(fresh_course, monkeypatch):
     """The grade command once read scores from a gradebook nbgrader had not written: every student 0. Reading back
     another gradebook than the one nbgrader wrote is now an error that says so."""

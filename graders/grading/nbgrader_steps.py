@@ -5,6 +5,7 @@ import functools
 import json
 import re
 import shutil
+import threading
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -294,24 +295,29 @@ def one_engine_per_database():
     """nbgrader opens a new Gradebook, and with it a new SQLAlchemy engine, about nine times per notebook, and a new
     engine compiles every query again (its statement cache starts empty). Within this block the Gradebooks of one
     database share one engine: its cache. Closing a Gradebook still closes its session and returns its
-    connections (it disposes of the pool, not of the engine)."""
+    connections (it disposes of the pool, not of the engine). Blocks in several threads take turns: the patch is
+    nbgrader's module-wide, and one ending out of order would leave another's in place."""
     import nbgrader.api
 
-    create, engines = nbgrader.api.create_engine, {}
+    with _ENGINE_PATCH:
+        create, engines = nbgrader.api.create_engine, {}
 
-    def shared(url, **options):
-        key = (str(url), tuple(sorted(options.items())))
-        if key not in engines:
-            engines[key] = create(url, **options)
-        return engines[key]
+        def shared(url, **options):
+            key = (str(url), tuple(sorted(options.items())))
+            if key not in engines:
+                engines[key] = create(url, **options)
+            return engines[key]
 
-    nbgrader.api.create_engine = shared
-    try:
-        yield
-    finally:
-        nbgrader.api.create_engine = create
-        for engine in engines.values():
-            engine.dispose()
+        nbgrader.api.create_engine = shared
+        try:
+            yield
+        finally:
+            nbgrader.api.create_engine = create
+            for engine in engines.values():
+                engine.dispose()
+
+
+_ENGINE_PATCH = threading.RLock()  # one_engine_per_database's turn (re-entrant: a block inside a block is fine)
 
 
 def _failed_students(result, failed, step, lab, log):
